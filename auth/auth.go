@@ -1,0 +1,198 @@
+// Package auth verifies bearer tokens, carries the caller through the request
+// context, and enforces roles and tenant scoping.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// Role is a caller's role, as named in tokens.
+type Role string
+
+// The roles of API.md.
+const (
+	Operator      Role = "OPERATOR"
+	GlobalAdmin   Role = "GLOBAL_ADMIN"
+	LicenseAdmin  Role = "LICENSE_ADMIN"
+	ReportsReader Role = "REPORTS_READER"
+	App           Role = "APP"
+	User          Role = "USER"
+)
+
+// AllRoles lists every role.
+var AllRoles = []Role{Operator, GlobalAdmin, LicenseAdmin, ReportsReader, App, User}
+
+// Caller is who makes a request.
+type Caller struct {
+	Subject  string // a user id or an app client id
+	TenantID string // empty for operators
+	Roles    []Role
+}
+
+// Has reports whether the caller holds any of roles.
+func (c *Caller) Has(roles ...Role) bool {
+	for _, r := range roles {
+		if slices.Contains(c.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Claims are the JWT claims autoclaim reads.
+type Claims struct {
+	TenantID string `json:"tid,omitempty"`
+	Roles    []Role `json:"roles"`
+	jwt.RegisteredClaims
+}
+
+// Verifier checks HS256 tokens and remembers the ones it has checked until
+// they expire, so a caller's repeated requests cost one map lookup.
+type Verifier struct {
+	secret []byte
+	parser *jwt.Parser
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	caller *Caller
+	exp    time.Time
+}
+
+// maxCached bounds the verified-token cache; it is emptied when full.
+const maxCached = 50_000
+
+// NewVerifier returns a Verifier for tokens signed with secret. now is the
+// clock (time.Now when nil).
+func NewVerifier(secret []byte, now func() time.Time) *Verifier {
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{
+		secret: secret,
+		now:    now,
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(now)),
+		cache:  map[string]cached{},
+	}
+}
+
+// Verify checks a token and returns its caller. Returns EUNAUTHENTICATED for a
+// token that is malformed, badly signed, expired, or lacks sub or roles.
+func (v *Verifier) Verify(token string) (*Caller, error) {
+	now := v.now()
+	v.mu.Lock()
+	c, ok := v.cache[token]
+	v.mu.Unlock()
+	if ok && now.Before(c.exp) {
+		return c.caller, nil
+	}
+	var claims Claims
+	_, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.secret, nil })
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token has expired; get a new one.")
+	case err != nil:
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token is not valid: %v.", err)
+	case claims.Subject == "" || len(claims.Roles) == 0:
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a subject (sub) and at least one role (roles).")
+	}
+	for _, r := range claims.Roles {
+		if !slices.Contains(AllRoles, r) {
+			return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token names an unknown role %q.", r)
+		}
+	}
+	if claims.TenantID == "" && !slices.Contains(claims.Roles, Operator) {
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a tenant (tid) unless it is an operator's.")
+	}
+	caller := &Caller{Subject: claims.Subject, TenantID: claims.TenantID, Roles: claims.Roles}
+	v.mu.Lock()
+	if len(v.cache) >= maxCached {
+		clear(v.cache)
+	}
+	v.cache[token] = cached{caller: caller, exp: claims.ExpiresAt.Time}
+	v.mu.Unlock()
+	return caller, nil
+}
+
+// Issue signs a token for c valid for ttl.
+func Issue(secret []byte, c Caller, ttl time.Duration, now time.Time) (string, error) {
+	claims := Claims{
+		TenantID: c.TenantID,
+		Roles:    c.Roles,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   c.Subject,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return s, nil
+}
+
+type ctxKey struct{}
+
+type identity struct {
+	caller *Caller
+	err    error
+}
+
+// WithCaller returns a context carrying the caller, or the error of a token
+// that failed verification (so that fields needing a caller can say why).
+func WithCaller(ctx context.Context, c *Caller, err error) context.Context {
+	return context.WithValue(ctx, ctxKey{}, identity{caller: c, err: err})
+}
+
+// CallerFrom returns the request's caller. Returns EUNAUTHENTICATED when the
+// request carried no valid token.
+func CallerFrom(ctx context.Context) (*Caller, error) {
+	id, _ := ctx.Value(ctxKey{}).(identity)
+	if id.err != nil {
+		return nil, id.err
+	}
+	if id.caller == nil {
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "This request needs a bearer token (Authorization: Bearer <token>).")
+	}
+	return id.caller, nil
+}
+
+// Require returns the caller if it holds one of roles. Returns
+// EUNAUTHENTICATED without a valid token and EFORBIDDEN without the role.
+func Require(ctx context.Context, roles ...Role) (*Caller, error) {
+	c, err := CallerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Has(roles...) {
+		return nil, license.Errorf(license.EFORBIDDEN, "Your role can't do this; it needs one of %v.", roles)
+	}
+	return c, nil
+}
+
+// CheckTenant returns nil if the caller may act on objects of tenantID:
+// operators on any tenant, everyone else on their own. Another tenant's object
+// is answered as ENOTFOUND, so its existence is not revealed.
+func CheckTenant(ctx context.Context, tenantID string, what string) error {
+	c, err := CallerFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Has(Operator) || c.TenantID == tenantID {
+		return nil
+	}
+	return license.Errorf(license.ENOTFOUND, "%s was not found.", what)
+}

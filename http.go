@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/graph"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/resolvers"
+)
+
+// readiness reports whether the store can serve requests.
+type readiness interface {
+	Ready(ctx context.Context) error
+	LoadScripts(ctx context.Context) error
+}
+
+// serverDeps are what NewServer wires together.
+type serverDeps struct {
+	Service  license.Service
+	Ready    readiness
+	Verifier *auth.Verifier
+	Log      *slog.Logger
+	GraphiQL bool
+}
+
+// maxComplexity bounds the cost of one operation (each field costs 1, lists
+// count their children once).
+const maxComplexity = 2000
+
+// newGraphQLHandler builds the gqlgen handler: transports, caches, limits,
+// the directives and the error presenter.
+func newGraphQLHandler(d serverDeps) http.Handler {
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Service: d.Service}}
+	cfg.Directives.HasRole = auth.HasRole
+	cfg.Directives.TenantScoped = auth.TenantScoped
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	if d.GraphiQL {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+	}
+	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
+	srv.SetRecoverFunc(resolvers.Recover(d.Log))
+	return auth.Middleware(d.Verifier)(srv)
+}
+
+// NewServer returns the HTTP handler of autoclaim: every route in one place.
+func NewServer(d serverDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", newGraphQLHandler(d))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		err := d.Ready.Ready(ctx)
+		if err != nil && license.ErrorCode(err) == license.EUNAVAILABLE {
+			// Redis may have restarted with an empty script cache: load again.
+			if d.Ready.LoadScripts(ctx) == nil {
+				err = d.Ready.Ready(ctx)
+			}
+		}
+		if err != nil {
+			d.Log.WarnContext(ctx, "not ready", "err", err)
+			http.Error(w, "not ready: "+license.ErrorMessage(err), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	if d.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
+	}
+	return mux
+}

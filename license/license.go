@@ -1,0 +1,252 @@
+// Package license is the domain of autoclaim: tenants, products, auto-claim
+// policies, users and their licenses, the rules that bind them, the error type
+// and the built-in catalog. It imports no adapter (no GraphQL, no Redis).
+package license
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of the domain.
+const (
+	DefaultPolicyLimit = 1   // policies a new tenant may hold
+	MaxPolicyLimit     = 100 // the most an operator may allow
+	MaxPolicyProducts  = 5   // a primary and up to four backups
+	MaxBackupProducts  = MaxPolicyProducts - 1
+	MaxNameLength      = 100 // names of tenants, policies, users
+	MaxIDLength        = 128 // ids given by callers (user ids, idempotency keys)
+	MaxQuantity        = 10_000_000
+)
+
+// Tenant is an organization that buys licenses.
+type Tenant struct {
+	ID               string
+	Name             string
+	AutoClaimEnabled bool // the org-wide auto-claim setting; off by default
+	PolicyLimit      int
+	CreatedAt        time.Time
+}
+
+// Product is a pool of licenses of one SKU that a tenant bought.
+type Product struct {
+	ID               string
+	TenantID         string
+	SKU              *SKU
+	TotalLicenses    int
+	AssignedLicenses int
+	CreatedAt        time.Time
+}
+
+// AvailableLicenses is total minus assigned; never negative.
+func (p *Product) AvailableLicenses() int { return max(0, p.TotalLicenses-p.AssignedLicenses) }
+
+// PolicyProduct is one product of a policy, with the service plans a claimed
+// license leaves disabled.
+type PolicyProduct struct {
+	ProductID              string
+	DisabledServicePlanIDs []string
+}
+
+// Policy is an auto-claim policy: claims for App are served from Products in order.
+type Policy struct {
+	ID          string
+	TenantID    string
+	Name        string
+	AppID       string
+	Enabled     bool
+	AutoCreated bool
+	Products    []PolicyProduct // first is the primary, then backups
+	Version     int64           // bumped by every change
+	// ClaimedLicenses counts the licenses claimed under the policy that their
+	// holders still have.
+	ClaimedLicenses int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Position returns the index of productID in the policy, or -1.
+func (p *Policy) Position(productID string) int {
+	return slices.IndexFunc(p.Products, func(pp PolicyProduct) bool { return pp.ProductID == productID })
+}
+
+// ProductIDs returns the policy's product ids in order.
+func (p *Policy) ProductIDs() []string {
+	ids := make([]string, len(p.Products))
+	for i, pp := range p.Products {
+		ids[i] = pp.ProductID
+	}
+	return ids
+}
+
+// User is a person of a tenant's directory.
+type User struct {
+	ID                string
+	TenantID          string
+	UserPrincipalName string
+	DisplayName       string
+	CreatedAt         time.Time
+}
+
+// Source says how a license was assigned.
+type Source string
+
+// License sources.
+const (
+	SourceAutoClaim Source = "AUTO_CLAIM"
+	SourceDirect    Source = "DIRECT"
+)
+
+// License is a license of one product held by one user.
+type License struct {
+	UserID                 string
+	ProductID              string
+	PolicyID               string // empty unless Source is SourceAutoClaim
+	Source                 Source
+	DisabledServicePlanIDs []string
+	AssignedAt             time.Time
+}
+
+// Direction moves a product within a policy.
+type Direction string
+
+// Directions.
+const (
+	Up   Direction = "UP"
+	Down Direction = "DOWN"
+)
+
+var (
+	tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
+	callerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]+$`)
+	upnPattern      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// ValidateTenantID checks the form of a tenant id.
+func ValidateTenantID(id string) error {
+	if !tenantIDPattern.MatchString(id) {
+		return Errorf(ENOTFOUND, "Tenant %q was not found.", id)
+	}
+	return nil
+}
+
+// ValidateName checks a display name: not blank, at most MaxNameLength
+// characters, no control characters. what names the thing ("policy name").
+func ValidateName(what, name string) error {
+	trimmed := strings.TrimSpace(name)
+	switch {
+	case trimmed == "":
+		return Errorf(EINVALID, "The %s can't be empty.", what)
+	case !utf8.ValidString(name):
+		return Errorf(EINVALID, "The %s must be valid UTF-8 text.", what)
+	case utf8.RuneCountInString(trimmed) > MaxNameLength:
+		return Errorf(EINVALID, "The %s can be at most %d characters long; it has %d.", what, MaxNameLength, utf8.RuneCountInString(trimmed))
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return Errorf(EINVALID, "The %s can't contain control characters such as line breaks.", what)
+	}
+	return nil
+}
+
+// ValidateUserPrincipalName checks the form name@domain.
+func ValidateUserPrincipalName(upn string) error {
+	if len(upn) > 256 || !upnPattern.MatchString(upn) {
+		return Errorf(EINVALID, "The user principal name %q must look like name@example.com.", upn)
+	}
+	return nil
+}
+
+// ValidateCallerID checks an id chosen by a caller (a user id from the identity
+// provider, an idempotency key): 1 to MaxIDLength characters of A-Z a-z 0-9 . _ @ : -.
+func ValidateCallerID(what, id string) error {
+	switch {
+	case id == "":
+		return Errorf(EINVALID, "The %s can't be empty.", what)
+	case len(id) > MaxIDLength:
+		return Errorf(EINVALID, "The %s can be at most %d characters long; it has %d.", what, MaxIDLength, len(id))
+	case !callerIDPattern.MatchString(id):
+		return Errorf(EINVALID, "The %s %q may only contain letters, digits and . _ @ : -", what, id)
+	}
+	return nil
+}
+
+// ValidateQuantity checks a number of licenses.
+func ValidateQuantity(q int) error {
+	if q < 0 || q > MaxQuantity {
+		return Errorf(EINVALID, "The number of licenses must be between 0 and %d; got %d.", MaxQuantity, q)
+	}
+	return nil
+}
+
+// ValidatePolicyLimit checks a tenant's policy limit.
+func ValidatePolicyLimit(limit int) error {
+	if limit < 1 || limit > MaxPolicyLimit {
+		return Errorf(EINVALID, "The policy limit must be between 1 and %d; got %d.", MaxPolicyLimit, limit)
+	}
+	return nil
+}
+
+// Object kinds in ids.
+const (
+	kindProduct = "product"
+	kindPolicy  = "policy"
+)
+
+// ProductID returns the id of a tenant's n-th product.
+func ProductID(tenantID string, n int64) string { return objectID(tenantID, kindProduct, n) }
+
+// PolicyID returns the id of a tenant's n-th policy.
+func PolicyID(tenantID string, n int64) string { return objectID(tenantID, kindPolicy, n) }
+
+func objectID(tenantID, kind string, n int64) string {
+	return tenantID + ":" + kind + ":" + strconv.FormatInt(n, 10)
+}
+
+// ParseProductID splits a product id into its tenant and number.
+// Returns ENOTFOUND if id is not a product id.
+func ParseProductID(id string) (tenantID string, n int64, err error) {
+	return parseObjectID(id, kindProduct, "Product")
+}
+
+// ParsePolicyID splits a policy id into its tenant and number.
+// Returns ENOTFOUND if id is not a policy id.
+func ParsePolicyID(id string) (tenantID string, n int64, err error) {
+	return parseObjectID(id, kindPolicy, "Policy")
+}
+
+func parseObjectID(id, kind, what string) (string, int64, error) {
+	parts := strings.Split(id, ":")
+	if len(parts) == 3 && parts[1] == kind && tenantIDPattern.MatchString(parts[0]) {
+		if n, err := strconv.ParseInt(parts[2], 10, 64); err == nil && n > 0 && strconv.FormatInt(n, 10) == parts[2] {
+			return parts[0], n, nil
+		}
+	}
+	return "", 0, Errorf(ENOTFOUND, "%s %q was not found.", what, id)
+}
+
+// TenantOf returns the tenant id an object id belongs to: the id itself for a
+// tenant id, the prefix of a product or policy id. ok is false for anything else.
+func TenantOf(id string) (tenantID string, ok bool) {
+	if tenantIDPattern.MatchString(id) {
+		return id, true
+	}
+	if t, _, err := ParseProductID(id); err == nil {
+		return t, true
+	}
+	if t, _, err := ParsePolicyID(id); err == nil {
+		return t, true
+	}
+	return "", false
+}
+
+// String returns a short description used in messages.
+func (p *Product) String() string {
+	if p.SKU != nil {
+		return fmt.Sprintf("%s (%s)", p.SKU.DisplayName, p.ID)
+	}
+	return p.ID
+}

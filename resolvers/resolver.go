@@ -1,0 +1,10 @@
+// Package resolvers implements the GraphQL schema: each resolver takes the
+// caller from the context, calls the domain service and returns the result.
+package resolvers
+
+import "github.com/autoclaim/autoclaim/license"
+
+// Resolver holds the services the resolvers call. It is the dependency-injection point.
+type Resolver struct {
+	Service license.Service
+}

@@ -1,0 +1,88 @@
+package resolvers
+
+import (
+	"context"
+	"slices"
+
+	"github.com/autoclaim/autoclaim/graph/model"
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// plans returns the service plans of sku with the given ids, in the SKU's order.
+// With keep false it returns the other plans instead.
+func plans(sku *license.SKU, ids []string, keep bool) []*license.ServicePlan {
+	out := []*license.ServicePlan{}
+	if sku == nil {
+		return out
+	}
+	for i := range sku.ServicePlans {
+		if slices.Contains(ids, sku.ServicePlans[i].ID) == keep {
+			out = append(out, &sku.ServicePlans[i])
+		}
+	}
+	return out
+}
+
+// policyProducts loads a policy's products and builds their views, in order.
+func (r *Resolver) policyProducts(ctx context.Context, p *license.Policy) ([]*model.PolicyProduct, error) {
+	products, err := r.Service.ProductsByID(ctx, p.ProductIDs())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.PolicyProduct, len(products))
+	for i, prod := range products {
+		off := p.Products[i].DisabledServicePlanIDs
+		out[i] = &model.PolicyProduct{
+			Position:             i + 1,
+			IsPrimary:            i == 0,
+			Product:              prod,
+			EnabledServicePlans:  plans(prod.SKU, off, false),
+			DisabledServicePlans: plans(prod.SKU, off, true),
+			AvailableLicenses:    prod.AvailableLicenses(),
+		}
+	}
+	return out, nil
+}
+
+// ownObject returns ENOTFOUND unless id belongs to tenantID.
+func ownObject(tenantID, id, what string) error {
+	if t, ok := license.TenantOf(id); !ok || t != tenantID {
+		return license.Errorf(license.ENOTFOUND, "%s %q was not found.", what, id)
+	}
+	return nil
+}
+
+// userConnection builds a Relay connection from a page of users; a cursor is a user id.
+func userConnection(page *license.UserPage) *model.UserConnection {
+	c := &model.UserConnection{
+		Edges:      make([]*model.UserEdge, len(page.Users)),
+		Nodes:      page.Users,
+		TotalCount: page.TotalCount,
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNextPage},
+	}
+	for i, u := range page.Users {
+		c.Edges[i] = &model.UserEdge{Cursor: u.ID, Node: u}
+	}
+	if n := len(page.Users); n > 0 {
+		c.PageInfo.StartCursor = &page.Users[0].ID
+		c.PageInfo.EndCursor = &page.Users[n-1].ID
+	}
+	return c
+}
+
+
+// app returns a catalog app. Returns ENOTFOUND if the catalog lacks it.
+func (r *Resolver) app(id string) (*license.App, error) {
+	if a := r.Service.Catalog().App(id); a != nil {
+		return a, nil
+	}
+	return nil, license.Errorf(license.ENOTFOUND, "App %q was not found in the catalog.", id)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

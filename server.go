@@ -1,0 +1,170 @@
+//go:generate go tool gqlgen generate
+
+// Command autoclaim serves the auto-claim license policy API: one binary,
+// Redis behind it. With no Redis configured it runs an in-process Redis and
+// seeds demo tenants, so `go run .` works on a fresh machine.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "autoclaim:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the server and blocks until ctx is done, then shuts down.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	catalog := license.BuiltinCatalog()
+	if cfg.CatalogFile != "" {
+		if catalog, err = extendCatalog(catalog, cfg.CatalogFile); err != nil {
+			return err
+		}
+	}
+
+	rdb, closeRedis, err := openRedis(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	st := store.New(rdb, catalog, "")
+	if err := st.LoadScripts(ctx); err != nil {
+		// Not fatal: /readyz says 503 and loads them once Redis answers.
+		log.WarnContext(ctx, "could not load scripts into Redis", "err", err)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, st); err != nil {
+			return err
+		}
+	}
+
+	secret := []byte(cfg.JWTSecret)
+	printTokens := len(secret) == 0
+	if printTokens {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "autoclaim listening on %s/graphql\n", base)
+	if cfg.GraphiQL {
+		fmt.Fprintf(stdout, "GraphiQL: %s/\n", base)
+	}
+	if cfg.embedded() {
+		fmt.Fprintln(stdout, "Redis: embedded in-process (data is lost when the server stops)")
+	}
+	if printTokens {
+		tokens, err := issueDemoTokens(secret, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "export AUTOCLAIM_URL=%s/graphql\n", base)
+		printDemoTokens(stdout, tokens)
+	}
+
+	srv := &http.Server{
+		Handler: NewServer(serverDeps{
+			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	if cfg.embedded() {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("AUTOCLAIM_CATALOG: %w", err)
+	}
+	ext, err := license.ParseCatalog(data)
+	if err != nil {
+		return nil, fmt.Errorf("AUTOCLAIM_CATALOG %s: %w", file, err)
+	}
+	return c.Extend(ext)
+}
+
+// openRedis connects to the configured Redis, or starts an in-process one.
+func openRedis(cfg config) (redis.UniversalClient, func(), error) {
+	switch {
+	case len(cfg.RedisCluster) > 0:
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster})
+		return c, func() { c.Close() }, nil
+	case cfg.RedisURL != "":
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("AUTOCLAIM_REDIS_URL: %w", err)
+		}
+		c := redis.NewClient(opt)
+		return c, func() { c.Close() }, nil
+	}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return c, func() { c.Close(); mr.Close() }, nil
+}
+
+// displayAddr turns a listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+}

@@ -1,0 +1,27 @@
+package store
+
+import "strconv"
+
+// keys builds the keys of one tenant. Every key carries the hash tag
+// {t:<tenantID>}, so all of a tenant's keys live in one cluster slot.
+type keys struct{ p string }
+
+func (s *Store) keys(tenantID string) keys {
+	return keys{p: s.prefix + "{t:" + tenantID + "}:"}
+}
+
+func (k keys) tenant() string   { return k.p + "tenant" }   // hash: name limit enabled created seq_*
+func (k keys) products() string { return k.p + "products" } // zset of product numbers
+func (k keys) product(n int64) string {
+	return k.p + "product:" + strconv.FormatInt(n, 10) // hash: sku total assigned created
+}
+func (k keys) skus() string     { return k.p + "skus" }     // hash: skuPartNumber -> product number
+func (k keys) policies() string { return k.p + "policies" } // zset of policy numbers
+func (k keys) policy(n int64) string {
+	return k.p + "policy:" + strconv.FormatInt(n, 10) // hash: app name enabled auto created updated products version claimed
+}
+func (k keys) appPolicies() string       { return k.p + "apps" }           // hash: app id -> policy number
+func (k keys) users() string             { return k.p + "users" }          // zset (score 0) of user ids
+func (k keys) user(id string) string     { return k.p + "user:" + id }     // hash: upn name created
+func (k keys) upns() string              { return k.p + "upns" }           // hash: lower-case upn -> user id
+func (k keys) licenses(id string) string { return k.p + "licenses:" + id } // hash: product number -> license record

@@ -1,0 +1,14 @@
+-- Deletes a policy. Licenses claimed under it stay with their holders.
+-- KEYS[1] policy hash   KEYS[2] policies zset   KEYS[3] app -> policy index hash
+-- ARGV[1] policy number
+-- Reply: 1, or an error "AC:NO_POLICY".
+local app = redis.call('HGET', KEYS[1], 'app')
+if not app then
+  return redis.error_reply('AC:NO_POLICY')
+end
+if redis.call('HGET', KEYS[3], app) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], app)
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return 1

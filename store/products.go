@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// AddProduct adds a pool of licenses of a catalog SKU to a tenant.
+func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, quantity int) (*license.Product, error) {
+	if err := license.ValidateTenantID(tenantID); err != nil {
+		return nil, err
+	}
+	if s.catalog.SKU(skuPartNumber) == nil {
+		return nil, license.Errorf(license.ENOTFOUND, "Product %q is not in the catalog.", skuPartNumber)
+	}
+	if err := license.ValidateQuantity(quantity); err != nil {
+		return nil, err
+	}
+	k := s.keys(tenantID)
+	n, err := s.nextNumber(ctx, k, "seq_product", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	err = addProductScript.Run(ctx, s.rdb, []string{k.tenant(), k.products(), k.product(n), k.skus()},
+		n, skuPartNumber, quantity, ms(s.Now())).Err()
+	if reason, arg, ok := scriptReason(err); ok {
+		switch reason {
+		case "NO_TENANT":
+			return nil, notFoundTenant(tenantID)
+		case "SKU_EXISTS":
+			other, _ := strconv.ParseInt(arg, 10, 64)
+			return nil, license.Errorf(license.ECONFLICT, "The tenant already has %s as product %q; change its quantity with setLicenseQuantity.", skuPartNumber, license.ProductID(tenantID, other))
+		}
+	}
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return s.Product(ctx, license.ProductID(tenantID, n))
+}
+
+// nextNumber allocates the next number of a kind of object within a tenant.
+// A number taken by a write that then fails is not reused.
+func (s *Store) nextNumber(ctx context.Context, k keys, field, tenantID string) (int64, error) {
+	exists, err := s.rdb.Exists(ctx, k.tenant()).Result()
+	if err != nil {
+		return 0, s.fail(err)
+	}
+	if exists == 0 {
+		return 0, notFoundTenant(tenantID)
+	}
+	n, err := s.rdb.HIncrBy(ctx, k.tenant(), field, 1).Result()
+	return n, s.fail(err)
+}
+
+// SetLicenseQuantity sets a product's total number of licenses.
+func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quantity int) (*license.Product, error) {
+	tenantID, n, err := license.ParseProductID(productID)
+	if err != nil {
+		return nil, err
+	}
+	if err := license.ValidateQuantity(quantity); err != nil {
+		return nil, err
+	}
+	err = setQuantityScript.Run(ctx, s.rdb, []string{s.keys(tenantID).product(n)}, quantity).Err()
+	if reason, arg, ok := scriptReason(err); ok {
+		switch reason {
+		case "NO_PRODUCT":
+			return nil, notFoundProduct(productID)
+		case "BELOW_ASSIGNED":
+			return nil, license.Errorf(license.ECONFLICT, "Product %q has %s licenses assigned; the total can't go below that (asked for %d). Remove licenses from users first.", productID, arg, quantity)
+		}
+	}
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return s.Product(ctx, productID)
+}
+
+// Product returns a product.
+func (s *Store) Product(ctx context.Context, id string) (*license.Product, error) {
+	ps, err := s.ProductsByID(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+// ProductsByID returns products in the given order, in one round trip.
+func (s *Store) ProductsByID(ctx context.Context, ids []string) ([]*license.Product, error) {
+	type ref struct {
+		tenant string
+		n      int64
+	}
+	refs := make([]ref, len(ids))
+	for i, id := range ids {
+		t, n, err := license.ParseProductID(id)
+		if err != nil {
+			return nil, err
+		}
+		refs[i] = ref{t, n}
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range refs {
+			cmds[i] = p.HGetAll(ctx, s.keys(r.tenant).product(r.n))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	out := make([]*license.Product, len(ids))
+	for i, c := range cmds {
+		p := s.product(refs[i].tenant, refs[i].n, c.Val())
+		if p == nil {
+			return nil, notFoundProduct(ids[i])
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// Products returns a tenant's products in the order they were added.
+func (s *Store) Products(ctx context.Context, tenantID string) ([]*license.Product, error) {
+	if err := license.ValidateTenantID(tenantID); err != nil {
+		return nil, err
+	}
+	nums, err := s.rdb.ZRange(ctx, s.keys(tenantID).products(), 0, -1).Result()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	ids := make([]string, len(nums))
+	for i, n := range nums {
+		ids[i] = tenantID + ":product:" + n
+	}
+	return s.ProductsByID(ctx, ids)
+}
+
+func (s *Store) product(tenantID string, n int64, h map[string]string) *license.Product {
+	if len(h) == 0 {
+		return nil
+	}
+	total, _ := strconv.Atoi(h["total"])
+	assigned, _ := strconv.Atoi(h["assigned"])
+	return &license.Product{
+		ID: license.ProductID(tenantID, n), TenantID: tenantID, SKU: s.catalog.SKU(h["sku"]),
+		TotalLicenses: total, AssignedLicenses: assigned, CreatedAt: fromMS(h["created"]),
+	}
+}
+
+// skuLookup returns a license.SKULookup for products of one tenant.
+func (s *Store) skuLookup(ctx context.Context, tenantID string) license.SKULookup {
+	return func(productID string) (*license.SKU, error) {
+		t, _, err := license.ParseProductID(productID)
+		if err != nil || t != tenantID {
+			return nil, notFoundProduct(productID)
+		}
+		p, err := s.Product(ctx, productID)
+		if err != nil {
+			return nil, err
+		}
+		if p.SKU == nil {
+			return nil, license.Errorf(license.ECONFLICT, "Product %q is of a SKU the catalog no longer lists.", productID)
+		}
+		return p.SKU, nil
+	}
+}
+
+func notFoundProduct(id string) error {
+	return license.Errorf(license.ENOTFOUND, "Product %q was not found.", id)
+}

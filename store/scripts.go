@@ -1,0 +1,44 @@
+package store
+
+import (
+	"embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed lua/*.lua
+var luaFiles embed.FS
+
+func script(names ...string) *redis.Script {
+	var src []byte
+	for _, n := range names {
+		b, err := luaFiles.ReadFile("lua/" + n)
+		if err != nil {
+			panic(err)
+		}
+		src = append(src, b...)
+		src = append(src, '\n')
+	}
+	return redis.NewScript(string(src))
+}
+
+// The scripts; each file's header lists its KEYS, ARGV and reply.
+var (
+	createTenantScript   = script("create_tenant.lua")
+	setEnabledScript     = script("set_enabled.lua")
+	setPolicyLimitScript = script("set_policy_limit.lua")
+	addProductScript     = script("add_product.lua")
+	setQuantityScript    = script("set_quantity.lua")
+	createUserScript     = script("create_user.lua")
+	assignLicenseScript  = script("assign_license.lua")
+	removeLicenseScript  = script("remove_license.lua")
+	createPolicyScript   = script("policy_lib.lua", "create_policy.lua")
+	updatePolicyScript   = script("policy_lib.lua", "update_policy.lua")
+	deletePolicyScript   = script("delete_policy.lua")
+
+	allScripts = []*redis.Script{
+		createTenantScript, setEnabledScript, setPolicyLimitScript, addProductScript, setQuantityScript,
+		createUserScript, assignLicenseScript, removeLicenseScript, createPolicyScript, updatePolicyScript,
+		deletePolicyScript,
+	}
+)

@@ -1,0 +1,175 @@
+// Package store keeps autoclaim's state in Redis. It is the only package that
+// imports go-redis. Every key of a tenant carries the hash tag {t:<tenantID>},
+// and every write that must be atomic is one Lua script (lua/*.lua).
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// DefaultPrefix starts every key the store writes.
+const DefaultPrefix = "ac:"
+
+// Store implements license.Service on Redis.
+type Store struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	catalog *license.Catalog
+
+	// Now is the clock for timestamps written by admin actions.
+	Now func() time.Time
+}
+
+var _ license.Service = (*Store)(nil)
+
+// New returns a Store on rdb. Keys start with prefix (DefaultPrefix when empty).
+func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{rdb: rdb, prefix: prefix, catalog: catalog, Now: time.Now}
+}
+
+// Catalog returns the catalog in force.
+func (s *Store) Catalog() *license.Catalog { return s.catalog }
+
+// LoadScripts loads every script into Redis's script cache (on every shard of a
+// cluster), so that calls go by EVALSHA.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	load := func(ctx context.Context, c *redis.Client) error {
+		for _, sc := range allScripts {
+			if err := sc.Load(ctx, c).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachShard(ctx, load)
+	} else if c, ok := s.rdb.(*redis.Client); ok {
+		err = load(ctx, c)
+	} else {
+		for _, sc := range allScripts {
+			if err = sc.Load(ctx, s.rdb).Err(); err != nil {
+				break
+			}
+		}
+	}
+	return s.fail(err)
+}
+
+// Ready returns nil when Redis answers and holds every script.
+// Returns EUNAVAILABLE otherwise.
+func (s *Store) Ready(ctx context.Context) error {
+	shas := make([]string, len(allScripts))
+	for i, sc := range allScripts {
+		shas[i] = sc.Hash()
+	}
+	found, err := s.rdb.ScriptExists(ctx, shas...).Result()
+	if err != nil {
+		return s.fail(err)
+	}
+	for i, ok := range found {
+		if !ok {
+			return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store is missing scripts.", Cause: fmt.Errorf("script %s not loaded", shas[i])}
+		}
+	}
+	return nil
+}
+
+// fail translates an error from go-redis into a license error: replies of our
+// scripts to their codes, connection failures to EUNAVAILABLE, the rest to
+// EINTERNAL. Errors that already are license errors pass through.
+func (s *Store) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *license.Error
+	if errors.As(err, &le) {
+		return err
+	}
+	if errors.Is(err, redis.Nil) {
+		return license.Internal(err)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		switch {
+		case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "MASTERDOWN"), strings.HasPrefix(msg, "CLUSTERDOWN"),
+			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "BUSY"):
+			return unavailable(err)
+		}
+		return license.Internal(err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return &license.Error{Code: license.EUNAVAILABLE, Message: "The request was cancelled.", Cause: err}
+	}
+	return unavailable(err)
+}
+
+func unavailable(cause error) error {
+	return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store can't be reached right now; nothing was changed. Try again shortly.", Cause: cause}
+}
+
+// scriptReason returns the reason and argument of an "AC:<REASON>[:<arg>]"
+// error reply of one of our scripts, or ok false for any other error.
+func scriptReason(err error) (reason, arg string, ok bool) {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return "", "", false
+	}
+	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
+	// Some servers decorate error replies of scripts; find our marker anywhere.
+	i := strings.Index(msg, "AC:")
+	if i < 0 {
+		return "", "", false
+	}
+	msg = msg[i+3:]
+	if j := strings.IndexAny(msg, " \n"); j >= 0 {
+		msg = msg[:j]
+	}
+	reason, arg, _ = strings.Cut(msg, ":")
+	return reason, arg, true
+}
+
+// randomID returns n random characters of a-z0-9.
+func randomID(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// randomUUID returns a random (version 4) UUID, the form directory object ids take.
+func randomUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v string) time.Time {
+	var n int64
+	fmt.Sscan(v, &n)
+	return time.UnixMilli(n).UTC()
+}
