@@ -19,6 +19,7 @@ type config struct {
 	Demo         bool
 	GraphiQL     bool
 	CatalogFile  string
+	RedisPrefix  string
 }
 
 // embedded reports whether the server runs its own in-process Redis.
@@ -32,6 +33,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("AUTOCLAIM_REDIS_URL"), "redis://host:port/db; empty = embedded in-process Redis (AUTOCLAIM_REDIS_URL)")
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", "ac:"), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at / and allow introspection; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
 	if err := fs.Parse(args); err != nil {

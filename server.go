@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, catalog, "")
+	st := store.New(rdb, catalog, cfg.RedisPrefix)
 	if err := st.LoadScripts(ctx); err != nil {
 		// Not fatal: /readyz says 503 and loads them once Redis answers.
 		log.WarnContext(ctx, "could not load scripts into Redis", "err", err)

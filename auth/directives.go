@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -38,11 +39,12 @@ func TenantScoped(ctx context.Context, _ any, next graphql.Resolver) (any, error
 	default:
 		return nil, license.Internal(nil)
 	}
+	what := fmt.Sprintf("%s %q", license.KindOf(id), id)
 	tenantID, ok := license.TenantOf(id)
 	if !ok {
-		return nil, license.Errorf(license.ENOTFOUND, "%q was not found.", id)
+		return nil, license.Errorf(license.ENOTFOUND, "%s was not found.", what)
 	}
-	if err := CheckTenant(ctx, tenantID, "\""+id+"\""); err != nil {
+	if err := CheckTenant(ctx, tenantID, what); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -276,3 +276,12 @@ func (c *Catalog) SKUsCovering(app string, trigger Trigger) []string {
 	}
 	return out
 }
+
+// SKUPartNumbers returns the skuPartNumbers of every product, in catalog order.
+func (c *Catalog) SKUPartNumbers() []string {
+	out := make([]string, len(c.Products))
+	for i := range c.Products {
+		out[i] = c.Products[i].SkuPartNumber
+	}
+	return out
+}

@@ -243,6 +243,18 @@ func TenantOf(id string) (tenantID string, ok bool) {
 	return "", false
 }
 
+// KindOf names the kind of object an id denotes, for messages: "Product",
+// "Policy", or "Tenant" for anything else.
+func KindOf(id string) string {
+	switch parts := strings.Split(id, ":"); {
+	case len(parts) == 3 && parts[1] == kindProduct:
+		return "Product"
+	case len(parts) == 3 && parts[1] == kindPolicy:
+		return "Policy"
+	}
+	return "Tenant"
+}
+
 // String returns a short description used in messages.
 func (p *Product) String() string {
 	if p.SKU != nil {

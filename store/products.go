@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,7 +16,7 @@ func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, 
 		return nil, err
 	}
 	if s.catalog.SKU(skuPartNumber) == nil {
-		return nil, license.Errorf(license.ENOTFOUND, "Product %q is not in the catalog.", skuPartNumber)
+		return nil, license.Errorf(license.EINVALID, "Product %q is not in the catalog; known products are %s.", skuPartNumber, strings.Join(s.catalog.SKUPartNumbers(), ", "))
 	}
 	if err := license.ValidateQuantity(quantity); err != nil {
 		return nil, err

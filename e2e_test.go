@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines;
+// it signals each write.
+type syncBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{}
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{wrote: make(chan struct{}, 1)} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	select {
+	case b.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServer calls run on 127.0.0.1:0 with env, waits until it prints its
+// tokens and answers /healthz, and stops it when the test ends. It returns
+// the printed exports (AUTOCLAIM_URL, *_TOKEN).
+func startServer(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	done := make(chan error, 1)
+	getenv := func(k string) string { return env[k] }
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, getenv, stdout, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	})
+	exports := map[string]string{}
+	for exports["FABRIKAM_ADMIN_TOKEN"] == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended early: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+		case <-stdout.wrote:
+		case <-t.Context().Done():
+			t.Fatal("test ended before the server printed its tokens")
+		}
+		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(sc.Text(), "export ") {
+				exports[k] = v
+			}
+		}
+	}
+	base := strings.TrimSuffix(exports["AUTOCLAIM_URL"], "/graphql")
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	return exports
+}
+
+// post sends a GraphQL request over HTTP.
+func post(t *testing.T, url, token, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decodeResponse(t, resp.StatusCode, resp.Body)
+}
+
+func mustPost(t *testing.T, url, token, query string, vars map[string]any, out any) {
+	t.Helper()
+	r := post(t, url, token, query, vars)
+	if len(r.Errors) > 0 || r.Status != http.StatusOK {
+		t.Fatalf("HTTP %d, errors %+v\nquery: %s", r.Status, r.Errors, query)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestEndToEndAdminFlow drives the reference document's admin flow over HTTP
+// against a server started by run: turn the setting on, create a policy with
+// a backup, reorder, change apps and services, turn it off.
+func TestEndToEndAdminFlow(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		adminFlow(t, startServer(t, map[string]string{}))
+	})
+	t.Run("redis", func(t *testing.T) {
+		b := redistest.Real(t)
+		adminFlow(t, startServer(t, map[string]string{
+			"AUTOCLAIM_REDIS_URL":    "redis://" + b.Addr + "/0",
+			"AUTOCLAIM_REDIS_PREFIX": b.Prefix,
+			"AUTOCLAIM_DEMO":         "1",
+			"AUTOCLAIM_GRAPHIQL":     "1",
+		}))
+	})
+}
+
+func adminFlow(t *testing.T, env map[string]string) {
+	url, admin := env["AUTOCLAIM_URL"], env["FABRIKAM_ADMIN_TOKEN"]
+	base := strings.TrimSuffix(url, "/graphql")
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /readyz = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	var tenant struct {
+		Tenant struct {
+			AutoClaimEnabled bool
+			Products         []struct{ ID, SkuPartNumber string }
+			Policies         []struct{ ID string }
+		}
+	}
+	mustPost(t, url, admin, `{ tenant(id: "fabrikam") { autoClaimEnabled products { id skuPartNumber } policies { id } } }`, nil, &tenant)
+	if tenant.Tenant.AutoClaimEnabled || len(tenant.Tenant.Policies) != 0 {
+		t.Fatalf("fabrikam starts with auto-claim %v and %d policies; want off and none", tenant.Tenant.AutoClaimEnabled, len(tenant.Tenant.Policies))
+	}
+	ids := map[string]string{}
+	for _, p := range tenant.Tenant.Products {
+		ids[p.SkuPartNumber] = p.ID
+	}
+
+	var on struct {
+		SetAutoClaimEnabled struct{ AutoClaimEnabled bool }
+	}
+	mustPost(t, url, admin, `mutation { setAutoClaimEnabled(tenantId: "fabrikam", enabled: true) { autoClaimEnabled } }`, nil, &on)
+	if !on.SetAutoClaimEnabled.AutoClaimEnabled {
+		t.Fatal("setting still off after turning it on")
+	}
+
+	type policy struct {
+		ID       string
+		Status   string
+		Products []struct {
+			Position             int
+			Product              struct{ SkuPartNumber string }
+			DisabledServicePlans []struct{ Name string }
+		}
+	}
+	const fields = `id status products { position product { skuPartNumber } disabledServicePlans { name } }`
+	var created struct{ CreateAutoClaimPolicy policy }
+	mustPost(t, url, admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { `+fields+` } }`,
+		map[string]any{"in": map[string]any{"tenantId": "fabrikam", "name": "Power Automate for makers", "appId": "POWER_AUTOMATE",
+			"products": []any{map[string]any{"productId": ids["FLOW_PER_USER"]}, map[string]any{"productId": ids["POWERAUTOMATE_ATTENDED_RPA"]}}}},
+		&created)
+	p := created.CreateAutoClaimPolicy
+	if p.Status != "ON" || len(p.Products) != 2 || p.Products[0].Product.SkuPartNumber != "FLOW_PER_USER" {
+		t.Fatalf("created policy %+v; want ON with FLOW_PER_USER then the backup", p)
+	}
+
+	var moved struct{ MovePolicyProduct policy }
+	mustPost(t, url, admin, `mutation($p: ID!, $x: ID!) { movePolicyProduct(policyId: $p, productId: $x, direction: UP) { `+fields+` } }`,
+		map[string]any{"p": p.ID, "x": ids["POWERAUTOMATE_ATTENDED_RPA"]}, &moved)
+	if got := moved.MovePolicyProduct.Products[0].Product.SkuPartNumber; got != "POWERAUTOMATE_ATTENDED_RPA" {
+		t.Fatalf("after move up the primary is %s; want POWERAUTOMATE_ATTENDED_RPA", got)
+	}
+
+	var plans struct{ SetPolicyServicePlans policy }
+	mustPost(t, url, admin, `mutation($p: ID!) { setPolicyServicePlans(policyId: $p, productId: null, disabledServicePlanIds: ["113feb6c-3fe4-4440-bddc-54d774bf0318"]) { `+fields+` } }`,
+		map[string]any{"p": p.ID}, &plans)
+	for _, pp := range plans.SetPolicyServicePlans.Products {
+		if len(pp.DisabledServicePlans) != 1 || pp.DisabledServicePlans[0].Name != "EXCHANGE_S_FOUNDATION" {
+			t.Fatalf("product %s disables %+v; want EXCHANGE_S_FOUNDATION", pp.Product.SkuPartNumber, pp.DisabledServicePlans)
+		}
+	}
+
+	var off struct{ SetAutoClaimPolicyEnabled policy }
+	mustPost(t, url, admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { `+fields+` } }`,
+		map[string]any{"p": p.ID}, &off)
+	if off.SetAutoClaimPolicyEnabled.Status != "OFF" {
+		t.Fatalf("status %s after turning off; want OFF", off.SetAutoClaimPolicyEnabled.Status)
+	}
+
+	// The Contoso admin can't see Fabrikam's policy.
+	r := post(t, url, env["ADMIN_TOKEN"], `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { id } } }`, map[string]any{"p": p.ID})
+	if r.code() != "NOT_FOUND" {
+		t.Fatalf("other tenant's admin got %q; want NOT_FOUND", r.code())
+	}
+
+	// GraphiQL is served at /.
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ToLower(string(page)), "graphiql") {
+		t.Fatalf("GET / = %d; want the GraphiQL page", resp.StatusCode)
+	}
+}

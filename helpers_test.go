@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+// testAPI drives the real HTTP handler in-process against one Redis backend.
+type testAPI struct {
+	t       testing.TB
+	store   *store.Store
+	secret  []byte
+	handler http.Handler
+	logs    *bytes.Buffer
+}
+
+func newTestAPI(t testing.TB, b *redistest.Backend) *testAPI {
+	t.Helper()
+	st := store.New(b.Client, license.BuiltinCatalog(), b.Prefix)
+	if err := st.LoadScripts(t.Context()); err != nil {
+		t.Fatalf("load scripts: %v", err)
+	}
+	secret := []byte("test-secret-" + b.Prefix)
+	logs := &bytes.Buffer{}
+	h := NewServer(serverDeps{
+		Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil),
+		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true,
+	})
+	return &testAPI{t: t, store: st, secret: secret, handler: h, logs: logs}
+}
+
+// token returns a bearer token for a caller.
+func (a *testAPI) token(subject, tenantID string, roles ...auth.Role) string {
+	a.t.Helper()
+	tok, err := auth.Issue(a.secret, auth.Caller{Subject: subject, TenantID: tenantID, Roles: roles}, time.Hour, time.Now())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return tok
+}
+
+// gqlResponse is a GraphQL response.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+	Status int             `json:"-"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// code returns the code of the first error, or "" when there is none.
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// do posts a query with variables as token's caller ("" for none).
+func (a *testAPI) do(token, query string, vars map[string]any) gqlResponse {
+	a.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	return decodeResponse(a.t, rec.Code, rec.Body)
+}
+
+func decodeResponse(t testing.TB, status int, body io.Reader) gqlResponse {
+	t.Helper()
+	raw, _ := io.ReadAll(body)
+	var r gqlResponse
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("response is not JSON (HTTP %d): %s", status, raw)
+	}
+	r.Status = status
+	return r
+}
+
+// mustDo is do that fails the test on any GraphQL error, and decodes data into out.
+func (a *testAPI) mustDo(token, query string, vars map[string]any, out any) {
+	a.t.Helper()
+	r := a.do(token, query, vars)
+	if len(r.Errors) > 0 {
+		a.t.Fatalf("unexpected errors: %+v\nquery: %s", r.Errors, query)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			a.t.Fatalf("decode %s: %v", r.Data, err)
+		}
+	}
+}
+
+// fixture is a tenant with the three catalog products and a Global admin.
+type fixture struct {
+	tenantID string
+	admin    string // Global admin token
+	adminID  string
+	products map[string]string // skuPartNumber -> product id
+}
+
+// newFixture creates a tenant with products POWERAPPS_PER_USER (10),
+// FLOW_PER_USER (5) and POWERAUTOMATE_ATTENDED_RPA (3), straight through the store.
+func (a *testAPI) newFixture(tenantID string) *fixture {
+	a.t.Helper()
+	ctx := a.t.Context()
+	tn, admin, err := a.store.CreateTenant(ctx, license.NewTenant{ID: tenantID, Name: "Tenant " + tenantID,
+		AdminUserPrincipalName: "admin@" + tenantID + ".example", AdminDisplayName: "Admin"})
+	if err != nil {
+		a.t.Fatalf("create tenant: %v", err)
+	}
+	f := &fixture{tenantID: tn.ID, adminID: admin.ID, products: map[string]string{}}
+	f.admin = a.token(admin.ID, tn.ID, auth.GlobalAdmin)
+	for _, q := range []struct {
+		sku string
+		n   int
+	}{{"POWERAPPS_PER_USER", 10}, {"FLOW_PER_USER", 5}, {"POWERAUTOMATE_ATTENDED_RPA", 3}} {
+		p, err := a.store.AddProduct(ctx, tn.ID, q.sku, q.n)
+		if err != nil {
+			a.t.Fatalf("add product: %v", err)
+		}
+		f.products[q.sku] = p.ID
+	}
+	return f
+}
+
+// snapshot reads everything a tenant holds as one string, to show that a
+// refused request changed nothing.
+func (a *testAPI) snapshot(token, tenantID string) string {
+	a.t.Helper()
+	r := a.do(token, `query($id: ID!) { tenant(id: $id) { name autoClaimEnabled policyLimit
+		products { id totalLicenses assignedLicenses }
+		policies { id name enabled version products { product { id } disabledServicePlans { id } } }
+		users(first: 500) { totalCount nodes { id userPrincipalName displayName licenses { product { id } source disabledServicePlans { id } } } } } }`,
+		map[string]any{"id": tenantID})
+	if len(r.Errors) > 0 {
+		a.t.Fatalf("snapshot: %+v", r.Errors)
+	}
+	return strings.TrimSpace(string(r.Data))
+}
