@@ -33,11 +33,16 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AutoClaimPolicy() AutoClaimPolicyResolver
 	CatalogProduct() CatalogProductResolver
+	ClaimEvent() ClaimEventResolver
+	ClaimResult() ClaimResultResolver
+	ClaimedUser() ClaimedUserResolver
 	Coverage() CoverageResolver
 	License() LicenseResolver
 	Me() MeResolver
 	Mutation() MutationResolver
+	PolicyReport() PolicyReportResolver
 	Product() ProductResolver
+	ProductClaims() ProductClaimsResolver
 	Query() QueryResolver
 	Tenant() TenantResolver
 	User() UserResolver
@@ -71,6 +76,14 @@ type ComplexityRoot struct {
 		Version           func(childComplexity int) int
 	}
 
+	AutoClaimReport struct {
+		Days        func(childComplexity int) int
+		Policies    func(childComplexity int) int
+		Since       func(childComplexity int) int
+		TotalClaims func(childComplexity int) int
+		Until       func(childComplexity int) int
+	}
+
 	Catalog struct {
 		Apps     func(childComplexity int) int
 		Products func(childComplexity int) int
@@ -84,6 +97,49 @@ type ComplexityRoot struct {
 		SkuPartNumber func(childComplexity int) int
 	}
 
+	ClaimEvent struct {
+		App            func(childComplexity int) int
+		At             func(childComplexity int) int
+		AvailableAfter func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Outcome        func(childComplexity int) int
+		Policy         func(childComplexity int) int
+		PolicyID       func(childComplexity int) int
+		Product        func(childComplexity int) int
+		ProductID      func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Trigger        func(childComplexity int) int
+		User           func(childComplexity int) int
+		UserID         func(childComplexity int) int
+	}
+
+	ClaimResult struct {
+		Event    func(childComplexity int) int
+		License  func(childComplexity int) int
+		Outcome  func(childComplexity int) int
+		Product  func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Replayed func(childComplexity int) int
+	}
+
+	ClaimedUser struct {
+		ClaimedAt func(childComplexity int) int
+		User      func(childComplexity int) int
+		UserID    func(childComplexity int) int
+	}
+
+	ClaimedUserConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ClaimedUserEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Coverage struct {
 		App                 func(childComplexity int) int
 		RequiredServicePlan func(childComplexity int) int
@@ -93,6 +149,11 @@ type ComplexityRoot struct {
 	CreateTenantPayload struct {
 		Admin  func(childComplexity int) int
 		Tenant func(childComplexity int) int
+	}
+
+	DailyClaims struct {
+		Claims func(childComplexity int) int
+		Date   func(childComplexity int) int
 	}
 
 	DeleteAutoClaimPolicyPayload struct {
@@ -120,6 +181,7 @@ type ComplexityRoot struct {
 		AddBackupProduct          func(childComplexity int, policyID string, productID string, disabledServicePlanIds []string) int
 		AddProduct                func(childComplexity int, input model.AddProductInput) int
 		AssignLicense             func(childComplexity int, input model.AssignLicenseInput) int
+		ClaimLicense              func(childComplexity int, input model.ClaimLicenseInput) int
 		CreateAutoClaimPolicy     func(childComplexity int, input model.CreateAutoClaimPolicyInput) int
 		CreateTenant              func(childComplexity int, input model.CreateTenantInput) int
 		CreateUser                func(childComplexity int, input model.CreateUserInput) int
@@ -152,6 +214,14 @@ type ComplexityRoot struct {
 		Product              func(childComplexity int) int
 	}
 
+	PolicyReport struct {
+		ClaimedUsers func(childComplexity int, first *int, after *string) int
+		Claims       func(childComplexity int) int
+		Daily        func(childComplexity int) int
+		Policy       func(childComplexity int) int
+		Products     func(childComplexity int) int
+	}
+
 	Product struct {
 		Apps              func(childComplexity int) int
 		AssignedLicenses  func(childComplexity int) int
@@ -164,6 +234,11 @@ type ComplexityRoot struct {
 		SkuPartNumber     func(childComplexity int) int
 		TotalLicenses     func(childComplexity int) int
 		Triggers          func(childComplexity int) int
+	}
+
+	ProductClaims struct {
+		Claims  func(childComplexity int) int
+		Product func(childComplexity int) int
 	}
 
 	Query struct {
@@ -180,6 +255,7 @@ type ComplexityRoot struct {
 
 	Tenant struct {
 		AutoClaimEnabled func(childComplexity int) int
+		AutoClaimReport  func(childComplexity int, days *int) int
 		CreatedAt        func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Name             func(childComplexity int) int
@@ -230,6 +306,24 @@ type AutoClaimPolicyResolver interface {
 type CatalogProductResolver interface {
 	Coverage(ctx context.Context, obj *license.SKU) ([]*license.Coverage, error)
 }
+type ClaimEventResolver interface {
+	PolicyID(ctx context.Context, obj *license.ClaimEvent) (*string, error)
+	Policy(ctx context.Context, obj *license.ClaimEvent) (*license.Policy, error)
+
+	User(ctx context.Context, obj *license.ClaimEvent) (*license.User, error)
+	App(ctx context.Context, obj *license.ClaimEvent) (*license.App, error)
+	ProductID(ctx context.Context, obj *license.ClaimEvent) (*string, error)
+	Product(ctx context.Context, obj *license.ClaimEvent) (*license.Product, error)
+
+	Reason(ctx context.Context, obj *license.ClaimEvent) (*license.Reason, error)
+}
+type ClaimResultResolver interface {
+	Reason(ctx context.Context, obj *license.ClaimResult) (*license.Reason, error)
+	Product(ctx context.Context, obj *license.ClaimResult) (*license.Product, error)
+}
+type ClaimedUserResolver interface {
+	User(ctx context.Context, obj *license.ClaimedUser) (*license.User, error)
+}
 type CoverageResolver interface {
 	App(ctx context.Context, obj *license.Coverage) (*license.App, error)
 
@@ -263,6 +357,10 @@ type MutationResolver interface {
 	SetPolicyProductOrder(ctx context.Context, policyID string, productIds []string) (*license.Policy, error)
 	SetPolicyServicePlans(ctx context.Context, policyID string, productID *string, disabledServicePlanIds []string) (*license.Policy, error)
 	DeleteAutoClaimPolicy(ctx context.Context, policyID string) (*model.DeleteAutoClaimPolicyPayload, error)
+	ClaimLicense(ctx context.Context, input model.ClaimLicenseInput) (*license.ClaimResult, error)
+}
+type PolicyReportResolver interface {
+	ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error)
 }
 type ProductResolver interface {
 	SkuID(ctx context.Context, obj *license.Product) (string, error)
@@ -272,6 +370,9 @@ type ProductResolver interface {
 	ServicePlans(ctx context.Context, obj *license.Product) ([]*license.ServicePlan, error)
 	Apps(ctx context.Context, obj *license.Product) ([]*license.App, error)
 	Triggers(ctx context.Context, obj *license.Product) ([]license.Trigger, error)
+}
+type ProductClaimsResolver interface {
+	Product(ctx context.Context, obj *license.ProductClaims) (*license.Product, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Me, error)
@@ -285,6 +386,7 @@ type TenantResolver interface {
 	Policy(ctx context.Context, obj *license.Tenant, id string) (*license.Policy, error)
 	Users(ctx context.Context, obj *license.Tenant, first *int, after *string) (*model.UserConnection, error)
 	User(ctx context.Context, obj *license.Tenant, id string) (*license.User, error)
+	AutoClaimReport(ctx context.Context, obj *license.Tenant, days *int) (*license.Report, error)
 }
 type UserResolver interface {
 	Licenses(ctx context.Context, obj *license.User) ([]*license.License, error)
@@ -406,6 +508,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AutoClaimPolicy.Version(childComplexity), true
 
+	case "AutoClaimReport.days":
+		if e.ComplexityRoot.AutoClaimReport.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.Days(childComplexity), true
+	case "AutoClaimReport.policies":
+		if e.ComplexityRoot.AutoClaimReport.Policies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.Policies(childComplexity), true
+	case "AutoClaimReport.since":
+		if e.ComplexityRoot.AutoClaimReport.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.Since(childComplexity), true
+	case "AutoClaimReport.totalClaims":
+		if e.ComplexityRoot.AutoClaimReport.TotalClaims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.TotalClaims(childComplexity), true
+	case "AutoClaimReport.until":
+		if e.ComplexityRoot.AutoClaimReport.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.Until(childComplexity), true
+
 	case "Catalog.apps":
 		if e.ComplexityRoot.Catalog.Apps == nil {
 			break
@@ -450,6 +583,179 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CatalogProduct.SkuPartNumber(childComplexity), true
 
+	case "ClaimEvent.app":
+		if e.ComplexityRoot.ClaimEvent.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.App(childComplexity), true
+	case "ClaimEvent.at":
+		if e.ComplexityRoot.ClaimEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.At(childComplexity), true
+	case "ClaimEvent.availableAfter":
+		if e.ComplexityRoot.ClaimEvent.AvailableAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.AvailableAfter(childComplexity), true
+	case "ClaimEvent.id":
+		if e.ComplexityRoot.ClaimEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.ID(childComplexity), true
+	case "ClaimEvent.outcome":
+		if e.ComplexityRoot.ClaimEvent.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Outcome(childComplexity), true
+	case "ClaimEvent.policy":
+		if e.ComplexityRoot.ClaimEvent.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Policy(childComplexity), true
+	case "ClaimEvent.policyId":
+		if e.ComplexityRoot.ClaimEvent.PolicyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.PolicyID(childComplexity), true
+	case "ClaimEvent.product":
+		if e.ComplexityRoot.ClaimEvent.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Product(childComplexity), true
+	case "ClaimEvent.productId":
+		if e.ComplexityRoot.ClaimEvent.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.ProductID(childComplexity), true
+	case "ClaimEvent.reason":
+		if e.ComplexityRoot.ClaimEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Reason(childComplexity), true
+	case "ClaimEvent.trigger":
+		if e.ComplexityRoot.ClaimEvent.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Trigger(childComplexity), true
+	case "ClaimEvent.user":
+		if e.ComplexityRoot.ClaimEvent.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.User(childComplexity), true
+	case "ClaimEvent.userId":
+		if e.ComplexityRoot.ClaimEvent.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.UserID(childComplexity), true
+
+	case "ClaimResult.event":
+		if e.ComplexityRoot.ClaimResult.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Event(childComplexity), true
+	case "ClaimResult.license":
+		if e.ComplexityRoot.ClaimResult.License == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.License(childComplexity), true
+	case "ClaimResult.outcome":
+		if e.ComplexityRoot.ClaimResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Outcome(childComplexity), true
+	case "ClaimResult.product":
+		if e.ComplexityRoot.ClaimResult.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Product(childComplexity), true
+	case "ClaimResult.reason":
+		if e.ComplexityRoot.ClaimResult.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Reason(childComplexity), true
+	case "ClaimResult.replayed":
+		if e.ComplexityRoot.ClaimResult.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Replayed(childComplexity), true
+
+	case "ClaimedUser.claimedAt":
+		if e.ComplexityRoot.ClaimedUser.ClaimedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.ClaimedAt(childComplexity), true
+	case "ClaimedUser.user":
+		if e.ComplexityRoot.ClaimedUser.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.User(childComplexity), true
+	case "ClaimedUser.userId":
+		if e.ComplexityRoot.ClaimedUser.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.UserID(childComplexity), true
+
+	case "ClaimedUserConnection.edges":
+		if e.ComplexityRoot.ClaimedUserConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserConnection.Edges(childComplexity), true
+	case "ClaimedUserConnection.nodes":
+		if e.ComplexityRoot.ClaimedUserConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserConnection.Nodes(childComplexity), true
+	case "ClaimedUserConnection.pageInfo":
+		if e.ComplexityRoot.ClaimedUserConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserConnection.PageInfo(childComplexity), true
+	case "ClaimedUserConnection.totalCount":
+		if e.ComplexityRoot.ClaimedUserConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserConnection.TotalCount(childComplexity), true
+
+	case "ClaimedUserEdge.cursor":
+		if e.ComplexityRoot.ClaimedUserEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserEdge.Cursor(childComplexity), true
+	case "ClaimedUserEdge.node":
+		if e.ComplexityRoot.ClaimedUserEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUserEdge.Node(childComplexity), true
+
 	case "Coverage.app":
 		if e.ComplexityRoot.Coverage.App == nil {
 			break
@@ -481,6 +787,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateTenantPayload.Tenant(childComplexity), true
+
+	case "DailyClaims.claims":
+		if e.ComplexityRoot.DailyClaims.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyClaims.Claims(childComplexity), true
+	case "DailyClaims.date":
+		if e.ComplexityRoot.DailyClaims.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyClaims.Date(childComplexity), true
 
 	case "DeleteAutoClaimPolicyPayload.deletedPolicyId":
 		if e.ComplexityRoot.DeleteAutoClaimPolicyPayload.DeletedPolicyID == nil {
@@ -590,6 +909,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignLicense(childComplexity, args["input"].(model.AssignLicenseInput)), true
+	case "Mutation.claimLicense":
+		if e.ComplexityRoot.Mutation.ClaimLicense == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimLicense_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimLicense(childComplexity, args["input"].(model.ClaimLicenseInput)), true
 	case "Mutation.createAutoClaimPolicy":
 		if e.ComplexityRoot.Mutation.CreateAutoClaimPolicy == nil {
 			break
@@ -807,6 +1137,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyProduct.Product(childComplexity), true
 
+	case "PolicyReport.claimedUsers":
+		if e.ComplexityRoot.PolicyReport.ClaimedUsers == nil {
+			break
+		}
+
+		args, err := ec.field_PolicyReport_claimedUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.PolicyReport.ClaimedUsers(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "PolicyReport.claims":
+		if e.ComplexityRoot.PolicyReport.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Claims(childComplexity), true
+	case "PolicyReport.daily":
+		if e.ComplexityRoot.PolicyReport.Daily == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Daily(childComplexity), true
+	case "PolicyReport.policy":
+		if e.ComplexityRoot.PolicyReport.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Policy(childComplexity), true
+	case "PolicyReport.products":
+		if e.ComplexityRoot.PolicyReport.Products == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Products(childComplexity), true
+
 	case "Product.apps":
 		if e.ComplexityRoot.Product.Apps == nil {
 			break
@@ -874,6 +1240,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Product.Triggers(childComplexity), true
 
+	case "ProductClaims.claims":
+		if e.ComplexityRoot.ProductClaims.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductClaims.Claims(childComplexity), true
+	case "ProductClaims.product":
+		if e.ComplexityRoot.ProductClaims.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductClaims.Product(childComplexity), true
+
 	case "Query.catalog":
 		if e.ComplexityRoot.Query.Catalog == nil {
 			break
@@ -924,6 +1303,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.AutoClaimEnabled(childComplexity), true
+	case "Tenant.autoClaimReport":
+		if e.ComplexityRoot.Tenant.AutoClaimReport == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_autoClaimReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.AutoClaimReport(childComplexity, args["days"].(*int)), true
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
 			break
@@ -1085,6 +1475,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddProductInput", ec.unmarshalInputAddProductInput),
 			graphql.NewInputUnmarshaler("AssignLicenseInput", ec.unmarshalInputAssignLicenseInput),
+			graphql.NewInputUnmarshaler("ClaimLicenseInput", ec.unmarshalInputClaimLicenseInput),
 			graphql.NewInputUnmarshaler("CreateAutoClaimPolicyInput", ec.unmarshalInputCreateAutoClaimPolicyInput),
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
@@ -1300,6 +1691,11 @@ type Tenant {
   "The directory, ordered by user id."
   users(first: Int = 50, after: String): UserConnection!
   user(id: ID!): User
+  """
+  Licenses assigned by each policy (and per product and day) over the past
+  1, 7, 30 or 90 days (UTC calendar days, today included), and who claimed them.
+  """
+  autoClaimReport(days: Int = 90): AutoClaimReport!
 }
 
 "A pool of licenses of one SKU."
@@ -1390,6 +1786,130 @@ type PageInfo {
   endCursor: String
 }
 
+"The answer to a claim."
+enum ClaimOutcome {
+  "A license was assigned now."
+  CLAIMED
+  "The user already holds a license that covers the app and trigger; nothing changed."
+  ALREADY_LICENSED
+  "No license was assigned; reason says why."
+  DENIED
+}
+
+"Why a claim was denied."
+enum DenialReason {
+  "The org setting 'Let users auto-claim licenses' is off."
+  AUTO_CLAIM_DISABLED
+  "The app has no auto-claim policy."
+  NO_POLICY
+  "The app's policy is turned off."
+  POLICY_DISABLED
+  "No product of the policy covers the trigger."
+  TRIGGER_NOT_ELIGIBLE
+  "Every product of the policy that covers the trigger is out of licenses."
+  NO_LICENSES_AVAILABLE
+}
+
+input ClaimLicenseInput {
+  tenantId: ID! @tenantScoped
+  "The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded."
+  userId: ID!
+  appId: ID!
+  trigger: ClaimTrigger!
+  """
+  Makes retries safe: the same key within 24 hours returns the first answer and
+  changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
+  """
+  idempotencyKey: String
+  "Recorded for a user the tenant has not seen before."
+  userPrincipalName: String
+  "Recorded for a user the tenant has not seen before."
+  displayName: String
+}
+
+type ClaimResult {
+  outcome: ClaimOutcome!
+  "Null unless outcome is DENIED."
+  reason: DenialReason
+  "The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
+  product: Product
+  "The license assigned or already held; null when denied."
+  license: License
+  "The decision as it went to the tenant's event stream."
+  event: ClaimEvent!
+  "True when this repeats the first answer to the same idempotency key."
+  replayed: Boolean!
+}
+
+"One claim decision, as dashboards see it."
+type ClaimEvent {
+  "The event's stream id: pass it as after to resume from here."
+  id: ID!
+  policyId: ID
+  policy: AutoClaimPolicy
+  userId: ID!
+  user: User
+  app: App!
+  productId: ID
+  product: Product
+  trigger: ClaimTrigger!
+  outcome: ClaimOutcome!
+  reason: DenialReason
+  at: Time!
+  "Licenses available across the policy's products after the claim."
+  availableAfter: Int!
+}
+
+type AutoClaimReport {
+  days: Int!
+  "Start of the first day of the period (UTC)."
+  since: Time!
+  until: Time!
+  totalClaims: Int!
+  policies: [PolicyReport!]!
+}
+
+type PolicyReport {
+  policy: AutoClaimPolicy!
+  "Licenses the policy assigned in the period."
+  claims: Int!
+  "Per product: the policy's products in order, then products removed from it since."
+  products: [ProductClaims!]!
+  "One entry per day of the period, oldest first."
+  daily: [DailyClaims!]!
+  "Users who claimed under the policy in the period, newest first."
+  claimedUsers(first: Int = 50, after: String): ClaimedUserConnection!
+}
+
+type ProductClaims {
+  product: Product!
+  claims: Int!
+}
+
+type DailyClaims {
+  "YYYY-MM-DD (UTC)."
+  date: String!
+  claims: Int!
+}
+
+type ClaimedUserConnection {
+  edges: [ClaimedUserEdge!]!
+  nodes: [ClaimedUser!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type ClaimedUserEdge {
+  cursor: String!
+  node: ClaimedUser!
+}
+
+type ClaimedUser {
+  userId: ID!
+  user: User
+  claimedAt: Time!
+}
+
 type Mutation {
   "Creates a tenant and its first Global admin (the person who signs up)."
   createTenant(input: CreateTenantInput!): CreateTenantPayload! @hasRole(roles: [OPERATOR])
@@ -1427,6 +1947,13 @@ type Mutation {
   setPolicyServicePlans(policyId: ID! @tenantScoped, productId: ID, disabledServicePlanIds: [ID!]!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Deletes a policy. Licenses claimed under it stay with their holders."
   deleteAutoClaimPolicy(policyId: ID! @tenantScoped): DeleteAutoClaimPolicyPayload! @hasRole(roles: [GLOBAL_ADMIN])
+  """
+  Claims a license for a user who needs one now, from the app's policy: the
+  first product in order that covers the trigger and has a license. A denial
+  is an answer (outcome DENIED with a reason), not an error. APP callers claim
+  for any user of their tenant, USER callers for themselves only.
+  """
+  claimLicense(input: ClaimLicenseInput!): ClaimResult! @hasRole(roles: [APP, USER, GLOBAL_ADMIN])
 }
 
 input CreateTenantInput {
@@ -1538,6 +2065,22 @@ func (ec *executionContext) childFields_AutoClaimPolicy(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AutoClaimPolicy", field.Name)
 }
 
+func (ec *executionContext) childFields_AutoClaimReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "days":
+		return ec.fieldContext_AutoClaimReport_days(ctx, field)
+	case "since":
+		return ec.fieldContext_AutoClaimReport_since(ctx, field)
+	case "until":
+		return ec.fieldContext_AutoClaimReport_until(ctx, field)
+	case "totalClaims":
+		return ec.fieldContext_AutoClaimReport_totalClaims(ctx, field)
+	case "policies":
+		return ec.fieldContext_AutoClaimReport_policies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutoClaimReport", field.Name)
+}
+
 func (ec *executionContext) childFields_Catalog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apps":
@@ -1564,6 +2107,92 @@ func (ec *executionContext) childFields_CatalogProduct(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type CatalogProduct", field.Name)
 }
 
+func (ec *executionContext) childFields_ClaimEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ClaimEvent_id(ctx, field)
+	case "policyId":
+		return ec.fieldContext_ClaimEvent_policyId(ctx, field)
+	case "policy":
+		return ec.fieldContext_ClaimEvent_policy(ctx, field)
+	case "userId":
+		return ec.fieldContext_ClaimEvent_userId(ctx, field)
+	case "user":
+		return ec.fieldContext_ClaimEvent_user(ctx, field)
+	case "app":
+		return ec.fieldContext_ClaimEvent_app(ctx, field)
+	case "productId":
+		return ec.fieldContext_ClaimEvent_productId(ctx, field)
+	case "product":
+		return ec.fieldContext_ClaimEvent_product(ctx, field)
+	case "trigger":
+		return ec.fieldContext_ClaimEvent_trigger(ctx, field)
+	case "outcome":
+		return ec.fieldContext_ClaimEvent_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_ClaimEvent_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_ClaimEvent_at(ctx, field)
+	case "availableAfter":
+		return ec.fieldContext_ClaimEvent_availableAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_ClaimResult_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_ClaimResult_reason(ctx, field)
+	case "product":
+		return ec.fieldContext_ClaimResult_product(ctx, field)
+	case "license":
+		return ec.fieldContext_ClaimResult_license(ctx, field)
+	case "event":
+		return ec.fieldContext_ClaimResult_event(ctx, field)
+	case "replayed":
+		return ec.fieldContext_ClaimResult_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimResult", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimedUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "userId":
+		return ec.fieldContext_ClaimedUser_userId(ctx, field)
+	case "user":
+		return ec.fieldContext_ClaimedUser_user(ctx, field)
+	case "claimedAt":
+		return ec.fieldContext_ClaimedUser_claimedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimedUser", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimedUserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ClaimedUserConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ClaimedUserConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ClaimedUserConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ClaimedUserConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimedUserConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimedUserEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ClaimedUserEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ClaimedUserEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimedUserEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Coverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "app":
@@ -1584,6 +2213,16 @@ func (ec *executionContext) childFields_CreateTenantPayload(ctx context.Context,
 		return ec.fieldContext_CreateTenantPayload_admin(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateTenantPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DailyClaims(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_DailyClaims_date(ctx, field)
+	case "claims":
+		return ec.fieldContext_DailyClaims_claims(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DailyClaims", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteAutoClaimPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1660,6 +2299,22 @@ func (ec *executionContext) childFields_PolicyProduct(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PolicyProduct", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "policy":
+		return ec.fieldContext_PolicyReport_policy(ctx, field)
+	case "claims":
+		return ec.fieldContext_PolicyReport_claims(ctx, field)
+	case "products":
+		return ec.fieldContext_PolicyReport_products(ctx, field)
+	case "daily":
+		return ec.fieldContext_PolicyReport_daily(ctx, field)
+	case "claimedUsers":
+		return ec.fieldContext_PolicyReport_claimedUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyReport", field.Name)
+}
+
 func (ec *executionContext) childFields_Product(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1686,6 +2341,16 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductClaims(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductClaims_product(ctx, field)
+	case "claims":
+		return ec.fieldContext_ProductClaims_claims(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductClaims", field.Name)
 }
 
 func (ec *executionContext) childFields_ServicePlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1724,6 +2389,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_users(ctx, field)
 	case "user":
 		return ec.fieldContext_Tenant_user(ctx, field)
+	case "autoClaimReport":
+		return ec.fieldContext_Tenant_autoClaimReport(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -1986,6 +2653,20 @@ func (ec *executionContext) field_Mutation_assignLicense_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AssignLicenseInput, error) {
 			return ec.unmarshalNAssignLicenseInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐAssignLicenseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_claimLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimLicenseInput, error) {
+			return ec.unmarshalNClaimLicenseInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimLicenseInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2704,6 +3385,28 @@ func (ec *executionContext) field_Mutation_setTenantPolicyLimit_argsTenantID(
 	}
 }
 
+func (ec *executionContext) field_PolicyReport_claimedUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2768,6 +3471,20 @@ func (ec *executionContext) field_Query_tenant_argsID(
 		var zeroVal string
 		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
 	}
+}
+
+func (ec *executionContext) field_Tenant_autoClaimReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
+	return args, nil
 }
 
 func (ec *executionContext) field_Tenant_policy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
@@ -3303,6 +4020,130 @@ func (ec *executionContext) fieldContext_AutoClaimPolicy_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, false, false, "Time")
 }
 
+func (ec *executionContext) _AutoClaimReport_days(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AutoClaimReport_since(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AutoClaimReport_until(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AutoClaimReport_totalClaims(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_totalClaims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalClaims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_totalClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AutoClaimReport_policies(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_policies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.PolicyReport) graphql.Marshaler {
+			return ec.marshalNPolicyReport2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicyReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutoClaimReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Catalog_apps(ctx context.Context, field graphql.CollectedField, obj *license.Catalog) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3500,6 +4341,758 @@ func (ec *executionContext) fieldContext_CatalogProduct_coverage(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ClaimEvent_id(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimEvent_policyId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_policyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().PolicyID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_policyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ClaimEvent_policy(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalOAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimEvent_userId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimEvent_user(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimEvent_app(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimEvent_productId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().ProductID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ClaimEvent_product(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimEvent_trigger(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Trigger) graphql.Marshaler {
+			return ec.marshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "ClaimTrigger")
+}
+
+func (ec *executionContext) _ClaimEvent_outcome(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Outcome) graphql.Marshaler {
+			return ec.marshalNClaimOutcome2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "ClaimOutcome")
+}
+
+func (ec *executionContext) _ClaimEvent_reason(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Reason) graphql.Marshaler {
+			return ec.marshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, true, true, "DenialReason")
+}
+
+func (ec *executionContext) _ClaimEvent_at(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimEvent_availableAfter(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_availableAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_availableAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimResult_outcome(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Outcome) graphql.Marshaler {
+			return ec.marshalNClaimOutcome2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimResult", field, false, false, "ClaimOutcome")
+}
+
+func (ec *executionContext) _ClaimResult_reason(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimResult().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Reason) graphql.Marshaler {
+			return ec.marshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimResult", field, true, true, "DenialReason")
+}
+
+func (ec *executionContext) _ClaimResult_product(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimResult().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimResult",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimResult_license(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_license(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.License, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.License) graphql.Marshaler {
+			return ec.marshalOLicense2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicense(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimResult_event(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.ClaimEvent) graphql.Marshaler {
+			return ec.marshalNClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimResult_replayed(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ClaimedUser_userId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUser", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimedUser_user(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimedUser().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUser",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimedUser_claimedAt(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_claimedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClaimedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_claimedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUser", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimedUserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ClaimedUserEdge) graphql.Marshaler {
+			return ec.marshalNClaimedUserEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUserConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimedUserEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimedUserConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.ClaimedUser) graphql.Marshaler {
+			return ec.marshalNClaimedUser2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimedUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUserConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimedUser(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimedUserConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUserConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimedUserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUserConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimedUserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUserEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimedUserEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUserEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.ClaimedUser) graphql.Marshaler {
+			return ec.marshalNClaimedUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimedUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUserEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimedUser(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Coverage_app(ctx context.Context, field graphql.CollectedField, obj *license.Coverage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3649,6 +5242,52 @@ func (ec *executionContext) fieldContext_CreateTenantPayload_admin(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DailyClaims_date(ctx context.Context, field graphql.CollectedField, obj *license.DailyClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyClaims_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyClaims_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "String")
+}
+
+func (ec *executionContext) _DailyClaims_claims(ctx context.Context, field graphql.CollectedField, obj *license.DailyClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyClaims_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyClaims_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DeleteAutoClaimPolicyPayload_deletedPolicyId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteAutoClaimPolicyPayload) (ret graphql.Marshaler) {
@@ -5053,6 +6692,68 @@ func (ec *executionContext) fieldContext_Mutation_deleteAutoClaimPolicy(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_claimLicense(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimLicense(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimLicense(ctx, fc.Args["input"].(model.ClaimLicenseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"APP", "USER", "GLOBAL_ADMIN"})
+				if err != nil {
+					var zeroVal *license.ClaimResult
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.ClaimResult
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.ClaimResult) graphql.Marshaler {
+			return ec.marshalNClaimResult2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimLicense(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimLicense_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5308,6 +7009,169 @@ func (ec *executionContext) _PolicyProduct_availableLicenses(ctx context.Context
 }
 func (ec *executionContext) fieldContext_PolicyProduct_availableLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyProduct", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyReport_policy(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalNAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyReport_claims(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyReport_products(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_products(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Products, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []license.ProductClaims) graphql.Marshaler {
+			return ec.marshalNProductClaims2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProductClaimsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_products(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductClaims(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyReport_daily(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_daily(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Daily, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []license.DailyClaims) graphql.Marshaler {
+			return ec.marshalNDailyClaims2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDailyClaimsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_daily(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DailyClaims(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyReport_claimedUsers(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_claimedUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.PolicyReport().ClaimedUsers(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimedUserConnection) graphql.Marshaler {
+			return ec.marshalNClaimedUserConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_claimedUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimedUserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_PolicyReport_claimedUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *license.Product) (ret graphql.Marshaler) {
@@ -5579,6 +7443,61 @@ func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProductClaims_product(ctx context.Context, field graphql.CollectedField, obj *license.ProductClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductClaims_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductClaims().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductClaims_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductClaims",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductClaims_claims(ctx context.Context, field graphql.CollectedField, obj *license.ProductClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductClaims_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductClaims_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductClaims", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -6237,6 +8156,50 @@ func (ec *executionContext) fieldContext_Tenant_user(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Tenant_user_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_autoClaimReport(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_autoClaimReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Tenant().AutoClaimReport(ctx, obj, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Report) graphql.Marshaler {
+			return ec.marshalNAutoClaimReport2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_autoClaimReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_autoClaimReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7760,6 +9723,105 @@ func UnmarshalAssignLicenseInput(ctx context.Context, raw any) (model.AssignLice
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimLicenseInput(ctx context.Context, obj any) (model.ClaimLicenseInput, error) {
+	var it model.ClaimLicenseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "userId", "appId", "trigger", "idempotencyKey", "userPrincipalName", "displayName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalNID2string(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.TenantScoped == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive tenantScoped is not implemented")
+				}
+				return ec.Directives.TenantScoped(ctx, obj, directive0)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(string); ok {
+				it.TenantID = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "trigger":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trigger"))
+			data, err := ec.unmarshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Trigger = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "userPrincipalName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userPrincipalName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserPrincipalName = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimLicenseInput unmarshals raw into the ClaimLicenseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimLicenseInput(ctx context.Context, raw any) (model.ClaimLicenseInput, error) {
+	var out model.ClaimLicenseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimLicenseInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAutoClaimPolicyInput(ctx context.Context, obj any) (model.CreateAutoClaimPolicyInput, error) {
 	var it model.CreateAutoClaimPolicyInput
 	if obj == nil {
@@ -8204,6 +10266,59 @@ func (ec *executionContext) _AutoClaimPolicy(ctx context.Context, sel ast.Select
 	return out
 }
 
+var autoClaimReportImplementors = []string{"AutoClaimReport"}
+
+func (ec *executionContext) _AutoClaimReport(ctx context.Context, sel ast.SelectionSet, obj *license.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, autoClaimReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AutoClaimReport")
+		case "days":
+			out.Values[i] = ec._AutoClaimReport_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._AutoClaimReport_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._AutoClaimReport_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalClaims":
+			out.Values[i] = ec._AutoClaimReport_totalClaims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policies":
+			out.Values[i] = ec._AutoClaimReport_policies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var catalogImplementors = []string{"Catalog"}
 
 func (ec *executionContext) _Catalog(ctx context.Context, sel ast.SelectionSet, obj *license.Catalog) graphql.Marshaler {
@@ -8296,6 +10411,296 @@ func (ec *executionContext) _CatalogProduct(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var claimEventImplementors = []string{"ClaimEvent"}
+
+func (ec *executionContext) _ClaimEvent(ctx context.Context, sel ast.SelectionSet, obj *license.ClaimEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimEvent")
+		case "id":
+			out.Values[i] = ec._ClaimEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policyId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_policyId(ctx, field, obj)
+				})
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_policy(ctx, field, obj)
+				})
+		case "userId":
+			out.Values[i] = ec._ClaimEvent_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_user(ctx, field, obj)
+				})
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_app(ctx, field, obj)
+				})
+		case "productId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_productId(ctx, field, obj)
+				})
+		case "product":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_product(ctx, field, obj)
+				})
+		case "trigger":
+			out.Values[i] = ec._ClaimEvent_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._ClaimEvent_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_reason(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._ClaimEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availableAfter":
+			out.Values[i] = ec._ClaimEvent_availableAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimResultImplementors = []string{"ClaimResult"}
+
+func (ec *executionContext) _ClaimResult(ctx context.Context, sel ast.SelectionSet, obj *license.ClaimResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimResult")
+		case "outcome":
+			out.Values[i] = ec._ClaimResult_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimResult_reason(ctx, field, obj)
+				})
+		case "product":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimResult_product(ctx, field, obj)
+				})
+		case "license":
+			out.Values[i] = ec._ClaimResult_license(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "event":
+			out.Values[i] = ec._ClaimResult_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replayed":
+			out.Values[i] = ec._ClaimResult_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimedUserImplementors = []string{"ClaimedUser"}
+
+func (ec *executionContext) _ClaimedUser(ctx context.Context, sel ast.SelectionSet, obj *license.ClaimedUser) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimedUserImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimedUser")
+		case "userId":
+			out.Values[i] = ec._ClaimedUser_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimedUser_user(ctx, field, obj)
+				})
+		case "claimedAt":
+			out.Values[i] = ec._ClaimedUser_claimedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimedUserConnectionImplementors = []string{"ClaimedUserConnection"}
+
+func (ec *executionContext) _ClaimedUserConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimedUserConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimedUserConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimedUserConnection")
+		case "edges":
+			out.Values[i] = ec._ClaimedUserConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._ClaimedUserConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ClaimedUserConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ClaimedUserConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimedUserEdgeImplementors = []string{"ClaimedUserEdge"}
+
+func (ec *executionContext) _ClaimedUserEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimedUserEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimedUserEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimedUserEdge")
+		case "cursor":
+			out.Values[i] = ec._ClaimedUserEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ClaimedUserEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var coverageImplementors = []string{"Coverage"}
 
 func (ec *executionContext) _Coverage(ctx context.Context, sel ast.SelectionSet, obj *license.Coverage) graphql.Marshaler {
@@ -8359,6 +10764,44 @@ func (ec *executionContext) _CreateTenantPayload(ctx context.Context, sel ast.Se
 			}
 		case "admin":
 			out.Values[i] = ec._CreateTenantPayload_admin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dailyClaimsImplementors = []string{"DailyClaims"}
+
+func (ec *executionContext) _DailyClaims(ctx context.Context, sel ast.SelectionSet, obj *license.DailyClaims) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dailyClaimsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DailyClaims")
+		case "date":
+			out.Values[i] = ec._DailyClaims_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claims":
+			out.Values[i] = ec._DailyClaims_claims(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8666,6 +11109,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "claimLicense":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimLicense(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8789,6 +11239,60 @@ func (ec *executionContext) _PolicyProduct(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var policyReportImplementors = []string{"PolicyReport"}
+
+func (ec *executionContext) _PolicyReport(ctx context.Context, sel ast.SelectionSet, obj *license.PolicyReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyReport")
+		case "policy":
+			out.Values[i] = ec._PolicyReport_policy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "claims":
+			out.Values[i] = ec._PolicyReport_claims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "products":
+			out.Values[i] = ec._PolicyReport_products(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daily":
+			out.Values[i] = ec._PolicyReport_daily(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "claimedUsers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyReport_claimedUsers(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *license.Product) graphql.Marshaler {
@@ -8858,6 +11362,45 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 				})
 		case "createdAt":
 			out.Values[i] = ec._Product_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productClaimsImplementors = []string{"ProductClaims"}
+
+func (ec *executionContext) _ProductClaims(ctx context.Context, sel ast.SelectionSet, obj *license.ProductClaims) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productClaimsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductClaims")
+		case "product":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductClaims_product(ctx, field, obj)
+				})
+		case "claims":
+			out.Values[i] = ec._ProductClaims_claims(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -9060,6 +11603,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_user(ctx, field, obj)
+				})
+		case "autoClaimReport":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_autoClaimReport(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9658,6 +12207,14 @@ func (ec *executionContext) marshalNAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaim�
 	return ec._AutoClaimPolicy(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAutoClaimReport2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReport(ctx context.Context, sel ast.SelectionSet, v *license.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AutoClaimReport!")
+		return graphql.Null
+	}
+	return ec._AutoClaimReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9698,6 +12255,42 @@ func (ec *executionContext) marshalNCatalogProduct2ᚕgithubᚗcomᚋautoclaim�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx context.Context, sel ast.SelectionSet, v *license.ClaimEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimEvent!")
+		return graphql.Null
+	}
+	return ec._ClaimEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNClaimLicenseInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimLicenseInput(ctx context.Context, v any) (model.ClaimLicenseInput, error) {
+	res, err := ec.unmarshalInputClaimLicenseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNClaimOutcome2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx context.Context, v any) (license.Outcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.Outcome(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimOutcome2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx context.Context, sel ast.SelectionSet, v license.Outcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ClaimOutcome!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNClaimResult2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimResult(ctx context.Context, sel ast.SelectionSet, v *license.ClaimResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimResult!")
+		return graphql.Null
+	}
+	return ec._ClaimResult(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx context.Context, v any) (license.Trigger, error) {
@@ -9745,6 +12338,62 @@ func (ec *executionContext) marshalNClaimTrigger2ᚕgithubᚗcomᚋautoclaimᚋa
 	return ret
 }
 
+func (ec *executionContext) marshalNClaimedUser2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimedUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.ClaimedUser) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClaimedUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimedUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClaimedUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimedUser(ctx context.Context, sel ast.SelectionSet, v *license.ClaimedUser) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimedUser!")
+		return graphql.Null
+	}
+	return ec._ClaimedUser(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNClaimedUserConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserConnection(ctx context.Context, sel ast.SelectionSet, v *model.ClaimedUserConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimedUserConnection!")
+		return graphql.Null
+	}
+	return ec._ClaimedUserConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNClaimedUserEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClaimedUserEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClaimedUserEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClaimedUserEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐClaimedUserEdge(ctx context.Context, sel ast.SelectionSet, v *model.ClaimedUserEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimedUserEdge!")
+		return graphql.Null
+	}
+	return ec._ClaimedUserEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCoverage2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐCoverageᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.Coverage) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9790,6 +12439,26 @@ func (ec *executionContext) marshalNCreateTenantPayload2ᚖgithubᚗcomᚋautocl
 func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDailyClaims2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDailyClaims(ctx context.Context, sel ast.SelectionSet, v license.DailyClaims) graphql.Marshaler {
+	return ec._DailyClaims(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDailyClaims2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDailyClaimsᚄ(ctx context.Context, sel ast.SelectionSet, v []license.DailyClaims) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDailyClaims2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDailyClaims(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNDeleteAutoClaimPolicyPayload2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐDeleteAutoClaimPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteAutoClaimPolicyPayload) graphql.Marshaler {
@@ -9970,6 +12639,30 @@ func (ec *executionContext) unmarshalNPolicyProductInput2ᚖgithubᚗcomᚋautoc
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPolicyReport2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicyReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.PolicyReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyReport2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicyReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyReport2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicyReport(ctx context.Context, sel ast.SelectionSet, v *license.PolicyReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyReport!")
+		return graphql.Null
+	}
+	return ec._PolicyReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPolicyStatus2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPolicyStatus(ctx context.Context, v any) (model.PolicyStatus, error) {
 	var res model.PolicyStatus
 	err := res.UnmarshalGQL(v)
@@ -10002,6 +12695,26 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋautoclaimᚋautocl
 		return graphql.Null
 	}
 	return ec._Product(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductClaims2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProductClaims(ctx context.Context, sel ast.SelectionSet, v license.ProductClaims) graphql.Marshaler {
+	return ec._ProductClaims(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductClaims2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProductClaimsᚄ(ctx context.Context, sel ast.SelectionSet, v []license.ProductClaims) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductClaims2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProductClaims(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
@@ -10364,6 +13077,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, v any) (*license.Reason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.Reason(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, sel ast.SelectionSet, v *license.Reason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -10433,6 +13165,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOLicense2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicense(ctx context.Context, sel ast.SelectionSet, v *license.License) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._License(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx context.Context, sel ast.SelectionSet, v *license.Product) graphql.Marshaler {

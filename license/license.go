@@ -110,6 +110,7 @@ type License struct {
 	Source                 Source
 	DisabledServicePlanIDs []string
 	AssignedAt             time.Time
+	SKU                    *SKU // the product's SKU, when known
 }
 
 // Direction moves a product within a policy.

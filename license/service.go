@@ -9,7 +9,7 @@ type NewTenant struct {
 	AdminUserPrincipalName string
 	AdminDisplayName       string
 	AdminID                string // optional; a random UUID is chosen when empty
-	AutoClaimEnabled       bool // tenants that come with the feature on
+	AutoClaimEnabled       bool   // tenants that come with the feature on
 }
 
 // NewUser is the input of adding a user to a tenant's directory.
@@ -102,6 +102,7 @@ type Service interface {
 	ProductService
 	UserService
 	PolicyService
+	ClaimService
 	// Catalog returns the catalog in force.
 	Catalog() *Catalog
 }

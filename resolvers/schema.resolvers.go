@@ -58,6 +58,52 @@ func (r *catalogProductResolver) Coverage(ctx context.Context, obj *license.SKU)
 	return out, nil
 }
 
+func (r *claimEventResolver) PolicyID(ctx context.Context, obj *license.ClaimEvent) (*string, error) {
+	return nonEmpty(obj.PolicyID), nil
+}
+
+func (r *claimEventResolver) Policy(ctx context.Context, obj *license.ClaimEvent) (*license.Policy, error) {
+	return r.optionalPolicy(ctx, obj.PolicyID)
+}
+
+func (r *claimEventResolver) User(ctx context.Context, obj *license.ClaimEvent) (*license.User, error) {
+	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
+}
+
+func (r *claimEventResolver) App(ctx context.Context, obj *license.ClaimEvent) (*license.App, error) {
+	return r.app(obj.AppID)
+}
+
+func (r *claimEventResolver) ProductID(ctx context.Context, obj *license.ClaimEvent) (*string, error) {
+	return nonEmpty(obj.ProductID), nil
+}
+
+func (r *claimEventResolver) Product(ctx context.Context, obj *license.ClaimEvent) (*license.Product, error) {
+	if obj.ProductID == "" {
+		return nil, nil
+	}
+	return r.Service.Product(ctx, obj.ProductID)
+}
+
+func (r *claimEventResolver) Reason(ctx context.Context, obj *license.ClaimEvent) (*license.Reason, error) {
+	return nonEmpty(obj.Reason), nil
+}
+
+func (r *claimResultResolver) Reason(ctx context.Context, obj *license.ClaimResult) (*license.Reason, error) {
+	return nonEmpty(obj.Reason), nil
+}
+
+func (r *claimResultResolver) Product(ctx context.Context, obj *license.ClaimResult) (*license.Product, error) {
+	if obj.Product != nil || obj.ProductID == "" {
+		return obj.Product, nil
+	}
+	return r.Service.Product(ctx, obj.ProductID)
+}
+
+func (r *claimedUserResolver) User(ctx context.Context, obj *license.ClaimedUser) (*license.User, error) {
+	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
+}
+
 func (r *coverageResolver) App(ctx context.Context, obj *license.Coverage) (*license.App, error) {
 	return r.app(obj.App)
 }
@@ -76,14 +122,7 @@ func (r *licenseResolver) Product(ctx context.Context, obj *license.License) (*l
 }
 
 func (r *licenseResolver) Policy(ctx context.Context, obj *license.License) (*license.Policy, error) {
-	if obj.PolicyID == "" {
-		return nil, nil
-	}
-	p, err := r.Service.Policy(ctx, obj.PolicyID)
-	if license.ErrorCode(err) == license.ENOTFOUND {
-		return nil, nil
-	}
-	return p, err
+	return r.optionalPolicy(ctx, obj.PolicyID)
 }
 
 func (r *licenseResolver) DisabledServicePlans(ctx context.Context, obj *license.License) ([]*license.ServicePlan, error) {
@@ -102,11 +141,7 @@ func (r *meResolver) User(ctx context.Context, obj *model.Me) (*license.User, er
 	if obj.TenantID == nil {
 		return nil, nil
 	}
-	u, err := r.Service.User(ctx, *obj.TenantID, obj.Subject)
-	if license.ErrorCode(err) == license.ENOTFOUND {
-		return nil, nil
-	}
-	return u, err
+	return r.optionalUser(ctx, *obj.TenantID, obj.Subject)
 }
 
 func (r *mutationResolver) CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.CreateTenantPayload, error) {
@@ -224,6 +259,28 @@ func (r *mutationResolver) DeleteAutoClaimPolicy(ctx context.Context, policyID s
 	return &model.DeleteAutoClaimPolicyPayload{DeletedPolicyID: policyID, Tenant: t}, nil
 }
 
+func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLicenseInput) (*license.ClaimResult, error) {
+	c, err := auth.CallerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Has(auth.App, auth.GlobalAdmin) && input.UserID != c.Subject {
+		return nil, license.Errorf(license.EFORBIDDEN, "A user can claim a license only for itself (userId must be %q).", c.Subject)
+	}
+	return r.Service.Claim(ctx, license.ClaimRequest{
+		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger,
+		IdempotencyKey: deref(input.IdempotencyKey), UserPrincipalName: deref(input.UserPrincipalName), DisplayName: deref(input.DisplayName),
+	})
+}
+
+func (r *policyReportResolver) ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error) {
+	page, err := r.Service.ClaimedUsers(ctx, obj.Policy.ID, obj.Days, deref(first), deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return claimedUserConnection(page), nil
+}
+
 func (r *productResolver) SkuID(ctx context.Context, obj *license.Product) (string, error) {
 	return obj.SKU.SkuID, nil
 }
@@ -254,6 +311,10 @@ func (r *productResolver) Apps(ctx context.Context, obj *license.Product) ([]*li
 
 func (r *productResolver) Triggers(ctx context.Context, obj *license.Product) ([]license.Trigger, error) {
 	return obj.SKU.Triggers(), nil
+}
+
+func (r *productClaimsResolver) Product(ctx context.Context, obj *license.ProductClaims) (*license.Product, error) {
+	return r.Service.Product(ctx, obj.ProductID)
 }
 
 func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
@@ -310,6 +371,10 @@ func (r *tenantResolver) User(ctx context.Context, obj *license.Tenant, id strin
 	return r.Service.User(ctx, obj.ID, id)
 }
 
+func (r *tenantResolver) AutoClaimReport(ctx context.Context, obj *license.Tenant, days *int) (*license.Report, error) {
+	return r.Service.Report(ctx, obj.ID, deref(days))
+}
+
 func (r *userResolver) Licenses(ctx context.Context, obj *license.User) ([]*license.License, error) {
 	return r.Service.Licenses(ctx, obj.TenantID, obj.ID)
 }
@@ -320,6 +385,12 @@ func (r *Resolver) AutoClaimPolicy() graph.AutoClaimPolicyResolver {
 
 func (r *Resolver) CatalogProduct() graph.CatalogProductResolver { return &catalogProductResolver{r} }
 
+func (r *Resolver) ClaimEvent() graph.ClaimEventResolver { return &claimEventResolver{r} }
+
+func (r *Resolver) ClaimResult() graph.ClaimResultResolver { return &claimResultResolver{r} }
+
+func (r *Resolver) ClaimedUser() graph.ClaimedUserResolver { return &claimedUserResolver{r} }
+
 func (r *Resolver) Coverage() graph.CoverageResolver { return &coverageResolver{r} }
 
 func (r *Resolver) License() graph.LicenseResolver { return &licenseResolver{r} }
@@ -328,7 +399,11 @@ func (r *Resolver) Me() graph.MeResolver { return &meResolver{r} }
 
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
+func (r *Resolver) PolicyReport() graph.PolicyReportResolver { return &policyReportResolver{r} }
+
 func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} }
+
+func (r *Resolver) ProductClaims() graph.ProductClaimsResolver { return &productClaimsResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -339,11 +414,16 @@ func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
 type (
 	autoClaimPolicyResolver struct{ *Resolver }
 	catalogProductResolver  struct{ *Resolver }
+	claimEventResolver      struct{ *Resolver }
+	claimResultResolver     struct{ *Resolver }
+	claimedUserResolver     struct{ *Resolver }
 	coverageResolver        struct{ *Resolver }
 	licenseResolver         struct{ *Resolver }
 	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
+	policyReportResolver    struct{ *Resolver }
 	productResolver         struct{ *Resolver }
+	productClaimsResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	tenantResolver          struct{ *Resolver }
 	userResolver            struct{ *Resolver }

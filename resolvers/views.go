@@ -86,3 +86,53 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// nonEmpty returns nil for "", else a pointer to v.
+func nonEmpty[T ~string](v T) *T {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+// optionalPolicy returns a policy, or nil when id is empty or the policy is gone.
+func (r *Resolver) optionalPolicy(ctx context.Context, id string) (*license.Policy, error) {
+	if id == "" {
+		return nil, nil
+	}
+	p, err := r.Service.Policy(ctx, id)
+	if license.ErrorCode(err) == license.ENOTFOUND {
+		return nil, nil
+	}
+	return p, err
+}
+
+// optionalUser returns a user, or nil when the directory has no such user.
+func (r *Resolver) optionalUser(ctx context.Context, tenantID, id string) (*license.User, error) {
+	u, err := r.Service.User(ctx, tenantID, id)
+	if license.ErrorCode(err) == license.ENOTFOUND {
+		return nil, nil
+	}
+	return u, err
+}
+
+// claimedUserConnection builds a Relay connection from a page of claimed users.
+func claimedUserConnection(page *license.ClaimedUserPage) *model.ClaimedUserConnection {
+	c := &model.ClaimedUserConnection{
+		Edges:      make([]*model.ClaimedUserEdge, len(page.Users)),
+		Nodes:      page.Users,
+		TotalCount: page.TotalCount,
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNextPage},
+	}
+	for i, u := range page.Users {
+		cursor := u.Cursor()
+		c.Edges[i] = &model.ClaimedUserEdge{Cursor: cursor, Node: u}
+		if i == 0 {
+			c.PageInfo.StartCursor = &cursor
+		}
+	}
+	if page.EndCursor != "" {
+		c.PageInfo.EndCursor = &page.EndCursor
+	}
+	return c
+}

@@ -25,3 +25,12 @@ func (k keys) users() string             { return k.p + "users" }          // zs
 func (k keys) user(id string) string     { return k.p + "user:" + id }     // hash: upn name created
 func (k keys) upns() string              { return k.p + "upns" }           // hash: lower-case upn -> user id
 func (k keys) licenses(id string) string { return k.p + "licenses:" + id } // hash: product number -> license record
+
+func (k keys) idem(key string) string { return k.p + "idem:" + key } // string: fingerprint and first answer
+func (k keys) events() string         { return k.p + "events" }      // stream of claim and admin events
+func (k keys) report(n int64) string {
+	return k.p + "report:" + strconv.FormatInt(n, 10) // hash: <day> and <day>:<product> -> claims; trimmed
+}
+func (k keys) claimed(n int64) string {
+	return k.p + "claimed:" + strconv.FormatInt(n, 10) // zset: user id scored by claim time (ms)
+}

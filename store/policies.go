@@ -54,6 +54,7 @@ func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*licens
 	if err != nil {
 		return nil, s.fail(err)
 	}
+	s.routes.forget(np.TenantID, np.AppID)
 	return s.Policy(ctx, license.PolicyID(np.TenantID, n))
 }
 
@@ -144,6 +145,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		if err != nil {
 			return nil, s.fail(err)
 		}
+		s.routes.forget(tenantID, p.AppID)
 		return s.Policy(ctx, id)
 	}
 	return nil, busy()
@@ -156,11 +158,15 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 		return err
 	}
 	k := s.keys(tenantID)
-	err = deletePolicyScript.Run(ctx, s.rdb, []string{k.policy(n), k.policies(), k.appPolicies()}, n).Err()
+	app, err := deletePolicyScript.Run(ctx, s.rdb, []string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n)}, n).Text()
 	if reason, _, ok := scriptReason(err); ok && reason == "NO_POLICY" {
 		return notFoundPolicy(id)
 	}
-	return s.fail(err)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.routes.forget(tenantID, app)
+	return nil
 }
 
 func notFoundPolicy(id string) error {

@@ -35,10 +35,11 @@ var (
 	createPolicyScript   = script("policy_lib.lua", "create_policy.lua")
 	updatePolicyScript   = script("policy_lib.lua", "update_policy.lua")
 	deletePolicyScript   = script("delete_policy.lua")
+	claimScript          = script("claim.lua")
 
 	allScripts = []*redis.Script{
 		createTenantScript, setEnabledScript, setPolicyLimitScript, addProductScript, setQuantityScript,
 		createUserScript, assignLicenseScript, removeLicenseScript, createPolicyScript, updatePolicyScript,
-		deletePolicyScript,
+		deletePolicyScript, claimScript,
 	}
 )

@@ -24,6 +24,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	catalog *license.Catalog
+	routes  routes
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time

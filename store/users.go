@@ -139,7 +139,7 @@ func (s *Store) Licenses(ctx context.Context, tenantID, userID string) ([]*licen
 		if err != nil {
 			return nil, license.Internal(fmt.Errorf("license field %q of user %s: %w", field, userID, err))
 		}
-		l, err := decodeLicense(tenantID, userID, n, rec)
+		l, err := s.decodeLicense(tenantID, userID, n, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +172,7 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 	}
 	k := s.keys(tenantID)
 	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.user(userID), k.licenses(userID), k.product(n)},
-		n, encodeLicense(l, 0)).Err()
+		n, encodeLicense(l, 0, p.SKU.SkuPartNumber)).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_USER":
@@ -209,7 +209,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 		if err != nil {
 			return s.fail(err)
 		}
-		l, err := decodeLicense(tenantID, userID, n, rec)
+		l, err := s.decodeLicense(tenantID, userID, n, rec)
 		if err != nil {
 			return err
 		}
@@ -235,21 +235,24 @@ func notFoundUser(id string) error {
 	return license.Errorf(license.ENOTFOUND, "User %q was not found.", id)
 }
 
-// encodeLicense writes a license record: source|policy number|assigned at (ms)|plan,plan.
-func encodeLicense(l *license.License, policyN int64) string {
+// encodeLicense writes a license record:
+// source (A or D)|policy number|assigned at (ms)|plan,plan|skuPartNumber.
+// The claim script writes the same form and reads the SKU from its end.
+func encodeLicense(l *license.License, policyN int64, sku string) string {
 	src := "D"
 	if l.Source == license.SourceAutoClaim {
 		src = "A"
 	}
-	return src + "|" + strconv.FormatInt(policyN, 10) + "|" + strconv.FormatInt(ms(l.AssignedAt), 10) + "|" + strings.Join(l.DisabledServicePlanIDs, ",")
+	return src + "|" + strconv.FormatInt(policyN, 10) + "|" + strconv.FormatInt(ms(l.AssignedAt), 10) + "|" + strings.Join(l.DisabledServicePlanIDs, ",") + "|" + sku
 }
 
-func decodeLicense(tenantID, userID string, productN int64, rec string) (*license.License, error) {
+func (s *Store) decodeLicense(tenantID, userID string, productN int64, rec string) (*license.License, error) {
 	f := strings.Split(rec, "|")
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return nil, license.Internal(fmt.Errorf("license record %q of user %s is malformed", rec, userID))
 	}
-	l := &license.License{UserID: userID, ProductID: license.ProductID(tenantID, productN), Source: license.SourceDirect, AssignedAt: fromMS(f[2])}
+	l := &license.License{UserID: userID, ProductID: license.ProductID(tenantID, productN), Source: license.SourceDirect,
+		AssignedAt: fromMS(f[2]), SKU: s.catalog.SKU(f[4])}
 	if f[0] == "A" {
 		l.Source = license.SourceAutoClaim
 		pn, _ := strconv.ParseInt(f[1], 10, 64)

@@ -25,6 +25,33 @@ type AssignLicenseInput struct {
 	DisabledServicePlanIds []string `json:"disabledServicePlanIds,omitempty"`
 }
 
+type ClaimLicenseInput struct {
+	TenantID string `json:"tenantId"`
+	// The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded.
+	UserID  string          `json:"userId"`
+	AppID   string          `json:"appId"`
+	Trigger license.Trigger `json:"trigger"`
+	// Makes retries safe: the same key within 24 hours returns the first answer and
+	// changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Recorded for a user the tenant has not seen before.
+	UserPrincipalName *string `json:"userPrincipalName,omitempty"`
+	// Recorded for a user the tenant has not seen before.
+	DisplayName *string `json:"displayName,omitempty"`
+}
+
+type ClaimedUserConnection struct {
+	Edges      []*ClaimedUserEdge     `json:"edges"`
+	Nodes      []*license.ClaimedUser `json:"nodes"`
+	PageInfo   *PageInfo              `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+type ClaimedUserEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *license.ClaimedUser `json:"node"`
+}
+
 type CreateAutoClaimPolicyInput struct {
 	TenantID string `json:"tenantId"`
 	Name     string `json:"name"`

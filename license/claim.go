@@ -1,0 +1,196 @@
+package license
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Outcome is the answer to a claim.
+type Outcome string
+
+// Outcomes.
+const (
+	Claimed         Outcome = "CLAIMED"
+	AlreadyLicensed Outcome = "ALREADY_LICENSED"
+	Denied          Outcome = "DENIED"
+)
+
+// Reason says why a claim was denied.
+type Reason string
+
+// Denial reasons.
+const (
+	ReasonAutoClaimDisabled  Reason = "AUTO_CLAIM_DISABLED"   // the org setting is off
+	ReasonNoPolicy           Reason = "NO_POLICY"             // the app has no policy
+	ReasonPolicyDisabled     Reason = "POLICY_DISABLED"       // the app's policy is off
+	ReasonTriggerNotEligible Reason = "TRIGGER_NOT_ELIGIBLE"  // no product of the policy covers the trigger
+	ReasonNoLicenses         Reason = "NO_LICENSES_AVAILABLE" // every covering product is used up
+)
+
+// ClaimRequest asks for a license for a user who needs one now.
+type ClaimRequest struct {
+	TenantID string
+	UserID   string
+	AppID    string
+	Trigger  Trigger
+	// IdempotencyKey, when set, makes a retry within IdempotencyWindow return
+	// the first answer and change nothing.
+	IdempotencyKey string
+	// UserPrincipalName and DisplayName describe a user the tenant has not seen
+	// before; the claim records them.
+	UserPrincipalName string
+	DisplayName       string
+}
+
+// IdempotencyWindow is how long an idempotency key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// ReportWindow is how far back claims are reported; older data is trimmed.
+const ReportWindow = 90 * 24 * time.Hour
+
+// ReportDays are the periods a report may cover.
+var ReportDays = []int{1, 7, 30, 90}
+
+// Validate checks the request's form against the catalog. Returns EINVALID for
+// a bad id or a trigger the app does not have, ENOTFOUND for an unknown app.
+func (r *ClaimRequest) Validate(c *Catalog) error {
+	if err := ValidateTenantID(r.TenantID); err != nil {
+		return err
+	}
+	if err := ValidateCallerID("user id", r.UserID); err != nil {
+		return err
+	}
+	if r.IdempotencyKey != "" {
+		if err := ValidateCallerID("idempotency key", r.IdempotencyKey); err != nil {
+			return err
+		}
+	}
+	if r.UserPrincipalName != "" {
+		if err := ValidateUserPrincipalName(r.UserPrincipalName); err != nil {
+			return err
+		}
+	}
+	if r.DisplayName != "" {
+		if err := ValidateName("display name", r.DisplayName); err != nil {
+			return err
+		}
+	}
+	app := c.App(r.AppID)
+	if app == nil {
+		return Errorf(ENOTFOUND, "App %q was not found in the catalog.", r.AppID)
+	}
+	for _, t := range app.Triggers {
+		if t == r.Trigger {
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "%s has no trigger %s; its triggers are %v.", app.DisplayName, r.Trigger, app.Triggers)
+}
+
+// ClaimEvent records one claim decision. Events go to the tenant's event stream.
+type ClaimEvent struct {
+	ID             string // stream id; the resume cursor
+	TenantID       string
+	PolicyID       string // empty when the app had no policy
+	UserID         string
+	AppID          string
+	ProductID      string // the product assigned or already held; empty when denied
+	Trigger        Trigger
+	Outcome        Outcome
+	Reason         Reason // empty unless Denied
+	At             time.Time
+	AvailableAfter int // licenses available across the policy's products after the claim
+}
+
+// ClaimResult is the answer to a claim.
+type ClaimResult struct {
+	Outcome Outcome
+	Reason  Reason
+	// Product is the product assigned (CLAIMED) or the one already held
+	// (ALREADY_LICENSED); nil when denied. Its counts are as of the claim.
+	Product *Product
+	// ProductID is set whenever Product would be; Product may be nil while
+	// ProductID is set when the held product was not read.
+	ProductID string
+	License   *License
+	Event     *ClaimEvent
+	// Replayed is true when the answer repeats the first answer to the same
+	// idempotency key.
+	Replayed bool
+}
+
+// Report is the auto-claim report of a tenant over the past Days days.
+type Report struct {
+	Days        int
+	Since       time.Time
+	Until       time.Time
+	TotalClaims int
+	Policies    []*PolicyReport
+}
+
+// PolicyReport counts the licenses one policy assigned.
+type PolicyReport struct {
+	Days     int // the report's period
+	Policy   *Policy
+	Claims   int
+	Products []ProductClaims // per product, in the policy's order, then removed products
+	Daily    []DailyClaims   // one per day of the period, oldest first
+}
+
+// ProductClaims counts licenses assigned from one product.
+type ProductClaims struct {
+	ProductID string
+	Claims    int
+}
+
+// DailyClaims counts licenses assigned on one UTC day.
+type DailyClaims struct {
+	Date   string // YYYY-MM-DD
+	Claims int
+}
+
+// ClaimedUser is a user who claimed a license under a policy.
+type ClaimedUser struct {
+	TenantID  string
+	UserID    string
+	ClaimedAt time.Time
+}
+
+// ClaimedUserPage is one page of a policy's claimed users, newest first.
+type ClaimedUserPage struct {
+	Users       []*ClaimedUser
+	HasNextPage bool
+	TotalCount  int
+	EndCursor   string
+}
+
+// ClaimService hands out licenses and reports on them.
+type ClaimService interface {
+	// Claim decides a claim atomically: the org setting, the app's policy and
+	// its status, the user's licenses, then the policy's products in order.
+	// A denial is a result, not an error. Returns EINVALID, ENOTFOUND (app),
+	// or EINVALID when an idempotency key is reused with other arguments.
+	Claim(ctx context.Context, r ClaimRequest) (*ClaimResult, error)
+	// Report returns the claims of the past days (1, 7, 30 or 90) per policy.
+	// Returns EINVALID for other days.
+	Report(ctx context.Context, tenantID string, days int) (*Report, error)
+	// ClaimedUsers returns users who claimed under a policy in the past days,
+	// newest first, up to first after the cursor after.
+	ClaimedUsers(ctx context.Context, policyID string, days, first int, after string) (*ClaimedUserPage, error)
+}
+
+// ValidateReportDays checks a report period.
+func ValidateReportDays(days int) error {
+	for _, d := range ReportDays {
+		if d == days {
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "A report covers the past 1, 7, 30 or 90 days; %d is not one of them.", days)
+}
+
+// Cursor returns the position of u in its policy's claimed users, for paging.
+func (u *ClaimedUser) Cursor() string {
+	return strconv.FormatInt(u.ClaimedAt.UnixMilli(), 10) + ":" + u.UserID
+}
