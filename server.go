@@ -131,11 +131,11 @@ func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AUTOCLAIM_CATALOG: %w", err)
 	}
-	ext, err := license.ParseCatalog(data)
+	ext, err := c.ExtendWith(data)
 	if err != nil {
 		return nil, fmt.Errorf("AUTOCLAIM_CATALOG %s: %w", file, err)
 	}
-	return c.Extend(ext)
+	return ext, nil
 }
 
 // openRedis connects to the configured Redis, or starts an in-process one.

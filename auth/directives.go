@@ -37,7 +37,7 @@ func TenantScoped(ctx context.Context, _ any, next graphql.Resolver) (any, error
 		}
 		id = *x
 	default:
-		return nil, license.Internal(nil)
+		return nil, license.Internal(fmt.Errorf("@tenantScoped on a %T argument", v))
 	}
 	what := fmt.Sprintf("%s %q", license.KindOf(id), id)
 	tenantID, ok := license.TenantOf(id)

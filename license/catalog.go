@@ -1,6 +1,7 @@
 package license
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -142,14 +143,37 @@ func BuiltinCatalog() *Catalog {
 
 // ParseCatalog decodes and validates a catalog document (JSON).
 func ParseCatalog(data []byte) (*Catalog, error) {
+	c, err := decodeCatalog(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.index(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ExtendWith returns a new catalog holding c's entries plus those of the
+// document data, which may name c's apps without repeating them. The result
+// is validated as a whole.
+func (c *Catalog) ExtendWith(data []byte) (*Catalog, error) {
+	ext, err := decodeCatalog(data)
+	if err != nil {
+		return nil, err
+	}
+	return c.Extend(ext)
+}
+
+// decodeCatalog reads exactly one JSON document with no unknown fields.
+func decodeCatalog(data []byte) (*Catalog, error) {
 	var c Catalog
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	if err := c.index(); err != nil {
-		return nil, err
+	if dec.More() {
+		return nil, fmt.Errorf("catalog: unexpected data after the catalog document")
 	}
 	return &c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -147,7 +148,7 @@ func ValidateName(what, name string) error {
 		return Errorf(EINVALID, "The %s must be valid UTF-8 text.", what)
 	case utf8.RuneCountInString(trimmed) > MaxNameLength:
 		return Errorf(EINVALID, "The %s can be at most %d characters long; it has %d.", what, MaxNameLength, utf8.RuneCountInString(trimmed))
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+	case strings.ContainsFunc(name, unicode.IsControl):
 		return Errorf(EINVALID, "The %s can't contain control characters such as line breaks.", what)
 	}
 	return nil

@@ -70,7 +70,6 @@ func userConnection(page *license.UserPage) *model.UserConnection {
 	return c
 }
 
-
 // app returns a catalog app. Returns ENOTFOUND if the catalog lacks it.
 func (r *Resolver) app(id string) (*license.App, error) {
 	if a := r.Service.Catalog().App(id); a != nil {
