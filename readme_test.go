@@ -10,11 +10,12 @@ import (
 )
 
 // readmeCall is one `gql "$TOKEN" '<json>'` line of README.md.
-var readmeCall = regexp.MustCompile(`^gql "\$([A-Z_]+)" '(.*)'(?:\s+# expect: ([A-Z_]+))?$`)
+var readmeCall = regexp.MustCompile(`^gql "\$([A-Z_]+)" '(.*)'(?:\s+# expect: ([A-Z_ ]+))?$`)
 
 // TestReadmeExamples runs every gql example of README.md, in order, against a
 // fresh server started as `go run .` starts it, and checks each answers
-// without errors (or with the error code its "# expect:" comment names).
+// without errors, or as its "# expect:" comment says: an error code, or a
+// claim outcome and reason.
 func TestReadmeExamples(t *testing.T) {
 	f, err := os.Open("README.md")
 	if err != nil {
@@ -44,8 +45,18 @@ func TestReadmeExamples(t *testing.T) {
 			t.Fatalf("README.md:%d: the request is not valid JSON: %v", line, err)
 		}
 		r := post(t, url, token, req.Query, req.Variables)
-		if r.code() != m[3] {
-			t.Errorf("README.md:%d: error code %q (%+v); want %q", line, r.code(), r.Errors, m[3])
+		wantCode, wantOutcome := m[3], ""
+		if outcome, reason, _ := strings.Cut(m[3], " "); outcome == "CLAIMED" || outcome == "ALREADY_LICENSED" || outcome == "DENIED" {
+			wantCode, wantOutcome = "", `"outcome":"`+outcome+`"`
+			if reason != "" {
+				wantOutcome += `,"reason":"` + reason + `"`
+			}
+		}
+		if r.code() != wantCode {
+			t.Errorf("README.md:%d: error code %q (%+v); want %q", line, r.code(), r.Errors, wantCode)
+		}
+		if !strings.Contains(string(r.Data), wantOutcome) {
+			t.Errorf("README.md:%d: answer %s; want it to contain %s", line, r.Data, wantOutcome)
 		}
 	}
 	if n < 10 {
