@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
@@ -159,3 +161,5 @@ func (a *testAPI) snapshot(token, tenantID string) string {
 	}
 	return strings.TrimSpace(string(r.Data))
 }
+
+func redisZ(score float64, member string) redis.Z { return redis.Z{Score: score, Member: member} }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    func(config) bool
+		wantErr string
+	}{
+		{"DefaultsEmbedded", nil, nil, func(c config) bool {
+			return c.Addr == ":8080" && c.embedded() && c.Demo && c.GraphiQL && c.RedisPrefix == "ac:"
+		}, ""},
+		{"RedisURLTurnsDemoAndGraphiQLOff", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0"}, func(c config) bool {
+			return !c.embedded() && !c.Demo && !c.GraphiQL
+		}, ""},
+		{"ClusterList", nil, map[string]string{"AUTOCLAIM_REDIS_CLUSTER": " 127.0.0.1:7000, 127.0.0.1:7001 ,"}, func(c config) bool {
+			return len(c.RedisCluster) == 2 && c.RedisCluster[1] == "127.0.0.1:7001"
+		}, ""},
+		{"FlagWinsOverEnv", []string{"-addr", "127.0.0.1:0"}, map[string]string{"AUTOCLAIM_ADDR": ":9999"}, func(c config) bool {
+			return c.Addr == "127.0.0.1:0"
+		}, ""},
+		{"ErrBothRedis", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://x:1/0", "AUTOCLAIM_REDIS_CLUSTER": "x:1"}, nil, "not both"},
+		{"ErrBadDemo", nil, map[string]string{"AUTOCLAIM_DEMO": "yes please"}, nil, "AUTOCLAIM_DEMO must be 1 or 0"},
+		{"ErrExtraArgs", []string{"serve"}, nil, nil, "unexpected arguments"},
+		{"ErrUnknownFlag", []string{"-nope"}, nil, nil, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseConfig(%q) error = %v; want one containing %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.want(c) {
+				t.Fatalf("parseConfig(%q) = %+v, %v", tt.args, c, err)
+			}
+		})
+	}
+}
+
+func TestRunRefusesABadCatalog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "catalog.json")
+	if err := os.WriteFile(file, []byte(`{"apps": [], "products": [{"skuPartNumber": "X"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"AUTOCLAIM_CATALOG": file}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "AUTOCLAIM_CATALOG") {
+		t.Fatalf("run with a bad catalog = %v; want an error naming AUTOCLAIM_CATALOG", err)
+	}
+}
+
+func TestRunExtendsTheCatalog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "catalog.json")
+	ext := `{"apps": [], "products": [{"skuId": "00000000-0000-4000-8000-000000000001", "skuPartNumber": "CONTOSO_FLOW_EXTRA",
+	  "displayName": "Extra flows", "servicePlans": [{"id": "00000000-0000-4000-8000-000000000002", "name": "EXTRA", "displayName": "Extra"}],
+	  "covers": [{"app": "POWER_AUTOMATE", "triggers": ["SIGN_IN"], "requiredPlan": "00000000-0000-4000-8000-000000000002"}]}]}`
+	if err := os.WriteFile(file, []byte(ext), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := startServer(t, map[string]string{"AUTOCLAIM_CATALOG": file})
+	var out struct {
+		Catalog struct {
+			Products []struct{ SkuPartNumber string }
+		}
+	}
+	mustPost(t, env["AUTOCLAIM_URL"], env["ADMIN_TOKEN"], `{ catalog { products { skuPartNumber } } }`, nil, &out)
+	if n := len(out.Catalog.Products); n != 4 || out.Catalog.Products[3].SkuPartNumber != "CONTOSO_FLOW_EXTRA" {
+		t.Fatalf("catalog products %+v; want the 3 built-in ones and CONTOSO_FLOW_EXTRA", out.Catalog.Products)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	b := redistest.Mini(t)
+	api := newTestAPI(t, b)
+	get := func() int {
+		rec := httptest.NewRecorder()
+		api.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("/readyz = %d with Redis up; want 200", code)
+	}
+	// An emptied script cache (a Redis restart) is reloaded by the readiness check.
+	if err := b.Client.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("/readyz = %d after a script flush; want 200 (scripts reloaded)", code)
+	}
+	b.Mini.Close()
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d with Redis down; want 503", code)
+	}
+	r := api.do(api.token("op", "", "OPERATOR"), `{ tenant(id: "gone") { id } }`, nil)
+	if r.code() != "UNAVAILABLE" {
+		t.Fatalf("query with Redis down: code %q; want UNAVAILABLE", r.code())
+	}
+}
+
+func TestInternalErrorsAreHiddenAndLogged(t *testing.T) {
+	b := redistest.Mini(t)
+	api := newTestAPI(t, b)
+	// A tenant hash whose policy list points at a policy with malformed products.
+	f := api.newFixture("broken")
+	b.Client.HSet(t.Context(), b.Prefix+"{t:broken}:policy:1", "app", "POWER_APPS", "products", "garbage", "version", "1")
+	b.Client.ZAdd(t.Context(), b.Prefix+"{t:broken}:policies", redisZ(1, "1"))
+	r := api.do(f.admin, `{ tenant(id: "broken") { policies { id } } }`, nil)
+	if r.code() != "INTERNAL" || r.Errors[0].Message != "internal error" {
+		t.Fatalf("errors %+v; want INTERNAL with the message \"internal error\"", r.Errors)
+	}
+	if !strings.Contains(api.logs.String(), "malformed products") {
+		t.Fatalf("the cause was not logged; logs: %s", api.logs.String())
+	}
+}
