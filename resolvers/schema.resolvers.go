@@ -126,11 +126,14 @@ func (r *licenseResolver) Policy(ctx context.Context, obj *license.License) (*li
 }
 
 func (r *licenseResolver) DisabledServicePlans(ctx context.Context, obj *license.License) ([]*license.ServicePlan, error) {
-	sku, err := r.Service.Product(ctx, obj.ProductID)
+	if obj.SKU != nil {
+		return plans(obj.SKU, obj.DisabledServicePlanIDs, true), nil
+	}
+	p, err := r.Service.Product(ctx, obj.ProductID)
 	if err != nil {
 		return nil, err
 	}
-	return plans(sku.SKU, obj.DisabledServicePlanIDs, true), nil
+	return plans(p.SKU, obj.DisabledServicePlanIDs, true), nil
 }
 
 func (r *meResolver) Tenant(ctx context.Context, obj *model.Me) (*license.Tenant, error) {
