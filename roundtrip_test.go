@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+)
+
+// countingHook counts commands sent to Redis, pipelines counting once each.
+type countingHook struct {
+	trips    atomic.Int64
+	commands atomic.Int64
+}
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.trips.Add(1)
+		h.commands.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.trips.Add(1)
+		h.commands.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// TestClaimIsOneRoundTrip: once the app's policy is cached, a claim through
+// the real handler, asking for everything a claim answer holds that came from
+// the claim itself, costs exactly one Redis round trip (the EVALSHA).
+func TestClaimIsOneRoundTrip(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		api := newTestAPI(t, b)
+		f := api.newFixture("trips")
+		api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"tenantId": "trips", "name": "PA", "appId": "POWER_AUTOMATE",
+				"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
+		api.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "trips", enabled: true) { id } }`, nil, nil)
+		app := api.token("flow-app", "trips", "APP")
+		const claim = `mutation($u: ID!) { claimLicense(input: {tenantId: "trips", userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) {
+			outcome reason replayed product { id skuPartNumber displayName totalLicenses assignedLicenses availableLicenses }
+			license { source assignedAt disabledServicePlans { id name } } event { id policyId productId outcome reason at availableAfter } } }`
+		api.mustDo(app, claim, map[string]any{"u": "warm-up"}, nil) // loads and caches the policy
+
+		hook := &countingHook{}
+		b.Client.AddHook(hook)
+		var out struct{ ClaimLicense struct{ Outcome string } }
+		api.mustDo(app, claim, map[string]any{"u": "counted"}, &out)
+		if out.ClaimLicense.Outcome != "CLAIMED" {
+			t.Fatalf("outcome %s; want CLAIMED", out.ClaimLicense.Outcome)
+		}
+		if got := hook.trips.Load(); got != 1 {
+			t.Fatalf("a claim took %d Redis round trips (%d commands); want 1", got, hook.commands.Load())
+		}
+	})
+}
