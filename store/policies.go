@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -132,8 +133,9 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 			return nil, err
 		}
 		encoded, productKeys := s.encodeProducts(k, p.Products)
-		err = updatePolicyScript.Run(ctx, s.rdb, append([]string{k.policy(n)}, productKeys...),
-			p.Version, p.Name, boolArg(p.Enabled), ms(s.Now()), encoded).Err()
+		now := s.Now()
+		version, err := updatePolicyScript.Run(ctx, s.rdb, append([]string{k.policy(n)}, productKeys...),
+			p.Version, p.Name, boolArg(p.Enabled), ms(now), encoded).Int64()
 		if reason, _, ok := scriptReason(err); ok {
 			switch reason {
 			case "STALE":
@@ -146,7 +148,9 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 			return nil, s.fail(err)
 		}
 		s.routes.forget(tenantID, p.AppID)
-		return s.Policy(ctx, id)
+		// The policy as this call wrote it, not as others may have changed it since.
+		p.Version, p.UpdatedAt = version, now.UTC().Truncate(time.Millisecond)
+		return p, nil
 	}
 	return nil, busy()
 }
