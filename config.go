@@ -20,6 +20,9 @@ type config struct {
 	GraphiQL     bool
 	CatalogFile  string
 	RedisPrefix  string
+	// AllowedOrigins are host patterns of browser pages allowed to open
+	// websockets besides the server's own origin.
+	AllowedOrigins []string
 }
 
 // embedded reports whether the server runs its own in-process Redis.
@@ -34,6 +37,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", "ac:"), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
+	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at / and allow introspection; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
 	if err := fs.Parse(args); err != nil {
@@ -43,11 +47,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c.JWTSecret = getenv("AUTOCLAIM_JWT_SECRET")
-	for _, n := range strings.Split(*cluster, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			c.RedisCluster = append(c.RedisCluster, n)
-		}
-	}
+	c.AllowedOrigins = splitList(*origins)
+	c.RedisCluster = splitList(*cluster)
 	if c.RedisURL != "" && len(c.RedisCluster) > 0 {
 		return c, fmt.Errorf("set AUTOCLAIM_REDIS_URL or AUTOCLAIM_REDIS_CLUSTER, not both")
 	}
@@ -77,4 +78,15 @@ func boolSetting(name, v string, def bool) (bool, error) {
 		return false, fmt.Errorf("%s must be 1 or 0, got %q", name, v)
 	}
 	return b, nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

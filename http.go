@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/autoclaim/autoclaim/auth"
@@ -32,7 +33,15 @@ type serverDeps struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	GraphiQL bool
+	// Shutdown, when done, completes every live subscription (nil: never).
+	Shutdown context.Context
+	// AllowedOrigins are host patterns (path.Match) whose browser pages may
+	// open websockets; same-origin pages always may.
+	AllowedOrigins []string
 }
+
+// Websocket close code for a refused connection_init (bad or missing token).
+const closeForbidden = 4403
 
 // maxComplexity bounds the cost of one operation (each field costs 1, lists
 // count their children once).
@@ -41,10 +50,28 @@ const maxComplexity = 2000
 // newGraphQLHandler builds the gqlgen handler: transports, caches, limits,
 // the directives and the error presenter.
 func newGraphQLHandler(d serverDeps) http.Handler {
-	cfg := graph.Config{Resolvers: &resolvers.Resolver{Service: d.Service}}
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{Service: d.Service, Log: d.Log, Shutdown: d.Shutdown}}
 	cfg.Directives.HasRole = auth.HasRole
 	cfg.Directives.TenantScoped = auth.TenantScoped
 	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: d.AllowedOrigins},
+		},
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			c, err := d.Verifier.VerifyHeader(p.Authorization())
+			if err != nil {
+				ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+				ctx = transport.AppendCloseReason(ctx, "forbidden: "+license.ErrorMessage(err))
+				return ctx, nil, err
+			}
+			return resolvers.WithWebsocket(auth.WithCaller(ctx, c, nil)), nil, nil
+		},
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+		PingPongInterval:      15 * time.Second,
+	})
+	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

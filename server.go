@@ -51,12 +51,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	rdb, closeRedis, err := openRedis(cfg)
+	rdb, streams, closeRedis, err := openRedis(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
 	st := store.New(rdb, catalog, cfg.RedisPrefix)
+	st.SetStreamClient(streams)
+	st.SetLogger(log)
 	if err := st.LoadScripts(ctx); err != nil {
 		// Not fatal: /readyz says 503 and loads them once Redis answers.
 		log.WarnContext(ctx, "could not load scripts into Redis", "err", err)
@@ -95,15 +97,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printDemoTokens(stdout, tokens)
 	}
 
+	subscriptions, endSubscriptions := context.WithCancel(context.Background())
+	defer endSubscriptions()
 	srv := &http.Server{
 		Handler: NewServer(serverDeps{
 			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL,
+			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(endSubscriptions)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -139,25 +145,34 @@ func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
 }
 
 // openRedis connects to the configured Redis, or starts an in-process one.
-func openRedis(cfg config) (redis.UniversalClient, func(), error) {
+// It returns two clients on the same Redis: one for commands, and one whose
+// pool holds the stream readers' blocking XREADs (one per tenant with live
+// subscribers), so that readers never starve commands of connections.
+func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(), err error) {
+	const readers = 4096 // most tenants with live subscribers on one instance
 	switch {
 	case len(cfg.RedisCluster) > 0:
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster})
-		return c, func() { c.Close() }, nil
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster})
+		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers})
 	case cfg.RedisURL != "":
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return nil, nil, fmt.Errorf("AUTOCLAIM_REDIS_URL: %w", err)
+			return nil, nil, nil, fmt.Errorf("AUTOCLAIM_REDIS_URL: %w", err)
 		}
-		c := redis.NewClient(opt)
-		return c, func() { c.Close() }, nil
+		rdb = redis.NewClient(opt)
+		streamOpt := *opt
+		streamOpt.PoolSize = readers
+		streams = redis.NewClient(&streamOpt)
+	default:
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, nil, nil, fmt.Errorf("start embedded Redis: %w", err)
+		}
+		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: readers})
+		return rdb, streams, func() { rdb.Close(); streams.Close(); mr.Close() }, nil
 	}
-	mr := miniredis.NewMiniRedis()
-	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	return c, func() { c.Close(); mr.Close() }, nil
+	return rdb, streams, func() { rdb.Close(); streams.Close() }, nil
 }
 
 // displayAddr turns a listen address into one a browser can open.

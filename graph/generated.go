@@ -40,10 +40,12 @@ type ResolverRoot interface {
 	License() LicenseResolver
 	Me() MeResolver
 	Mutation() MutationResolver
+	PolicyEvent() PolicyEventResolver
 	PolicyReport() PolicyReportResolver
 	Product() ProductResolver
 	ProductClaims() ProductClaimsResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	Tenant() TenantResolver
 	User() UserResolver
 }
@@ -205,6 +207,22 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PolicyEvent struct {
+		AssignedLicenses func(childComplexity int) int
+		At               func(childComplexity int) int
+		Enabled          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Policy           func(childComplexity int) int
+		PolicyID         func(childComplexity int) int
+		Product          func(childComplexity int) int
+		ProductID        func(childComplexity int) int
+		ProductIDs       func(childComplexity int) int
+		TotalLicenses    func(childComplexity int) int
+		UserID           func(childComplexity int) int
+		Version          func(childComplexity int) int
+	}
+
 	PolicyProduct struct {
 		AvailableLicenses    func(childComplexity int) int
 		DisabledServicePlans func(childComplexity int) int
@@ -251,6 +269,11 @@ type ComplexityRoot struct {
 		DisplayName func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Name        func(childComplexity int) int
+	}
+
+	Subscription struct {
+		ClaimEvents  func(childComplexity int, tenantID string, policyID *string, after *string) int
+		PolicyEvents func(childComplexity int, tenantID string, after *string) int
 	}
 
 	Tenant struct {
@@ -359,6 +382,15 @@ type MutationResolver interface {
 	DeleteAutoClaimPolicy(ctx context.Context, policyID string) (*model.DeleteAutoClaimPolicyPayload, error)
 	ClaimLicense(ctx context.Context, input model.ClaimLicenseInput) (*license.ClaimResult, error)
 }
+type PolicyEventResolver interface {
+	PolicyID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
+	Policy(ctx context.Context, obj *license.ChangeEvent) (*license.Policy, error)
+
+	Version(ctx context.Context, obj *license.ChangeEvent) (*int, error)
+	ProductID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
+	Product(ctx context.Context, obj *license.ChangeEvent) (*license.Product, error)
+	UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
+}
 type PolicyReportResolver interface {
 	ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error)
 }
@@ -378,6 +410,10 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*model.Me, error)
 	Catalog(ctx context.Context) (*license.Catalog, error)
 	Tenant(ctx context.Context, id string) (*license.Tenant, error)
+}
+type SubscriptionResolver interface {
+	ClaimEvents(ctx context.Context, tenantID string, policyID *string, after *string) (<-chan *license.ClaimEvent, error)
+	PolicyEvents(ctx context.Context, tenantID string, after *string) (<-chan *license.ChangeEvent, error)
 }
 type TenantResolver interface {
 	Products(ctx context.Context, obj *license.Tenant) ([]*license.Product, error)
@@ -1100,6 +1136,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PolicyEvent.assignedLicenses":
+		if e.ComplexityRoot.PolicyEvent.AssignedLicenses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.AssignedLicenses(childComplexity), true
+	case "PolicyEvent.at":
+		if e.ComplexityRoot.PolicyEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.At(childComplexity), true
+	case "PolicyEvent.enabled":
+		if e.ComplexityRoot.PolicyEvent.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Enabled(childComplexity), true
+	case "PolicyEvent.id":
+		if e.ComplexityRoot.PolicyEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.ID(childComplexity), true
+	case "PolicyEvent.kind":
+		if e.ComplexityRoot.PolicyEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Kind(childComplexity), true
+	case "PolicyEvent.policy":
+		if e.ComplexityRoot.PolicyEvent.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Policy(childComplexity), true
+	case "PolicyEvent.policyId":
+		if e.ComplexityRoot.PolicyEvent.PolicyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.PolicyID(childComplexity), true
+	case "PolicyEvent.product":
+		if e.ComplexityRoot.PolicyEvent.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Product(childComplexity), true
+	case "PolicyEvent.productId":
+		if e.ComplexityRoot.PolicyEvent.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.ProductID(childComplexity), true
+	case "PolicyEvent.productIds":
+		if e.ComplexityRoot.PolicyEvent.ProductIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.ProductIDs(childComplexity), true
+	case "PolicyEvent.totalLicenses":
+		if e.ComplexityRoot.PolicyEvent.TotalLicenses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.TotalLicenses(childComplexity), true
+	case "PolicyEvent.userId":
+		if e.ComplexityRoot.PolicyEvent.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.UserID(childComplexity), true
+	case "PolicyEvent.version":
+		if e.ComplexityRoot.PolicyEvent.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Version(childComplexity), true
+
 	case "PolicyProduct.availableLicenses":
 		if e.ComplexityRoot.PolicyProduct.AvailableLicenses == nil {
 			break
@@ -1296,6 +1411,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServicePlan.Name(childComplexity), true
+
+	case "Subscription.claimEvents":
+		if e.ComplexityRoot.Subscription.ClaimEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_claimEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ClaimEvents(childComplexity, args["tenantId"].(string), args["policyId"].(*string), args["after"].(*string)), true
+	case "Subscription.policyEvents":
+		if e.ComplexityRoot.Subscription.PolicyEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_policyEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PolicyEvents(childComplexity, args["tenantId"].(string), args["after"].(*string)), true
 
 	case "Tenant.autoClaimEnabled":
 		if e.ComplexityRoot.Tenant.AutoClaimEnabled == nil {
@@ -1524,6 +1662,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -1956,6 +2111,60 @@ type Mutation {
   claimLicense(input: ClaimLicenseInput!): ClaimResult! @hasRole(roles: [APP, USER, GLOBAL_ADMIN])
 }
 
+type Subscription {
+  """
+  Claim decisions of a tenant as they happen, optionally of one policy.
+  With after (an event id), first replays what the caller missed since then,
+  with no gap and no repeat, then goes live. A subscriber that falls more than
+  512 events behind is ended with an UNAVAILABLE error and may resume with after.
+  """
+  claimEvents(tenantId: ID! @tenantScoped, policyId: ID, after: String): ClaimEvent!
+    @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  """
+  Admin changes of a tenant that dashboards show: the org setting, policies
+  created, changed (status, order, products, service plans, name) or deleted,
+  products added, quantities changed, licenses assigned or removed directly.
+  after works as for claimEvents; both share one stream, so an id from either
+  resumes either.
+  """
+  policyEvents(tenantId: ID! @tenantScoped, after: String): PolicyEvent!
+    @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+}
+
+enum PolicyEventKind {
+  AUTO_CLAIM_SETTING_CHANGED
+  PRODUCT_ADDED
+  LICENSE_QUANTITY_CHANGED
+  LICENSE_ASSIGNED
+  LICENSE_REMOVED
+  POLICY_CREATED
+  POLICY_UPDATED
+  POLICY_DELETED
+}
+
+"An admin change, as it left things."
+type PolicyEvent {
+  "The event's stream id: pass it as after to resume from here."
+  id: ID!
+  kind: PolicyEventKind!
+  at: Time!
+  "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_*) after the change."
+  enabled: Boolean
+  policyId: ID
+  "The policy as it is now; null once deleted."
+  policy: AutoClaimPolicy
+  "The policy's products in order after the change (POLICY_CREATED, POLICY_UPDATED)."
+  productIds: [ID!]
+  "The policy's version after the change (POLICY_CREATED, POLICY_UPDATED)."
+  version: Int
+  productId: ID
+  product: Product
+  userId: ID
+  "The product's counts after the change (PRODUCT_ADDED, LICENSE_*)."
+  totalLicenses: Int
+  assignedLicenses: Int
+}
+
 input CreateTenantInput {
   "Optional: 2 to 40 characters of a-z, 0-9 and -. A random id is chosen when absent."
   id: ID
@@ -2279,6 +2488,38 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PolicyEvent_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_PolicyEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_PolicyEvent_at(ctx, field)
+	case "enabled":
+		return ec.fieldContext_PolicyEvent_enabled(ctx, field)
+	case "policyId":
+		return ec.fieldContext_PolicyEvent_policyId(ctx, field)
+	case "policy":
+		return ec.fieldContext_PolicyEvent_policy(ctx, field)
+	case "productIds":
+		return ec.fieldContext_PolicyEvent_productIds(ctx, field)
+	case "version":
+		return ec.fieldContext_PolicyEvent_version(ctx, field)
+	case "productId":
+		return ec.fieldContext_PolicyEvent_productId(ctx, field)
+	case "product":
+		return ec.fieldContext_PolicyEvent_product(ctx, field)
+	case "userId":
+		return ec.fieldContext_PolicyEvent_userId(ctx, field)
+	case "totalLicenses":
+		return ec.fieldContext_PolicyEvent_totalLicenses(ctx, field)
+	case "assignedLicenses":
+		return ec.fieldContext_PolicyEvent_assignedLicenses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyProduct(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3445,6 +3686,134 @@ func (ec *executionContext) field_Query_tenant_argsID(
 	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 	directive0 := func(ctx context.Context) (any, error) {
 		tmp, ok := rawArgs["id"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
+func (ec *executionContext) field_Subscription_claimEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Subscription_claimEvents_argsTenantID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_claimEvents_argsTenantID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["tenantId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["tenantId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
+func (ec *executionContext) field_Subscription_policyEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Subscription_policyEvents_argsTenantID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_policyEvents_argsTenantID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["tenantId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["tenantId"]
 		if !ok {
 			var zeroVal string
 			return zeroVal, nil
@@ -6846,6 +7215,323 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PolicyEvent_id(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_kind(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.ChangeKind) graphql.Marshaler {
+			return ec.marshalNPolicyEventKind2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐChangeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "PolicyEventKind")
+}
+
+func (ec *executionContext) _PolicyEvent_at(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyEvent_enabled(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyEvent_policyId(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_policyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().PolicyID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_policyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_policy(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalOAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyEvent_productIds(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_productIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductIDs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_productIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_version(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().Version(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PolicyEvent_productId(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().ProductID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_product(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyEvent_userId(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().UserID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_totalLicenses(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_totalLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalLicenses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_totalLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyEvent_assignedLicenses(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_assignedLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssignedLicenses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_assignedLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PolicyProduct_position(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProduct) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7805,6 +8491,130 @@ func (ec *executionContext) _ServicePlan_displayName(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ServicePlan_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServicePlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _Subscription_claimEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_claimEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ClaimEvents(ctx, fc.Args["tenantId"].(string), fc.Args["policyId"].(*string), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.ClaimEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.ClaimEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.ClaimEvent) graphql.Marshaler {
+			return ec.marshalNClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_claimEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_claimEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_policyEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_policyEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PolicyEvents(ctx, fc.Args["tenantId"].(string), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.ChangeEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.ChangeEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.ChangeEvent) graphql.Marshaler {
+			return ec.marshalNPolicyEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐChangeEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_policyEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_policyEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
@@ -11181,6 +11991,105 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var policyEventImplementors = []string{"PolicyEvent"}
+
+func (ec *executionContext) _PolicyEvent(ctx context.Context, sel ast.SelectionSet, obj *license.ChangeEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyEvent")
+		case "id":
+			out.Values[i] = ec._PolicyEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._PolicyEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._PolicyEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._PolicyEvent_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policyId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_policyId(ctx, field, obj)
+				})
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_policy(ctx, field, obj)
+				})
+		case "productIds":
+			out.Values[i] = ec._PolicyEvent_productIds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_version(ctx, field, obj)
+				})
+		case "productId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_productId(ctx, field, obj)
+				})
+		case "product":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_product(ctx, field, obj)
+				})
+		case "userId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_userId(ctx, field, obj)
+				})
+		case "totalLicenses":
+			out.Values[i] = ec._PolicyEvent_totalLicenses(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "assignedLicenses":
+			out.Values[i] = ec._PolicyEvent_assignedLicenses(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyProductImplementors = []string{"PolicyProduct"}
 
 func (ec *executionContext) _PolicyProduct(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyProduct) graphql.Marshaler {
@@ -11530,6 +12439,28 @@ func (ec *executionContext) _ServicePlan(ctx context.Context, sel ast.SelectionS
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "claimEvents":
+		return ec._Subscription_claimEvents(ctx, fields[0])
+	case "policyEvents":
+		return ec._Subscription_policyEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tenantImplementors = []string{"Tenant"}
@@ -12594,6 +13525,29 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋautoclaimᚋautoc
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐChangeEvent(ctx context.Context, sel ast.SelectionSet, v *license.ChangeEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyEvent!")
+		return graphql.Null
+	}
+	return ec._PolicyEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyEventKind2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐChangeKind(ctx context.Context, v any) (license.ChangeKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.ChangeKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyEventKind2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐChangeKind(ctx context.Context, sel ast.SelectionSet, v license.ChangeKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PolicyEventKind!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNPolicyProduct2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPolicyProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyProduct) graphql.Marshaler {

@@ -103,6 +103,7 @@ type Service interface {
 	UserService
 	PolicyService
 	ClaimService
+	EventService
 	// Catalog returns the catalog in force.
 	Catalog() *Catalog
 }

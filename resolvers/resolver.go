@@ -2,9 +2,17 @@
 // caller from the context, calls the domain service and returns the result.
 package resolvers
 
-import "github.com/autoclaim/autoclaim/license"
+import (
+	"context"
+	"log/slog"
+
+	"github.com/autoclaim/autoclaim/license"
+)
 
 // Resolver holds the services the resolvers call. It is the dependency-injection point.
 type Resolver struct {
 	Service license.Service
+	Log     *slog.Logger // where internal errors are reported
+	// Shutdown, when done, completes every live subscription (nil: never).
+	Shutdown context.Context
 }

@@ -276,6 +276,37 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 	})
 }
 
+func (r *policyEventResolver) PolicyID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
+	return nonEmpty(obj.PolicyID), nil
+}
+
+func (r *policyEventResolver) Policy(ctx context.Context, obj *license.ChangeEvent) (*license.Policy, error) {
+	return r.optionalPolicy(ctx, obj.PolicyID)
+}
+
+func (r *policyEventResolver) Version(ctx context.Context, obj *license.ChangeEvent) (*int, error) {
+	if obj.Version == 0 {
+		return nil, nil
+	}
+	v := int(obj.Version)
+	return &v, nil
+}
+
+func (r *policyEventResolver) ProductID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
+	return nonEmpty(obj.ProductID), nil
+}
+
+func (r *policyEventResolver) Product(ctx context.Context, obj *license.ChangeEvent) (*license.Product, error) {
+	if obj.ProductID == "" {
+		return nil, nil
+	}
+	return r.Service.Product(ctx, obj.ProductID)
+}
+
+func (r *policyEventResolver) UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
+	return nonEmpty(obj.UserID), nil
+}
+
 func (r *policyReportResolver) ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error) {
 	page, err := r.Service.ClaimedUsers(ctx, obj.Policy.ID, obj.Days, deref(first), deref(after))
 	if err != nil {
@@ -340,6 +371,23 @@ func (r *queryResolver) Tenant(ctx context.Context, id string) (*license.Tenant,
 	return r.Service.Tenant(ctx, id)
 }
 
+func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string, policyID *string, after *string) (<-chan *license.ClaimEvent, error) {
+	if policyID != nil {
+		if err := ownObject(tenantID, *policyID, "Policy"); err != nil {
+			return nil, err
+		}
+	}
+	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ClaimEvent, bool) {
+		return ev.Claim, ev.Claim != nil && (policyID == nil || ev.Claim.PolicyID == *policyID)
+	})
+}
+
+func (r *subscriptionResolver) PolicyEvents(ctx context.Context, tenantID string, after *string) (<-chan *license.ChangeEvent, error) {
+	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ChangeEvent, bool) {
+		return ev.Change, ev.Change != nil
+	})
+}
+
 func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*license.Product, error) {
 	return r.Service.Products(ctx, obj.ID)
 }
@@ -402,6 +450,8 @@ func (r *Resolver) Me() graph.MeResolver { return &meResolver{r} }
 
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
+func (r *Resolver) PolicyEvent() graph.PolicyEventResolver { return &policyEventResolver{r} }
+
 func (r *Resolver) PolicyReport() graph.PolicyReportResolver { return &policyReportResolver{r} }
 
 func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} }
@@ -409,6 +459,8 @@ func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} 
 func (r *Resolver) ProductClaims() graph.ProductClaimsResolver { return &productClaimsResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
+
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
 func (r *Resolver) Tenant() graph.TenantResolver { return &tenantResolver{r} }
 
@@ -424,10 +476,12 @@ type (
 	licenseResolver         struct{ *Resolver }
 	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
+	policyEventResolver     struct{ *Resolver }
 	policyReportResolver    struct{ *Resolver }
 	productResolver         struct{ *Resolver }
 	productClaimsResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	subscriptionResolver    struct{ *Resolver }
 	tenantResolver          struct{ *Resolver }
 	userResolver            struct{ *Resolver }
 )

@@ -1,6 +1,10 @@
 package store
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/autoclaim/autoclaim/license"
+)
 
 // keys builds the keys of one tenant. Every key carries the hash tag
 // {t:<tenantID>}, so all of a tenant's keys live in one cluster slot.
@@ -34,3 +38,6 @@ func (k keys) report(n int64) string {
 func (k keys) claimed(n int64) string {
 	return k.p + "claimed:" + strconv.FormatInt(n, 10) // zset: user id scored by claim time (ms)
 }
+
+// eventWindow is how long events stay in a tenant's stream (ms), as an argument to scripts.
+var eventWindow = license.ReportWindow.Milliseconds()

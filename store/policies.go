@@ -37,10 +37,10 @@ func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*licens
 	if err != nil {
 		return nil, err
 	}
-	encoded, productKeys := s.encodeProducts(k, products)
+	encoded, order, productKeys := s.encodeProducts(k, products)
 	err = createPolicyScript.Run(ctx, s.rdb,
-		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n)}, productKeys...),
-		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()), encoded).Err()
+		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events()}, productKeys...),
+		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()), encoded, order, eventWindow).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_TENANT":
@@ -132,10 +132,10 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		if err := edit(p, skuOf); err != nil {
 			return nil, err
 		}
-		encoded, productKeys := s.encodeProducts(k, p.Products)
+		encoded, order, productKeys := s.encodeProducts(k, p.Products)
 		now := s.Now()
-		version, err := updatePolicyScript.Run(ctx, s.rdb, append([]string{k.policy(n)}, productKeys...),
-			p.Version, p.Name, boolArg(p.Enabled), ms(now), encoded).Int64()
+		version, err := updatePolicyScript.Run(ctx, s.rdb, append([]string{k.policy(n), k.events()}, productKeys...),
+			p.Version, p.Name, boolArg(p.Enabled), ms(now), encoded, n, order, eventWindow).Int64()
 		if reason, _, ok := scriptReason(err); ok {
 			switch reason {
 			case "STALE":
@@ -162,7 +162,7 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 		return err
 	}
 	k := s.keys(tenantID)
-	app, err := deletePolicyScript.Run(ctx, s.rdb, []string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n)}, n).Text()
+	app, err := deletePolicyScript.Run(ctx, s.rdb, []string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events()}, n, eventWindow).Text()
 	if reason, _, ok := scriptReason(err); ok && reason == "NO_POLICY" {
 		return notFoundPolicy(id)
 	}
@@ -177,22 +177,24 @@ func notFoundPolicy(id string) error {
 	return license.Errorf(license.ENOTFOUND, "Policy %q was not found.", id)
 }
 
-// encodeProducts writes a policy's products as "<n>=<plan>,<plan>;..." and
-// returns the keys of their hashes, in order.
-func (s *Store) encodeProducts(k keys, products []license.PolicyProduct) (string, []string) {
-	var b strings.Builder
-	productKeys := make([]string, len(products))
+// encodeProducts writes a policy's products as "<n>=<plan>,<plan>;...", and
+// returns their numbers as "<n>,<n>" and the keys of their hashes, in order.
+func (s *Store) encodeProducts(k keys, products []license.PolicyProduct) (encoded, order string, productKeys []string) {
+	var b, o strings.Builder
+	productKeys = make([]string, len(products))
 	for i, pp := range products {
 		_, n, _ := license.ParseProductID(pp.ProductID)
 		if i > 0 {
 			b.WriteByte(';')
+			o.WriteByte(',')
 		}
+		o.WriteString(strconv.FormatInt(n, 10))
 		b.WriteString(strconv.FormatInt(n, 10))
 		b.WriteByte('=')
 		b.WriteString(strings.Join(pp.DisabledServicePlanIDs, ","))
 		productKeys[i] = k.product(n)
 	}
-	return b.String(), productKeys
+	return b.String(), o.String(), productKeys
 }
 
 func policyFrom(tenantID string, n int64, h map[string]string) (*license.Policy, error) {

@@ -26,8 +26,8 @@ func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, 
 	if err != nil {
 		return nil, err
 	}
-	err = addProductScript.Run(ctx, s.rdb, []string{k.tenant(), k.products(), k.product(n), k.skus()},
-		n, skuPartNumber, quantity, ms(s.Now())).Err()
+	err = addProductScript.Run(ctx, s.rdb, []string{k.tenant(), k.products(), k.product(n), k.skus(), k.events()},
+		n, skuPartNumber, quantity, ms(s.Now()), eventWindow).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_TENANT":
@@ -66,7 +66,8 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 	if err := license.ValidateQuantity(quantity); err != nil {
 		return nil, err
 	}
-	err = setQuantityScript.Run(ctx, s.rdb, []string{s.keys(tenantID).product(n)}, quantity).Err()
+	k := s.keys(tenantID)
+	err = setQuantityScript.Run(ctx, s.rdb, []string{k.product(n), k.events()}, quantity, n, eventWindow).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_PRODUCT":

@@ -25,16 +25,16 @@ func script(names ...string) *redis.Script {
 // The scripts; each file's header lists its KEYS, ARGV and reply.
 var (
 	createTenantScript   = script("create_tenant.lua")
-	setEnabledScript     = script("set_enabled.lua")
+	setEnabledScript     = script("events_lib.lua", "set_enabled.lua")
 	setPolicyLimitScript = script("set_policy_limit.lua")
-	addProductScript     = script("add_product.lua")
-	setQuantityScript    = script("set_quantity.lua")
+	addProductScript     = script("events_lib.lua", "add_product.lua")
+	setQuantityScript    = script("events_lib.lua", "set_quantity.lua")
 	createUserScript     = script("create_user.lua")
-	assignLicenseScript  = script("assign_license.lua")
-	removeLicenseScript  = script("remove_license.lua")
-	createPolicyScript   = script("policy_lib.lua", "create_policy.lua")
-	updatePolicyScript   = script("policy_lib.lua", "update_policy.lua")
-	deletePolicyScript   = script("delete_policy.lua")
+	assignLicenseScript  = script("events_lib.lua", "assign_license.lua")
+	removeLicenseScript  = script("events_lib.lua", "remove_license.lua")
+	createPolicyScript   = script("events_lib.lua", "policy_lib.lua", "create_policy.lua")
+	updatePolicyScript   = script("events_lib.lua", "policy_lib.lua", "update_policy.lua")
+	deletePolicyScript   = script("events_lib.lua", "delete_policy.lua")
 	claimScript          = script("claim.lua")
 
 	allScripts = []*redis.Script{

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type Store struct {
 	prefix  string
 	catalog *license.Catalog
 	routes  routes
+	streams redis.UniversalClient // for blocking stream reads
+	hub     hub
+	log     *slog.Logger
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time
@@ -37,7 +41,7 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: rdb, prefix: prefix, catalog: catalog, Now: time.Now}
+	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, Now: time.Now, log: slog.New(slog.DiscardHandler)}
 }
 
 // Catalog returns the catalog in force.

@@ -97,7 +97,8 @@ func (s *Store) SetAutoClaimEnabled(ctx context.Context, tenantID string, enable
 	if err := license.ValidateTenantID(tenantID); err != nil {
 		return nil, err
 	}
-	err := setEnabledScript.Run(ctx, s.rdb, []string{s.keys(tenantID).tenant()}, boolArg(enabled)).Err()
+	k := s.keys(tenantID)
+	err := setEnabledScript.Run(ctx, s.rdb, []string{k.tenant(), k.events()}, boolArg(enabled), eventWindow).Err()
 	if reason, _, ok := scriptReason(err); ok && reason == "NO_TENANT" {
 		return nil, notFoundTenant(tenantID)
 	}

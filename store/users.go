@@ -171,8 +171,8 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 		DisabledServicePlanIDs: plans, AssignedAt: s.Now().UTC().Truncate(1e6),
 	}
 	k := s.keys(tenantID)
-	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.user(userID), k.licenses(userID), k.product(n)},
-		n, encodeLicense(l, 0, p.SKU.SkuPartNumber)).Err()
+	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.user(userID), k.licenses(userID), k.product(n), k.events()},
+		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_USER":
@@ -218,7 +218,8 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 			_, pn, _ := license.ParsePolicyID(l.PolicyID)
 			policyKey, claimed = k.policy(pn), "1"
 		}
-		err = removeLicenseScript.Run(ctx, s.rdb, []string{k.licenses(userID), k.product(n), policyKey}, n, rec, claimed).Err()
+		err = removeLicenseScript.Run(ctx, s.rdb, []string{k.licenses(userID), k.product(n), policyKey, k.events()},
+			n, rec, claimed, userID, eventWindow).Err()
 		reason, _, ok := scriptReason(err)
 		switch {
 		case ok && reason == "STALE":

@@ -133,6 +133,9 @@ type PolicyProductInput struct {
 type Query struct {
 }
 
+type Subscription struct {
+}
+
 type UserConnection struct {
 	Edges      []*UserEdge     `json:"edges"`
 	Nodes      []*license.User `json:"nodes"`

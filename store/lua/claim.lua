@@ -98,8 +98,8 @@ else
           local trimmed = tonumber(redis.call('HGET', KEYS[10], 'trimmed') or '0')
           if trimmed < today then
             for _, f in ipairs(redis.call('HKEYS', KEYS[10])) do
-              local d = tonumber(string.match(f, '^(%d+)'))
-              if d and d <= today - window / 86400000 then
+              local day = string.match(f, '^(%d+)') -- nil for 'trimmed'
+              if day and tonumber(day) <= today - window / 86400000 then
                 redis.call('HDEL', KEYS[10], f)
               end
             end

@@ -1,8 +1,10 @@
 -- Takes a license of a product from a user; it goes back to its pool. A license
 -- claimed under a policy also leaves that policy's count of claimed licenses.
 -- KEYS[1] user's licenses hash   KEYS[2] product hash   KEYS[3] policy hash of the license (or any key when DIRECT)
+-- KEYS[4] event stream
 -- ARGV[1] product number  ARGV[2] the license record the caller read (guards against a change in between)
 -- ARGV[3] 1 if the license was claimed under the policy of KEYS[3], else 0
+-- ARGV[4] user id  ARGV[5] event window (ms)
 -- Reply: 1, or an error "AC:NO_LICENSE" or "AC:STALE".
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if not held then
@@ -12,8 +14,10 @@ if held ~= ARGV[2] then
   return redis.error_reply('AC:STALE')
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HINCRBY', KEYS[2], 'assigned', -1)
+local assigned = redis.call('HINCRBY', KEYS[2], 'assigned', -1)
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('HINCRBY', KEYS[3], 'claimed', -1)
 end
+emit(KEYS[4], ARGV[5], 'kind', 'LICENSE_REMOVED', 'product', ARGV[1], 'user', ARGV[4],
+  'total', redis.call('HGET', KEYS[2], 'total'), 'assigned', assigned)
 return 1

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// Tuning of event fan-out.
+const (
+	// SubscriberBuffer is how many events a subscriber may fall behind the
+	// live stream before it is dropped.
+	SubscriberBuffer = 512
+	// readBlock is how long a stream reader waits in XREAD; a reader whose
+	// last subscriber left ends within it.
+	readBlock = time.Second
+	// replayBatch is how many missed events one XRANGE reads.
+	replayBatch = 500
+)
+
+// hub runs one stream reader per tenant that has live subscribers in this
+// process and fans its events out to them.
+type hub struct {
+	mu      sync.Mutex
+	readers map[string]*reader
+}
+
+type reader struct {
+	tenantID string
+	cancel   context.CancelFunc
+	subs     map[*subscriber]struct{}
+}
+
+// subscriber is one live subscription's buffer. When the subscriber falls
+// SubscriberBuffer events behind, the reader drops it: marks it, closes the
+// buffer and cancels its context, which ends a send that is blocked.
+type subscriber struct {
+	ch      chan license.Event
+	cancel  context.CancelFunc
+	dropped atomic.Bool
+}
+
+// SetStreamClient sets the client stream readers use. Each reader holds a
+// connection in a blocking XREAD, so it should have a pool of its own, sized
+// for the number of tenants with live subscribers. By default readers share
+// the store's client.
+func (s *Store) SetStreamClient(c redis.UniversalClient) { s.streams = c }
+
+// SetLogger sets where the store reports failures it can't return (stream reads).
+func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
+
+// Subscribe implements license.EventService.
+func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, license.Event) bool, done func(error)) error {
+	if _, err := s.Tenant(ctx, tenantID); err != nil {
+		return err
+	}
+	key := s.keys(tenantID).events()
+	var cursor license.EventID
+	if after != "" {
+		var err error
+		if cursor, err = license.ParseEventID(after); err != nil {
+			return err
+		}
+	} else {
+		last, err := s.lastEventID(ctx, key)
+		if err != nil {
+			return err
+		}
+		cursor = last
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	sub := &subscriber{ch: make(chan license.Event, SubscriberBuffer), cancel: cancel}
+	if err := s.join(ctx, tenantID, sub); err != nil {
+		cancel()
+		return err
+	}
+	go func() {
+		err := s.pipe(ctx, tenantID, key, cursor, sub, send)
+		s.leave(tenantID, sub)
+		cancel()
+		if sub.dropped.Load() {
+			err = license.Errorf(license.EUNAVAILABLE, "This subscription fell more than %d events behind and was ended; subscribe again with after set to the last event id you received to resume.", SubscriberBuffer)
+		}
+		done(err)
+	}()
+	return nil
+}
+
+// pipe replays what the subscriber missed since cursor, then passes on live
+// events, skipping those the replay already sent.
+func (s *Store) pipe(ctx context.Context, tenantID, key string, cursor license.EventID, sub *subscriber, send func(context.Context, license.Event) bool) error {
+	for {
+		msgs, err := s.rdb.XRangeN(ctx, key, "("+cursor.String(), "+", replayBatch).Result()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return s.fail(err)
+		}
+		for _, m := range msgs {
+			id, _ := license.ParseEventID(m.ID)
+			cursor = id
+			if !send(ctx, decodeEvent(tenantID, m)) {
+				return nil
+			}
+		}
+		if len(msgs) < replayBatch {
+			break
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-sub.ch:
+			if !ok {
+				return nil // dropped; the caller says why
+			}
+			id, err := license.ParseEventID(ev.ID())
+			if err != nil || !id.After(cursor) {
+				continue
+			}
+			cursor = id
+			if !send(ctx, ev) {
+				return nil
+			}
+		}
+	}
+}
+
+// lastEventID returns the id of the newest event of a stream (0-0 when empty).
+func (s *Store) lastEventID(ctx context.Context, key string) (license.EventID, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
+	if err != nil {
+		return license.EventID{}, s.fail(err)
+	}
+	if len(msgs) == 0 {
+		return license.EventID{}, nil
+	}
+	return license.ParseEventID(msgs[0].ID)
+}
+
+// join registers a subscriber with the tenant's reader, starting the reader
+// (from the stream's newest event) if the tenant had no subscriber here.
+func (s *Store) join(ctx context.Context, tenantID string, sub *subscriber) error {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if r := s.hub.readers[tenantID]; r != nil {
+		r.subs[sub] = struct{}{}
+		return nil
+	}
+	key := s.keys(tenantID).events()
+	start, err := s.lastEventID(ctx, key)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	r := &reader{tenantID: tenantID, cancel: cancel, subs: map[*subscriber]struct{}{sub: {}}}
+	if s.hub.readers == nil {
+		s.hub.readers = map[string]*reader{}
+	}
+	s.hub.readers[tenantID] = r
+	go s.read(rctx, r, key, start)
+	return nil
+}
+
+// leave unregisters a subscriber; the tenant's reader stops with the last one.
+func (s *Store) leave(tenantID string, sub *subscriber) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	r := s.hub.readers[tenantID]
+	if r == nil {
+		return
+	}
+	delete(r.subs, sub)
+	if len(r.subs) == 0 {
+		r.cancel()
+		delete(s.hub.readers, tenantID)
+	}
+}
+
+// read follows a tenant's stream with XREAD BLOCK and hands each event to
+// every subscriber without waiting: one whose buffer is full is dropped.
+func (s *Store) read(ctx context.Context, r *reader, key string, from license.EventID) {
+	last := from.String()
+	for ctx.Err() == nil {
+		res, err := s.streams.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: readBlock}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("event stream read failed; retrying", "tenant", r.tenantID, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(readBlock / 2):
+			}
+			continue
+		}
+		for _, st := range res {
+			for _, m := range st.Messages {
+				last = m.ID
+				s.fanOut(r, decodeEvent(r.tenantID, m))
+			}
+		}
+	}
+}
+
+func (s *Store) fanOut(r *reader, ev license.Event) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	for sub := range r.subs {
+		select {
+		case sub.ch <- ev:
+		default:
+			delete(r.subs, sub)
+			sub.dropped.Store(true)
+			close(sub.ch)
+			sub.cancel()
+		}
+	}
+}
+
+// decodeEvent reads a stream entry written by a script.
+func decodeEvent(tenantID string, m redis.XMessage) license.Event {
+	f := func(name string) string { v, _ := m.Values[name].(string); return v }
+	id, _ := license.ParseEventID(m.ID)
+	at := time.UnixMilli(int64(id.MS)).UTC()
+	num := func(name string) int64 { n, _ := strconv.ParseInt(f(name), 10, 64); return n }
+	policyID := func() string {
+		if n := num("policy"); n > 0 {
+			return license.PolicyID(tenantID, n)
+		}
+		return ""
+	}
+	productID := func() string {
+		if n := num("product"); n > 0 {
+			return license.ProductID(tenantID, n)
+		}
+		return ""
+	}
+	if f("kind") == "claim" {
+		return license.Event{Claim: &license.ClaimEvent{
+			ID: m.ID, TenantID: tenantID, PolicyID: policyID(), UserID: f("user"), AppID: f("app"),
+			ProductID: productID(), Trigger: license.Trigger(f("trigger")), Outcome: license.Outcome(f("outcome")),
+			Reason: license.Reason(f("reason")), At: at, AvailableAfter: int(num("available")),
+		}}
+	}
+	c := &license.ChangeEvent{ID: m.ID, TenantID: tenantID, Kind: license.ChangeKind(f("kind")), At: at,
+		PolicyID: policyID(), ProductID: productID(), UserID: f("user"), Version: num("version")}
+	if v := f("enabled"); v != "" {
+		b := v == "1"
+		c.Enabled = &b
+	}
+	if v := f("order"); v != "" {
+		for _, n := range strings.Split(v, ",") {
+			pn, _ := strconv.ParseInt(n, 10, 64)
+			c.ProductIDs = append(c.ProductIDs, license.ProductID(tenantID, pn))
+		}
+	}
+	if f("total") != "" {
+		total, assigned := int(num("total")), int(num("assigned"))
+		c.TotalLicenses, c.AssignedLicenses = &total, &assigned
+	}
+	return license.Event{Change: c}
+}

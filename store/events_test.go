@@ -1,0 +1,281 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+// collector gathers one subscription's events.
+type collector struct {
+	mu     sync.Mutex
+	events []license.Event
+	more   chan struct{}
+	done   chan error
+}
+
+func newCollector() *collector {
+	return &collector{more: make(chan struct{}, 1), done: make(chan error, 1)}
+}
+
+func (c *collector) send(_ context.Context, ev license.Event) bool {
+	c.mu.Lock()
+	c.events = append(c.events, ev)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *collector) finish(err error) { c.done <- err }
+
+// waitFor waits until the collector holds n events, failing after a generous bound.
+func (c *collector) waitFor(t *testing.T, n int) []license.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		got := append([]license.Event(nil), c.events...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-c.more:
+		case err := <-c.done:
+			t.Fatalf("subscription ended after %d of %d events: %v", len(got), n, err)
+		case <-deadline:
+			t.Fatalf("got %d of %d events", len(got), n)
+		}
+	}
+}
+
+func subscribe(t *testing.T, s *store.Store, tenantID, after string) (*collector, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := newCollector()
+	if err := s.Subscribe(ctx, tenantID, after, c.send, c.finish); err != nil {
+		cancel()
+		t.Fatalf("Subscribe: %v", err)
+	}
+	t.Cleanup(cancel)
+	return c, cancel
+}
+
+func claimN(t *testing.T, s *store.Store, tenantID string, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		if _, err := claim(s, tenantID, fmt.Sprint("user-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func claimUsers(events []license.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Claim != nil {
+			out = append(out, e.Claim.UserID)
+		}
+	}
+	return out
+}
+
+func TestSubscribeLiveAndResume(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		products := tenantWithProducts(t, s, "live", 100)
+		automatePolicy(t, s, "live", products)
+
+		live, stop := subscribe(t, s, "live", "")
+		claimN(t, s, "live", 0, 3)
+		got := live.waitFor(t, 3)
+		if fmt.Sprint(claimUsers(got)) != "[user-0 user-1 user-2]" {
+			t.Fatalf("live events %v; want user-0..2 in order", claimUsers(got))
+		}
+		ev := got[2].Claim
+		if ev.Outcome != license.Claimed || ev.ProductID != products["FLOW_PER_USER"] || ev.AvailableAfter != 197 || ev.Trigger != license.TriggerTriggerPremiumFlow {
+			t.Fatalf("event %+v; want CLAIMED from FLOW_PER_USER with 197 available after", ev)
+		}
+		stop()
+		<-live.done
+
+		// Missed while away: resume after the last event seen gets exactly those.
+		claimN(t, s, "live", 3, 4)
+		resumed, _ := subscribe(t, s, "live", got[2].ID())
+		claimN(t, s, "live", 7, 2)
+		all := resumed.waitFor(t, 6)
+		if want := "[user-3 user-4 user-5 user-6 user-7 user-8]"; fmt.Sprint(claimUsers(all)) != want {
+			t.Fatalf("resumed events %v; want %s (no gap, no repeat)", claimUsers(all), want)
+		}
+	})
+}
+
+func TestSubscribeRefusals(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		tenantWithProducts(t, s, "refuse", 1)
+		noop := func(context.Context, license.Event) bool { return true }
+		wantCode(t, s.Subscribe(context.Background(), "nosuch", "", noop, func(error) {}), license.ENOTFOUND)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "yesterday", noop, func(error) {}), license.EINVALID)
+	})
+}
+
+func TestAdminChangesAreEvents(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := tenantWithProducts(t, s, "changes", 5)
+		c, _ := subscribe(t, s, "changes", "")
+		pol := automatePolicy(t, s, "changes", products) // POLICY_CREATED, AUTO_CLAIM_SETTING_CHANGED
+		if _, err := s.UpdatePolicy(ctx, pol.ID, func(p *license.Policy, _ license.SKULookup) error {
+			return p.Move(products["POWERAUTOMATE_ATTENDED_RPA"], license.Up)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetLicenseQuantity(ctx, products["FLOW_PER_USER"], 9); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeletePolicy(ctx, pol.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := c.waitFor(t, 5)
+		var kinds []license.ChangeKind
+		for _, e := range got {
+			kinds = append(kinds, e.Change.Kind)
+		}
+		want := []license.ChangeKind{license.ChangePolicyCreated, license.ChangeSetting, license.ChangePolicyUpdated, license.ChangeQuantity, license.ChangePolicyDeleted}
+		if fmt.Sprint(kinds) != fmt.Sprint(want) {
+			t.Fatalf("change kinds %v; want %v", kinds, want)
+		}
+		moved := got[2].Change
+		if moved.PolicyID != pol.ID || moved.Version != 2 || fmt.Sprint(moved.ProductIDs) != fmt.Sprint([]string{products["POWERAUTOMATE_ATTENDED_RPA"], products["FLOW_PER_USER"]}) {
+			t.Fatalf("POLICY_UPDATED event %+v; want version 2 with the backup first", moved)
+		}
+		if q := got[3].Change; q.ProductID != products["FLOW_PER_USER"] || *q.TotalLicenses != 9 {
+			t.Fatalf("quantity event %+v; want FLOW_PER_USER total 9", q)
+		}
+		if on := got[1].Change.Enabled; on == nil || !*on {
+			t.Fatalf("setting event enabled = %v; want true", on)
+		}
+	})
+}
+
+// TestSlowSubscriberIsDropped: one subscriber stops reading; once it is
+// SubscriberBuffer events behind it is ended with UNAVAILABLE, while a fast
+// subscriber of the same tenant gets every event.
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		products := tenantWithProducts(t, s, "slow", 1)
+		automatePolicy(t, s, "slow", products)
+
+		release := make(chan struct{})
+		slowDone := make(chan error, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		blocked := make(chan struct{}, 1)
+		err := s.Subscribe(ctx, "slow", "", func(sendCtx context.Context, _ license.Event) bool {
+			select {
+			case blocked <- struct{}{}:
+			default:
+			}
+			select { // a consumer that never reads again
+			case <-release:
+			case <-sendCtx.Done():
+			}
+			return true
+		}, func(err error) { slowDone <- err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer close(release)
+		fast, _ := subscribe(t, s, "slow", "")
+
+		n := store.SubscriberBuffer + 50
+		for i := range n {
+			if _, err := claim(s, "slow", fmt.Sprint("u", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fast.waitFor(t, n)
+		select {
+		case err := <-slowDone:
+			wantCode(t, err, license.EUNAVAILABLE)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the slow subscriber was not dropped")
+		}
+	})
+}
+
+func TestTwoInstancesShareEvents(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		a, other := mustOpen(t, b), mustOpen(t, b)
+		products := tenantWithProducts(t, a, "shared", 10)
+		automatePolicy(t, a, "shared", products)
+		onA, _ := subscribe(t, a, "shared", "")
+		onB, _ := subscribe(t, other, "shared", "")
+		claimN(t, other, "shared", 0, 2)
+		claimN(t, a, "shared", 2, 2)
+		for name, c := range map[string]*collector{"a": onA, "b": onB} {
+			if got := claimUsers(c.waitFor(t, 4)); fmt.Sprint(got) != "[user-0 user-1 user-2 user-3]" {
+				t.Fatalf("instance %s saw %v; want all four claims", name, got)
+			}
+		}
+	})
+}
+
+func TestSubscriptionsLeaveNoGoroutines(t *testing.T) {
+	b := redistest.Mini(t)
+	s := mustOpen(t, b)
+	products := tenantWithProducts(t, s, "leak", 10)
+	automatePolicy(t, s, "leak", products)
+	claimN(t, s, "leak", 0, 1) // warm the client's pool
+	base := storeGoroutines()
+	var cancels []context.CancelFunc
+	var dones []chan error
+	for range 20 {
+		c, cancel := subscribe(t, s, "leak", "")
+		cancels = append(cancels, cancel)
+		dones = append(dones, c.done)
+	}
+	claimN(t, s, "leak", 1, 1)
+	for i, cancel := range cancels {
+		cancel()
+		if err := <-dones[i]; err != nil {
+			t.Fatalf("subscription ended with %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for storeGoroutines() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d store goroutines after the subscribers left; want %d\n%s", storeGoroutines(), base, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// storeGoroutines counts goroutines running the store's code (readers and
+// subscription pipes), leaving out the Redis server's and the client pool's.
+func storeGoroutines() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "autoclaim/store.(*Store)") {
+			n++
+		}
+	}
+	return n
+}

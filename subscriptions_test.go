@@ -1,0 +1,385 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+)
+
+// wsMessage is a graphql-transport-ws (or graphql-ws) message.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// wsClient speaks graphql-transport-ws to a test server.
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+	ctx  context.Context
+}
+
+func dialWS(t *testing.T, srv *httptest.Server, protocol string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{protocol}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return &wsClient{t: t, conn: conn, ctx: ctx}
+}
+
+func (c *wsClient) send(m wsMessage) {
+	c.t.Helper()
+	if err := wsjson.Write(c.ctx, c.conn, m); err != nil {
+		c.t.Fatalf("write %s: %v", m.Type, err)
+	}
+}
+
+// read returns the next message that is not a keep-alive or ping.
+func (c *wsClient) read() (wsMessage, error) {
+	for {
+		var m wsMessage
+		if err := wsjson.Read(c.ctx, c.conn, &m); err != nil {
+			return m, err
+		}
+		if m.Type != "ka" && m.Type != "ping" && m.Type != "pong" {
+			return m, nil
+		}
+	}
+}
+
+func (c *wsClient) mustRead(wantType string) wsMessage {
+	c.t.Helper()
+	m, err := c.read()
+	if err != nil {
+		c.t.Fatalf("read (want %s): %v", wantType, err)
+	}
+	if m.Type != wantType {
+		c.t.Fatalf("got message %s %s; want %s", m.Type, m.Payload, wantType)
+	}
+	return m
+}
+
+func (c *wsClient) init(token string) {
+	c.t.Helper()
+	payload, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	c.send(wsMessage{Type: "connection_init", Payload: payload})
+	c.mustRead("connection_ack")
+}
+
+func (c *wsClient) subscribe(id, query string, vars map[string]any) {
+	c.t.Helper()
+	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	c.send(wsMessage{ID: id, Type: "subscribe", Payload: payload})
+}
+
+// nextEvent reads the next "next" message of a subscription and decodes its data field.
+func (c *wsClient) nextEvent(field string) map[string]any {
+	c.t.Helper()
+	m := c.mustRead("next")
+	var p struct {
+		Data   map[string]map[string]any `json:"data"`
+		Errors []gqlError                `json:"errors"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
+		c.t.Fatalf("next payload %s: %v", m.Payload, err)
+	}
+	return p.Data[field]
+}
+
+// subscriptionFixture is a tenant with an on Power Automate policy, served by
+// a real handler over a real listener.
+type subscriptionFixture struct {
+	api    *testAPI
+	srv    *httptest.Server
+	f      *fixture
+	reader string // REPORTS_READER token
+	app    string // APP token
+	policy string
+}
+
+func newSubscriptionFixture(t *testing.T, b *redistest.Backend, tenantID string) *subscriptionFixture {
+	t.Helper()
+	api := newTestAPI(t, b)
+	srv := httptest.NewServer(api.handler)
+	t.Cleanup(srv.Close)
+	f := api.newFixture(tenantID)
+	var created struct{ CreateAutoClaimPolicy struct{ ID string } }
+	api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"tenantId": tenantID, "name": "PA", "appId": "POWER_AUTOMATE",
+			"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}, map[string]any{"productId": f.products["POWERAUTOMATE_ATTENDED_RPA"]}}}}, &created)
+	api.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": tenantID}, nil)
+	return &subscriptionFixture{api: api, srv: srv, f: f, policy: created.CreateAutoClaimPolicy.ID,
+		reader: api.token("reader", tenantID, "REPORTS_READER"), app: api.token("app", tenantID, "APP")}
+}
+
+func (s *subscriptionFixture) claim(t *testing.T, user, app, trigger string) {
+	t.Helper()
+	s.api.mustDo(s.app, `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
+		map[string]any{"in": map[string]any{"tenantId": s.f.tenantID, "userId": user, "appId": app, "trigger": trigger}}, nil)
+}
+
+const claimEventsSub = `subscription($t: ID!, $p: ID, $after: String) { claimEvents(tenantId: $t, policyId: $p, after: $after) {
+	id policyId userId app { id } productId trigger outcome reason availableAfter user { id } } }`
+
+func TestWebsocketClaimEvents(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+			t.Run(protocol, func(t *testing.T) {
+				sf := newSubscriptionFixture(t, b, "ws-"+strings.ReplaceAll(protocol, "graphql-", ""))
+				c := dialWS(t, sf.srv, protocol)
+				c.init(sf.reader)
+				if protocol == "graphql-ws" {
+					payload, _ := json.Marshal(map[string]any{"query": claimEventsSub, "variables": map[string]any{"t": sf.f.tenantID, "after": "0-0"}})
+					c.send(wsMessage{ID: "1", Type: "start", Payload: payload})
+				} else {
+					c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
+				}
+				// after "0-0" replays the whole stream, so the claim is seen whether
+				// it lands before or after the subscription goes live.
+				sf.claim(t, "alex", "POWER_AUTOMATE", "TRIGGER_PREMIUM_FLOW")
+				msgType := map[string]string{"graphql-ws": "data", "graphql-transport-ws": "next"}[protocol]
+				m := c.mustRead(msgType)
+				var p struct {
+					Data struct{ ClaimEvents map[string]any }
+				}
+				json.Unmarshal(m.Payload, &p)
+				ev := p.Data.ClaimEvents
+				if ev["userId"] != "alex" || ev["outcome"] != "CLAIMED" || ev["productId"] != sf.f.products["FLOW_PER_USER"] ||
+					ev["policyId"] != sf.policy || ev["availableAfter"] != float64(7) || ev["trigger"] != "TRIGGER_PREMIUM_FLOW" {
+					t.Fatalf("event %v; want alex CLAIMED from FLOW_PER_USER under %s, 7 left", ev, sf.policy)
+				}
+			})
+		}
+	})
+}
+
+func TestWebsocketRefusesBadTokens(t *testing.T) {
+	b := redistest.Mini(t)
+	sf := newSubscriptionFixture(t, b, "wsauth")
+	wrongSecret := newTestAPI(t, redistest.Mini(t)).token("reader", "wsauth", "REPORTS_READER")
+	for name, payload := range map[string]string{
+		"Missing":     `{}`,
+		"Garbage":     `{"Authorization": "Bearer not-a-token"}`,
+		"WrongSecret": `{"Authorization": "Bearer ` + wrongSecret + `"}`,
+		"Basic":       `{"Authorization": "Basic dXNlcjpwYXNz"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialWS(t, sf.srv, "graphql-transport-ws")
+			c.send(wsMessage{Type: "connection_init", Payload: json.RawMessage(payload)})
+			var err error
+			for err == nil {
+				_, err = c.read()
+			}
+			if code := websocket.CloseStatus(err); code != 4403 {
+				t.Fatalf("close status %d (%v); want 4403", code, err)
+			}
+		})
+	}
+}
+
+func TestWebsocketSubscribeBeforeAck(t *testing.T) {
+	b := redistest.Mini(t)
+	sf := newSubscriptionFixture(t, b, "wsearly")
+	c := dialWS(t, sf.srv, "graphql-transport-ws")
+	c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
+	m, err := c.read()
+	if err == nil {
+		t.Fatalf("got %s %s before connection_init; want the socket closed", m.Type, m.Payload)
+	}
+	if code := websocket.CloseStatus(err); code != websocket.StatusProtocolError && code != 4401 {
+		t.Fatalf("close status %d (%v); want 1002 (protocol error) or 4401", code, err)
+	}
+}
+
+func TestWebsocketOtherTenantAndFilter(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixture(t, b, "wsfilter")
+		c := dialWS(t, sf.srv, "graphql-transport-ws")
+		c.init(sf.api.token("stranger", "elsewhere", "GLOBAL_ADMIN"))
+		c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
+		m, err := c.read()
+		if err != nil || !strings.Contains(string(m.Payload), `"code":"NOT_FOUND"`) {
+			t.Fatalf("another tenant's stream: %s %s, %v; want NOT_FOUND", m.Type, m.Payload, err)
+		}
+		c.mustRead("complete")
+
+		// policyId filter: a Power Apps policy's claims don't reach a Power Automate subscriber.
+		var apps struct{ CreateAutoClaimPolicy struct{ ID string } }
+		sf.api.mustDo(sf.api.token("op", "", "OPERATOR"), `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 2) { id } }`, map[string]any{"t": sf.f.tenantID}, nil)
+		sf.api.mustDo(sf.f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"tenantId": sf.f.tenantID, "name": "Apps", "appId": "POWER_APPS",
+				"products": []any{map[string]any{"productId": sf.f.products["POWERAPPS_PER_USER"]}}}}, &apps)
+		r := dialWS(t, sf.srv, "graphql-transport-ws")
+		r.init(sf.reader)
+		r.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "p": sf.policy, "after": "0-0"})
+		sf.claim(t, "megan", "POWER_APPS", "LAUNCH_PREMIUM_APP")
+		sf.claim(t, "lee", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
+		if ev := r.nextEvent("claimEvents"); ev["userId"] != "lee" || ev["policyId"] != sf.policy {
+			t.Fatalf("filtered event %v; want lee's claim under %s only", ev, sf.policy)
+		}
+	})
+}
+
+func TestWebsocketResumeAfterDisconnect(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixture(t, b, "wsresume")
+		c := dialWS(t, sf.srv, "graphql-transport-ws")
+		c.init(sf.reader)
+		c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
+		sf.claim(t, "u1", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
+		last := c.nextEvent("claimEvents")["id"].(string)
+		c.conn.Close(websocket.StatusNormalClosure, "bye")
+
+		for _, u := range []string{"u2", "u3", "u4"} {
+			sf.claim(t, u, "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
+		}
+		again := dialWS(t, sf.srv, "graphql-transport-ws")
+		again.init(sf.reader)
+		again.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": last})
+		var got []string
+		for range 3 {
+			got = append(got, again.nextEvent("claimEvents")["userId"].(string))
+		}
+		sf.claim(t, "u5", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
+		got = append(got, again.nextEvent("claimEvents")["userId"].(string))
+		if fmt.Sprint(got) != "[u2 u3 u4 u5]" {
+			t.Fatalf("after resuming: %v; want [u2 u3 u4 u5]", got)
+		}
+	})
+}
+
+func TestPolicyEventsOverWebsocket(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixture(t, b, "wspolicy")
+		c := dialWS(t, sf.srv, "graphql-transport-ws")
+		c.init(sf.reader)
+		c.subscribe("1", `subscription($t: ID!) { policyEvents(tenantId: $t, after: "0-0") { id kind enabled policyId productIds version policy { status } } }`,
+			map[string]any{"t": sf.f.tenantID})
+		sf.api.mustDo(sf.f.admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { id } }`, map[string]any{"p": sf.policy}, nil)
+		// The replay brings the fixture's changes first: products added, policy created, setting on.
+		var kinds []any
+		ev := c.nextEvent("policyEvents")
+		for ev["kind"] != "POLICY_UPDATED" {
+			kinds = append(kinds, ev["kind"])
+			ev = c.nextEvent("policyEvents")
+		}
+		if want := "[PRODUCT_ADDED PRODUCT_ADDED PRODUCT_ADDED POLICY_CREATED AUTO_CLAIM_SETTING_CHANGED]"; fmt.Sprint(kinds) != want {
+			t.Fatalf("replayed changes %v; want %s", kinds, want)
+		}
+		if ev["kind"] != "POLICY_UPDATED" || ev["enabled"] != false || ev["policyId"] != sf.policy || ev["version"] != float64(2) {
+			t.Fatalf("event %v; want POLICY_UPDATED, enabled false, version 2", ev)
+		}
+		if st := ev["policy"].(map[string]any)["status"]; st != "OFF" {
+			t.Fatalf("policy status %v; want OFF", st)
+		}
+	})
+}
+
+func TestSSEClaimEvents(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixture(t, b, "sse")
+		body, _ := json.Marshal(map[string]any{"query": claimEventsSub, "variables": map[string]any{"t": sf.f.tenantID}})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sf.srv.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+sf.reader)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+			t.Fatalf("Content-Type %q; want text/event-stream", ct)
+		}
+		lines := bufio.NewScanner(resp.Body)
+		lines.Scan() // the ":" comment that opens the stream: the subscription is live
+		sf.claim(t, "diego", "POWER_AUTOMATE", "TURN_ON_PREMIUM_FLOW")
+		for lines.Scan() {
+			data, ok := strings.CutPrefix(lines.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var p struct {
+				Data struct{ ClaimEvents map[string]any }
+			}
+			if err := json.Unmarshal([]byte(data), &p); err != nil {
+				t.Fatalf("data %s: %v", data, err)
+			}
+			if p.Data.ClaimEvents["userId"] != "diego" || p.Data.ClaimEvents["outcome"] != "CLAIMED" {
+				t.Fatalf("SSE event %v; want diego CLAIMED", p.Data.ClaimEvents)
+			}
+			return
+		}
+		t.Fatalf("stream ended without an event: %v", lines.Err())
+	})
+}
+
+func TestShutdownCompletesSubscriptions(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := newSyncBuffer()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, stdout, newSyncBuffer())
+	}()
+	var url, token, app string
+	for token == "" || app == "" {
+		select {
+		case <-stdout.wrote:
+		case err := <-done:
+			t.Fatalf("run ended: %v", err)
+		}
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, "export AUTOCLAIM_URL="); ok {
+				url = v
+			}
+			if v, ok := strings.CutPrefix(line, "export READER_TOKEN="); ok {
+				token = v
+			}
+			if v, ok := strings.CutPrefix(line, "export APP_TOKEN="); ok {
+				app = v
+			}
+		}
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	conn, _, err := websocket.Dial(wctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	c := &wsClient{t: t, conn: conn, ctx: wctx}
+	c.init(token)
+	mustPost(t, url, app, `mutation { claimLicense(input: {tenantId: "contoso", userId: "alex", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, nil, nil)
+	c.subscribe("1", claimEventsSub, map[string]any{"t": "contoso", "after": "0-0"})
+	if ev := c.nextEvent("claimEvents"); ev["userId"] != "alex" {
+		t.Fatalf("replayed %v; want alex's claim", ev)
+	}
+	cancel() // the subscription is live: shutdown must complete it
+	m := c.mustRead("complete")
+	if m.ID != "1" {
+		t.Fatalf("complete for %q; want the subscription 1", m.ID)
+	}
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("run returned %v", err)
+	}
+}
