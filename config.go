@@ -20,6 +20,7 @@ type config struct {
 	GraphiQL     bool
 	CatalogFile  string
 	RedisPrefix  string
+	DebugAddr    string
 	// AllowedOrigins are host patterns of browser pages allowed to open
 	// websockets besides the server's own origin.
 	AllowedOrigins []string
@@ -37,6 +38,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", "ac:"), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", getenv("AUTOCLAIM_DEBUG_ADDR"), "listen address of the profiling endpoints (/debug/pprof, /debug/heap); keep it on loopback; empty = off (AUTOCLAIM_DEBUG_ADDR)")
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at / and allow introspection; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")

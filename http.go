@@ -12,6 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/autoclaim/autoclaim/auth"
@@ -33,6 +35,8 @@ type serverDeps struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	GraphiQL bool
+	// Metrics is the registry /metrics serves.
+	Metrics *prometheus.Registry
 	// Shutdown, when done, completes every live subscription (nil: never).
 	Shutdown context.Context
 	// AllowedOrigins are host patterns (path.Match) whose browser pages may
@@ -112,6 +116,10 @@ func NewServer(d serverDeps) http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	if d.Metrics == nil {
+		d.Metrics = newMetricsRegistry()
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
 	if d.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/license"
@@ -102,12 +103,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: NewServer(serverDeps{
 			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL,
-			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins,
+			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, Metrics: newMetricsRegistry(),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("AUTOCLAIM_DEBUG_ADDR: %w", err)
+		}
+		dsrv := &http.Server{Handler: newDebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		fmt.Fprintf(stdout, "debug endpoints on http://%s/debug/\n", dln.Addr())
 	}
 	srv.RegisterOnShutdown(endSubscriptions)
 	errc := make(chan error, 1)
@@ -149,11 +160,14 @@ func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
 // pool holds the stream readers' blocking XREADs (one per tenant with live
 // subscribers), so that readers never starve commands of connections.
 func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(), err error) {
-	const readers = 4096 // most tenants with live subscribers on one instance
+	// Most tenants with live subscribers on one instance; reader connections
+	// carry small buffers, as they hold one blocking read each.
+	const readers, readBuf, writeBuf = 4096, 16 << 10, 1 << 10
 	switch {
 	case len(cfg.RedisCluster) > 0:
 		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster})
-		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers})
+		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
+			MaintNotificationsConfig: noMaintNotifications})
 	case cfg.RedisURL != "":
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -161,7 +175,8 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		}
 		rdb = redis.NewClient(opt)
 		streamOpt := *opt
-		streamOpt.PoolSize = readers
+		streamOpt.PoolSize, streamOpt.ReadBufferSize, streamOpt.WriteBufferSize = readers, readBuf, writeBuf
+		streamOpt.MaintNotificationsConfig = noMaintNotifications
 		streams = redis.NewClient(&streamOpt)
 	default:
 		mr := miniredis.NewMiniRedis()
@@ -169,11 +184,17 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 			return nil, nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: readers})
+		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
+			MaintNotificationsConfig: noMaintNotifications})
 		return rdb, streams, func() { rdb.Close(); streams.Close(); mr.Close() }, nil
 	}
 	return rdb, streams, func() { rdb.Close(); streams.Close() }, nil
 }
+
+// noMaintNotifications turns off go-redis's handling of maintenance
+// notifications (a Redis Enterprise feature) for the stream readers' pool,
+// whose hand-off queue would otherwise grow with the pool's size.
+var noMaintNotifications = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 
 // displayAddr turns a listen address into one a browser can open.
 func displayAddr(a net.Addr) string {

@@ -296,7 +296,7 @@ func TestPolicyEventsOverWebsocket(t *testing.T) {
 func TestSSEClaimEvents(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		sf := newSubscriptionFixture(t, b, "sse")
-		body, _ := json.Marshal(map[string]any{"query": claimEventsSub, "variables": map[string]any{"t": sf.f.tenantID}})
+		body, _ := json.Marshal(map[string]any{"query": claimEventsSub, "variables": map[string]any{"t": sf.f.tenantID, "after": "0-0"}})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sf.srv.URL+"/graphql", bytes.NewReader(body))
@@ -312,7 +312,8 @@ func TestSSEClaimEvents(t *testing.T) {
 			t.Fatalf("Content-Type %q; want text/event-stream", ct)
 		}
 		lines := bufio.NewScanner(resp.Body)
-		lines.Scan() // the ":" comment that opens the stream: the subscription is live
+		// after "0-0" replays the stream, so the claim is seen even if it lands
+		// before the subscription is live.
 		sf.claim(t, "diego", "POWER_AUTOMATE", "TURN_ON_PREMIUM_FLOW")
 		for lines.Scan() {
 			data, ok := strings.CutPrefix(lines.Text(), "data: ")

@@ -40,13 +40,41 @@ type reader struct {
 	subs     map[*subscriber]struct{}
 }
 
-// subscriber is one live subscription's buffer. When the subscriber falls
-// SubscriberBuffer events behind, the reader drops it: marks it, closes the
-// buffer and cancels its context, which ends a send that is blocked.
+// subscriber is one live subscription's queue. It holds memory only while
+// the subscriber is behind. When the subscriber falls SubscriberBuffer events
+// behind, the reader drops it: marks it and cancels its context, which ends
+// a send that is blocked.
 type subscriber struct {
-	ch      chan license.Event
+	mu      sync.Mutex
+	queue   []license.Event
+	ready   chan struct{} // signalled when queue becomes non-empty
 	cancel  context.CancelFunc
 	dropped atomic.Bool
+}
+
+// push queues an event; false when the subscriber is SubscriberBuffer behind.
+func (sub *subscriber) push(ev license.Event) bool {
+	sub.mu.Lock()
+	if len(sub.queue) >= SubscriberBuffer {
+		sub.mu.Unlock()
+		return false
+	}
+	sub.queue = append(sub.queue, ev)
+	sub.mu.Unlock()
+	select {
+	case sub.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take empties the queue.
+func (sub *subscriber) take() []license.Event {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	q := sub.queue
+	sub.queue = nil
+	return q
 }
 
 // SetStreamClient sets the client stream readers use. Each reader holds a
@@ -78,7 +106,7 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 		cursor = last
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	sub := &subscriber{ch: make(chan license.Event, SubscriberBuffer), cancel: cancel}
+	sub := &subscriber{ready: make(chan struct{}, 1), cancel: cancel}
 	if err := s.join(ctx, tenantID, sub); err != nil {
 		cancel()
 		return err
@@ -121,17 +149,16 @@ func (s *Store) pipe(ctx context.Context, tenantID, key string, cursor license.E
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-sub.ch:
-			if !ok {
-				return nil // dropped; the caller says why
-			}
-			id, err := license.ParseEventID(ev.ID())
-			if err != nil || !id.After(cursor) {
-				continue
-			}
-			cursor = id
-			if !send(ctx, ev) {
-				return nil
+		case <-sub.ready:
+			for _, ev := range sub.take() {
+				id, err := license.ParseEventID(ev.ID())
+				if err != nil || !id.After(cursor) {
+					continue
+				}
+				cursor = id
+				if !send(ctx, ev) {
+					return nil
+				}
 			}
 		}
 	}
@@ -222,12 +249,9 @@ func (s *Store) fanOut(r *reader, ev license.Event) {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	for sub := range r.subs {
-		select {
-		case sub.ch <- ev:
-		default:
+		if !sub.push(ev) {
 			delete(r.subs, sub)
 			sub.dropped.Store(true)
-			close(sub.ch)
 			sub.cancel()
 		}
 	}
