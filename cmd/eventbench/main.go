@@ -12,21 +12,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,9 +24,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/benchkit"
 )
 
 var heapProfile string
@@ -110,154 +100,6 @@ func main() {
 	}
 }
 
-// server is the autoclaim process under test.
-type server struct {
-	cmd    *exec.Cmd
-	url    string // .../graphql
-	debug  string // http://host:port
-	secret []byte
-	prefix string
-}
-
-func startServer(redisAddr string) (*server, error) {
-	dir, err := os.MkdirTemp("", "eventbench")
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(dir, "autoclaim")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build the server (run eventbench from the repository root): %w", err)
-	}
-	s := &server{secret: []byte(randomHex(16)), prefix: "bench-" + randomHex(4) + ":"}
-	s.cmd = exec.Command(bin)
-	s.cmd.Env = append(os.Environ(),
-		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_DEBUG_ADDR=127.0.0.1:0",
-		"AUTOCLAIM_REDIS_URL=redis://"+redisAddr+"/0", "AUTOCLAIM_REDIS_PREFIX="+s.prefix,
-		"AUTOCLAIM_JWT_SECRET="+string(s.secret), "AUTOCLAIM_DEMO=0")
-	out, err := s.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	s.cmd.Stderr = io.Discard
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	lines := bufio.NewScanner(out)
-	for (s.url == "" || s.debug == "") && lines.Scan() {
-		if v, ok := strings.CutPrefix(lines.Text(), "autoclaim listening on "); ok {
-			s.url = v
-		}
-		if v, ok := strings.CutPrefix(lines.Text(), "debug endpoints on "); ok {
-			s.debug = strings.TrimSuffix(v, "/debug/")
-		}
-	}
-	if s.url == "" {
-		s.cmd.Process.Kill()
-		return nil, errors.New("the server did not print its address")
-	}
-	go io.Copy(io.Discard, out)
-	return s, nil
-}
-
-func (s *server) stop(redisAddr string) {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
-}
-
-func (s *server) token(subject, tenant string, role auth.Role) string {
-	t, err := auth.Issue(s.secret, auth.Caller{Subject: subject, TenantID: tenant, Roles: []auth.Role{role}}, 2*time.Hour, time.Now())
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
-
-// gql posts one operation and decodes data into out.
-func (s *server) gql(token, query string, vars map[string]any, out any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return err
-	}
-	if len(r.Errors) > 0 {
-		return errors.New(r.Errors[0].Message)
-	}
-	if out != nil {
-		return json.Unmarshal(r.Data, out)
-	}
-	return nil
-}
-
-func (s *server) heap() (inuse, stack int64, err error) {
-	resp, err := http.Get(s.debug + "/debug/heap")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	var h struct{ HeapInuse, StackInuse int64 }
-	err = json.NewDecoder(resp.Body).Decode(&h)
-	return h.HeapInuse, h.StackInuse, err
-}
-
-func (s *server) saveHeapProfile(file string) error {
-	resp, err := http.Get(s.debug + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
-}
-
-// setupTenant creates a tenant with a large Power Automate pool and an on policy.
-func (s *server) setupTenant(id string) error {
-	op := s.token("bench-operator", "", auth.Operator)
-	var created struct {
-		CreateTenant struct{ Admin struct{ ID string } }
-	}
-	if err := s.gql(op, `mutation($id: ID!, $name: String!) { createTenant(input: {id: $id, name: $name, adminUserPrincipalName: "admin@bench.example", adminDisplayName: "Admin"}) { admin { id } } }`,
-		map[string]any{"id": id, "name": id}, &created); err != nil {
-		return err
-	}
-	admin := s.token(created.CreateTenant.Admin.ID, id, auth.GlobalAdmin)
-	var p struct{ AddProduct struct{ ID string } }
-	if err := s.gql(admin, `mutation($t: ID!) { addProduct(input: {tenantId: $t, skuPartNumber: "FLOW_PER_USER", quantity: 1000000}) { id } }`, map[string]any{"t": id}, &p); err != nil {
-		return err
-	}
-	if err := s.gql(admin, `mutation($t: ID!, $p: ID!) { createAutoClaimPolicy(input: {tenantId: $t, name: "Flows", appId: "POWER_AUTOMATE", products: [{productId: $p}]}) { id } }`,
-		map[string]any{"t": id, "p": p.AddProduct.ID}, nil); err != nil {
-		return err
-	}
-	return s.gql(admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": id}, nil)
-}
-
 // dashboard is one websocket subscriber; it records when each event arrived.
 type dashboard struct {
 	conn     *websocket.Conn
@@ -266,14 +108,14 @@ type dashboard struct {
 	count    atomic.Int64
 }
 
-func (s *server) connect(ctx context.Context, tenant string) (*dashboard, error) {
-	ws := "ws" + strings.TrimPrefix(s.url, "http")
+func connect(ctx context.Context, s *benchkit.Server, tenant string) (*dashboard, error) {
+	ws := "ws" + strings.TrimPrefix(s.URL, "http")
 	conn, _, err := websocket.Dial(ctx, ws, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	if err != nil {
 		return nil, err
 	}
 	conn.SetReadLimit(1 << 20)
-	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + s.token("dashboard", tenant, auth.ReportsReader)})
+	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + s.Token("dashboard", tenant, auth.ReportsReader)})
 	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": json.RawMessage(init)}); err != nil {
 		return nil, err
 	}
@@ -317,29 +159,29 @@ func (d *dashboard) read(ctx context.Context) {
 func runScenario(sc scenario, redisAddr string) (result, error) {
 	res := result{Scenario: sc.Name, Tenants: sc.Tenants, Subscribers: sc.Tenants * sc.SubsPer, TargetRate: sc.Rate}
 	fmt.Fprintf(os.Stderr, "scenario %s: %d tenants x %d dashboards, %d claims/s for %s\n", sc.Name, sc.Tenants, sc.SubsPer, sc.Rate, sc.Duration)
-	s, err := startServer(redisAddr)
+	s, err := benchkit.Start(redisAddr)
 	if err != nil {
 		return res, err
 	}
-	defer s.stop(redisAddr)
+	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	tenants := make([]string, sc.Tenants)
 	for i := range tenants {
 		tenants[i] = fmt.Sprintf("bench-%03d", i)
-		if err := s.setupTenant(tenants[i]); err != nil {
+		if _, err := s.SetupTenant(tenants[i], 1_000_000); err != nil {
 			return res, fmt.Errorf("set up %s: %w", tenants[i], err)
 		}
 	}
-	heapBefore, stackBefore, err := s.heap()
+	heapBefore, stackBefore, err := s.Heap()
 	if err != nil {
 		return res, err
 	}
 	dashboards := map[string][]*dashboard{}
 	for i, t := range tenants {
 		for range sc.SubsPer {
-			d, err := s.connect(ctx, t)
+			d, err := connect(ctx, s, t)
 			if err != nil {
 				return res, fmt.Errorf("connect a dashboard: %w", err)
 			}
@@ -353,10 +195,10 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 	// One claim per tenant proves every subscription live before measuring.
 	app := map[string]string{}
 	for _, t := range tenants {
-		app[t] = s.token("bench-app", t, auth.App)
+		app[t] = s.Token("bench-app", t, auth.App)
 	}
 	for _, t := range tenants {
-		if _, err := s.claim(app[t], t, "warm-up"); err != nil {
+		if _, err := claim(s, app[t], t, "warm-up"); err != nil {
 			return res, err
 		}
 	}
@@ -364,7 +206,7 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 		return res, fmt.Errorf("subscriptions did not go live: %w", err)
 	}
 	if sc.MeasureMem {
-		heapIdle, stackIdle, err := s.heap()
+		heapIdle, stackIdle, err := s.Heap()
 		if err != nil {
 			return res, err
 		}
@@ -372,7 +214,7 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 		res.HeapBytesPerIdleSub = (heapIdle - heapBefore) / n
 		res.BytesPerIdleSub = (heapIdle - heapBefore + stackIdle - stackBefore) / n
 		if heapProfile != "" {
-			if err := s.saveHeapProfile(heapProfile); err != nil {
+			if err := s.SaveProfile("heap?gc=1", heapProfile); err != nil {
 				return res, err
 			}
 		}
@@ -394,7 +236,7 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				t := tenants[i%len(tenants)]
-				id, err := s.claim(app[t], t, fmt.Sprint("user-", i))
+				id, err := claim(s, app[t], t, fmt.Sprint("user-", i))
 				if err != nil {
 					atomic.AddInt64(&res.ClaimErrors, 1)
 					continue
@@ -443,26 +285,17 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 			d.conn.Close(websocket.StatusNormalClosure, "done")
 		}
 	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
-	}
-	res.P50ms, res.P90ms, res.P99ms = pct(0.50), pct(0.90), pct(0.99)
-	if len(lat) > 0 {
-		res.MaxMs = lat[len(lat)-1]
-	}
+	l := benchkit.Summarize(lat)
+	res.P50ms, res.P90ms, res.P99ms, res.MaxMs = l.P50, l.P90, l.P99, l.Max
 	return res, nil
 }
 
 // claim claims a license for user and returns the event id of the answer.
-func (s *server) claim(token, tenant, user string) (string, error) {
+func claim(s *benchkit.Server, token, tenant, user string) (string, error) {
 	var out struct {
 		ClaimLicense struct{ Event struct{ ID string } }
 	}
-	err := s.gql(token, `mutation($t: ID!, $u: ID!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) { event { id } } }`,
+	err := s.GQL(token, `mutation($t: ID!, $u: ID!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) { event { id } } }`,
 		map[string]any{"t": tenant, "u": user}, &out)
 	return out.ClaimLicense.Event.ID, err
 }
@@ -487,10 +320,4 @@ func waitDeliveries(dashboards map[string][]*dashboard, want func(string) int64,
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

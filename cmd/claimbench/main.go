@@ -1,0 +1,430 @@
+// Command claimbench sizes a deployment: it drives claimLicense over HTTP
+// with N concurrent clients for D seconds and prints claims/s, latency
+// percentiles, outcomes and errors. In the same run it measures the raw
+// limit — the project's claim script called by EVALSHA straight against the
+// same Redis with the same concurrency — and prints end-to-end ÷ raw; then it
+// holds half the peak rate to read latency under a normal load.
+//
+//	go run ./cmd/claimbench                          # starts a server on the Redis at 127.0.0.1:6379
+//	go run ./cmd/claimbench -clients 64 -duration 20s -json
+//	go run ./cmd/claimbench -mode dry -pool 20000    # a small pool runs dry mid-run
+//	go run ./cmd/claimbench -memory 100000           # Redis bytes per claimed license
+//	go run ./cmd/claimbench -url http://host:8080/graphql -secret "$AUTOCLAIM_JWT_SECRET" -prefix ac:
+//
+// Traffic goes to loopback (or the given server) only; keys it creates are
+// deleted at the end when it started the server.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/benchkit"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+type phase struct {
+	Name         string             `json:"name"`
+	Clients      int                `json:"clients"`
+	TargetRate   float64            `json:"targetClaimsPerSecond,omitempty"`
+	Seconds      float64            `json:"seconds"`
+	Claims       int64              `json:"claims"`
+	ClaimsPerSec float64            `json:"claimsPerSecond"`
+	Latency      benchkit.Latencies `json:"latencyMs"`
+	Outcomes     map[string]int64   `json:"outcomes"`
+	Errors       int64              `json:"errors"`
+	FirstError   string             `json:"firstError,omitempty"`
+	// CPU time spent per claim (µs) by each process on the box.
+	CPUPerClaimUS map[string]float64 `json:"cpuMicrosecondsPerClaim,omitempty"`
+}
+
+type report struct {
+	Phases         []*phase `json:"phases"`
+	RatioToRaw     float64  `json:"endToEndOverRaw,omitempty"`
+	BytesPerClaim  float64  `json:"redisBytesPerClaimedLicense,omitempty"`
+	MemoryClaims   int      `json:"memoryClaims,omitempty"`
+	RedisRoundTrip string   `json:"redisRoundTripsPerClaim,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "", "GraphQL endpoint of a running server; empty = start one on -redis")
+	secret := flag.String("secret", "", "the running server's AUTOCLAIM_JWT_SECRET (with -url)")
+	prefix := flag.String("prefix", "ac:", "the running server's AUTOCLAIM_REDIS_PREFIX (with -url)")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "the Redis the server uses")
+	clients := flag.Int("clients", 64, "concurrent clients")
+	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
+	mode := flag.String("mode", "distinct", "distinct: every claim is a new user of a pool that never runs dry; dry: a pool of -pool licenses runs dry mid-run")
+	pool := flag.Int("pool", 20000, "licenses in the pool for -mode dry")
+	memory := flag.Int("memory", 0, "instead of the load phases, claim this many licenses and report Redis bytes per claimed license")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile of the peak phase to this file (needs a server started here)")
+	asJSON := flag.Bool("json", false, "print the report as JSON")
+	flag.Parse()
+
+	var srv *benchkit.Server
+	if *url == "" {
+		var err error
+		if srv, err = benchkit.Start(*redisAddr); err != nil {
+			fail(err)
+		}
+		defer srv.Stop()
+	} else {
+		if *secret == "" {
+			fail(fmt.Errorf("-url needs -secret"))
+		}
+		srv = &benchkit.Server{URL: *url, Secret: []byte(*secret), Prefix: *prefix, Redis: *redisAddr}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *clients + 16})
+	defer rdb.Close()
+	run := benchkit.RandomHex(3)
+
+	rep := &report{}
+	if *memory > 0 {
+		bytes, err := measureMemory(srv, rdb, "bench-mem-"+run, *memory)
+		if err != nil {
+			fail(err)
+		}
+		rep.BytesPerClaim, rep.MemoryClaims = bytes, *memory
+		print(rep, *asJSON)
+		return
+	}
+
+	quantity := license.MaxQuantity
+	if *mode == "dry" {
+		quantity = *pool
+	}
+	tenant := "bench-e2e-" + run
+	if _, err := srv.SetupTenant(tenant, quantity); err != nil {
+		fail(err)
+	}
+	app := srv.Token("bench-app", tenant, auth.App)
+	claimHTTP := newHTTPClaimer(srv.URL, app, tenant)
+	stopProfile := func() {}
+	if *cpuProfile != "" && srv.Debug != "" {
+		done := make(chan error, 1)
+		go func() {
+			done <- srv.SaveProfile(fmt.Sprintf("profile?seconds=%d", int(duration.Seconds())), *cpuProfile)
+		}()
+		stopProfile = func() {
+			if err := <-done; err != nil {
+				fmt.Fprintln(os.Stderr, "claimbench: cpu profile:", err)
+			}
+		}
+	}
+	cpu := &cpuMeter{rdb: rdb, serverPID: srv.PID()}
+	e2e := load("end-to-end (HTTP)", *clients, *duration, 0, cpu, claimHTTP)
+	stopProfile()
+	rep.Phases = append(rep.Phases, e2e)
+
+	// The raw limit: the same script, by EVALSHA, same Redis, same concurrency.
+	st := store.New(rdb, license.BuiltinCatalog(), srv.Prefix)
+	if err := st.LoadScripts(context.Background()); err != nil {
+		fail(err)
+	}
+	rawTenant := "bench-raw-" + run
+	if _, err := srv.SetupTenant(rawTenant, quantity); err != nil {
+		fail(err)
+	}
+	raw := load("raw EVALSHA (store.Claim)", *clients, *duration, 0, cpu, func(user string) (string, error) {
+		r, err := st.Claim(context.Background(), license.ClaimRequest{TenantID: rawTenant, UserID: user, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(string(r.Outcome) + " " + string(r.Reason)), nil
+	})
+	rep.Phases = append(rep.Phases, raw)
+	if raw.ClaimsPerSec > 0 {
+		rep.RatioToRaw = e2e.ClaimsPerSec / raw.ClaimsPerSec
+	}
+	half := load("end-to-end at half the peak", *clients, *duration, e2e.ClaimsPerSec/2, cpu, claimHTTP)
+	rep.Phases = append(rep.Phases, half)
+	print(rep, *asJSON)
+}
+
+// load runs clients goroutines claiming distinct users for d; with rate > 0
+// claims are paced open-loop at rate per second in total.
+func load(name string, clients int, d time.Duration, rate float64, cpu *cpuMeter, claim func(user string) (string, error)) *phase {
+	p := &phase{Name: name, Clients: clients, TargetRate: rate, Outcomes: map[string]int64{}}
+	userPrefix := benchkit.RandomHex(3) // distinct users in every phase
+	fmt.Fprintf(os.Stderr, "%s: %d clients for %s\n", name, clients, d)
+	var mu sync.Mutex
+	var lat []float64
+	var next atomic.Int64
+	cpuBefore := cpu.read()
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []float64
+			outcomes := map[string]int64{}
+			for k := 0; ; k++ {
+				if rate > 0 {
+					i := next.Add(1) - 1
+					due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+					if due.After(deadline) {
+						break
+					}
+					time.Sleep(time.Until(due))
+				} else if time.Now().After(deadline) {
+					break
+				}
+				t0 := time.Now()
+				outcome, err := claim(fmt.Sprintf("%s-%d-%d", userPrefix, c, k))
+				if err != nil {
+					mu.Lock()
+					p.Errors++
+					if p.FirstError == "" {
+						p.FirstError = err.Error()
+					}
+					mu.Unlock()
+					continue
+				}
+				mine = append(mine, float64(time.Since(t0))/float64(time.Millisecond))
+				outcomes[outcome]++
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			for k, v := range outcomes {
+				p.Outcomes[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-tick.C:
+			mu.Lock()
+			errs := p.Errors
+			mu.Unlock()
+			fmt.Fprintf(os.Stderr, "\r  %4.0fs of %s elapsed, %d errors so far", time.Since(start).Seconds(), d, errs)
+		}
+	}
+	p.Seconds = time.Since(start).Seconds()
+	p.Claims = int64(len(lat))
+	p.ClaimsPerSec = float64(p.Claims) / p.Seconds
+	p.Latency = benchkit.Summarize(lat)
+	if p.Claims > 0 {
+		p.CPUPerClaimUS = map[string]float64{}
+		for k, v := range cpu.read() {
+			p.CPUPerClaimUS[k] = (v - cpuBefore[k]) * 1e6 / float64(p.Claims)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "\r  %d claims in %.1fs (%.0f/s), %d errors%s\n", p.Claims, p.Seconds, p.ClaimsPerSec, p.Errors, strings.Repeat(" ", 20))
+	return p
+}
+
+// measureMemory claims n licenses (each a new user, each with an idempotency
+// key, as apps send them) and reads Redis's used_memory before and after.
+func measureMemory(srv *benchkit.Server, rdb *redis.Client, tenant string, n int) (float64, error) {
+	if _, err := srv.SetupTenant(tenant, n); err != nil {
+		return 0, err
+	}
+	app := srv.Token("bench-app", tenant, auth.App)
+	ctx := context.Background()
+	before, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return 0, err
+	}
+	var next atomic.Int64
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				err := srv.GQL(app, `mutation($t: ID!, $u: ID!, $k: String!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW, idempotencyKey: $k}) { outcome } }`,
+					map[string]any{"t": tenant, "u": fmt.Sprintf("3f2a%04x-7b44-4d1e-9a0c-%012x", i%65536, i), "k": fmt.Sprintf("claim-%d", i)}, nil)
+				if err != nil {
+					errs.Add(1)
+				}
+				if i%5000 == 0 {
+					fmt.Fprintf(os.Stderr, "\r  %d/%d claims", i, n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Fprintln(os.Stderr)
+	if errs.Load() > 0 {
+		return 0, fmt.Errorf("%d claims failed", errs.Load())
+	}
+	after, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return 0, err
+	}
+	return float64(after-before) / float64(n), nil
+}
+
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO memory has no used_memory")
+}
+
+func print(rep *report, asJSON bool) {
+	if asJSON {
+		json.NewEncoder(os.Stdout).Encode(rep)
+		return
+	}
+	if rep.MemoryClaims > 0 {
+		fmt.Printf("Redis memory per claimed license (%d claims, with idempotency keys and events): %.0f bytes\n", rep.MemoryClaims, rep.BytesPerClaim)
+		return
+	}
+	fmt.Printf("\n%-30s %7s %10s %8s %8s %8s %8s %8s %7s  %s\n", "phase", "clients", "claims/s", "claims", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "outcomes")
+	for _, p := range rep.Phases {
+		fmt.Printf("%-30s %7d %10.0f %8d %8.2f %8.2f %8.2f %8.2f %7d  %v\n", p.Name, p.Clients, p.ClaimsPerSec, p.Claims,
+			p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max, p.Errors, p.Outcomes)
+		if p.FirstError != "" {
+			fmt.Printf("%30s first error: %s\n", "", p.FirstError)
+		}
+	}
+	fmt.Printf("\nCPU per claim (µs):\n")
+	for _, p := range rep.Phases {
+		fmt.Printf("  %-30s", p.Name)
+		for _, k := range []string{"server", "redis", "load generator"} {
+			if v, ok := p.CPUPerClaimUS[k]; ok {
+				fmt.Printf(" %s %.0f", k, v)
+			}
+		}
+		fmt.Println()
+	}
+	fmt.Printf("\nend-to-end ÷ raw EVALSHA: %.2f\n", rep.RatioToRaw)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "claimbench:", err)
+	os.Exit(1)
+}
+
+// cpuMeter reads the CPU seconds used so far by the server process, Redis
+// and this load generator.
+type cpuMeter struct {
+	rdb       *redis.Client
+	serverPID int
+}
+
+func (m *cpuMeter) read() map[string]float64 {
+	out := map[string]float64{}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["load generator"] = tv(ru.Utime) + tv(ru.Stime)
+	}
+	if m.serverPID > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.serverPID)); err == nil {
+			// Fields after the command name: utime and stime are the 12th and 13th.
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseFloat(f[11], 64)
+				s, _ := strconv.ParseFloat(f[12], 64)
+				out["server"] = (u + s) / 100 // clock ticks (USER_HZ)
+			}
+		}
+	}
+	if info, err := m.rdb.Info(context.Background(), "cpu").Result(); err == nil {
+		var total float64
+		for _, line := range strings.Split(info, "\r\n") {
+			for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+				if v, ok := strings.CutPrefix(line, k); ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					total += f
+				}
+			}
+		}
+		out["redis"] = total
+	}
+	return out
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// newHTTPClaimer returns a lean claimLicense client, as an app would run one:
+// the request body is prepared once and only the user id changes; the answer
+// is read for its outcome and reason without decoding the whole document.
+func newHTTPClaimer(url, token, tenant string) func(user string) (string, error) {
+	const query = `mutation($t: ID!, $u: ID!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) { outcome reason } }`
+	q, _ := json.Marshal(query)
+	head := []byte(`{"query":` + string(q) + `,"variables":{"t":"` + tenant + `","u":"`)
+	tail := []byte(`"}}`)
+	auth := "Bearer " + token
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	return func(user string) (string, error) {
+		body := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(body)
+		body.Reset()
+		body.Write(head)
+		body.WriteString(user)
+		body.Write(tail)
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body.Bytes()))
+		req.Header["Content-Type"] = []string{"application/json"}
+		req.Header["Authorization"] = []string{auth}
+		resp, err := benchkit.HTTP.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		out := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(out)
+		out.Reset()
+		if _, err := out.ReadFrom(resp.Body); err != nil {
+			return "", err
+		}
+		b := out.Bytes()
+		if bytes.Contains(b, []byte(`"errors"`)) {
+			return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+		}
+		outcome := field(b, `"outcome":"`)
+		if reason := field(b, `"reason":"`); reason != "" {
+			outcome += " " + reason
+		}
+		return outcome, nil
+	}
+}
+
+// field returns the string value after key in a JSON document, or "".
+func field(b []byte, key string) string {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := b[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
