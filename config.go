@@ -51,6 +51,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.JWTSecret = getenv("AUTOCLAIM_JWT_SECRET")
 	c.AllowedOrigins = splitList(*origins)
 	c.RedisCluster = splitList(*cluster)
+	if strings.ContainsAny(c.RedisPrefix, "{} \t\n") {
+		return c, fmt.Errorf("AUTOCLAIM_REDIS_PREFIX %q may not contain braces or spaces (braces would break the per-tenant hash tag)", c.RedisPrefix)
+	}
 	if c.RedisURL != "" && len(c.RedisCluster) > 0 {
 		return c, fmt.Errorf("set AUTOCLAIM_REDIS_URL or AUTOCLAIM_REDIS_CLUSTER, not both")
 	}

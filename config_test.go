@@ -34,6 +34,7 @@ func TestParseConfig(t *testing.T) {
 			return c.Addr == "127.0.0.1:0"
 		}, ""},
 		{"ErrBothRedis", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://x:1/0", "AUTOCLAIM_REDIS_CLUSTER": "x:1"}, nil, "not both"},
+		{"ErrPrefixWithBraces", nil, map[string]string{"AUTOCLAIM_REDIS_PREFIX": "x{y}:"}, nil, "may not contain braces"},
 		{"ErrBadDemo", nil, map[string]string{"AUTOCLAIM_DEMO": "yes please"}, nil, "AUTOCLAIM_DEMO must be 1 or 0"},
 		{"ErrExtraArgs", []string{"serve"}, nil, nil, "unexpected arguments"},
 		{"ErrUnknownFlag", []string{"-nope"}, nil, nil, "flag provided but not defined"},

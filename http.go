@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -47,9 +49,9 @@ type serverDeps struct {
 // Websocket close code for a refused connection_init (bad or missing token).
 const closeForbidden = 4403
 
-// maxComplexity bounds the cost of one operation (each field costs 1, lists
-// count their children once).
-const maxComplexity = 2000
+// maxComplexity bounds the cost of one operation: each field costs 1, a page
+// of n users costs n times its selection (500 users with their licenses fit).
+const maxComplexity = 10000
 
 // newGraphQLHandler builds the gqlgen handler: transports, caches, limits,
 // the directives and the error presenter.
@@ -57,6 +59,16 @@ func newGraphQLHandler(d serverDeps) http.Handler {
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{Service: d.Service, Log: d.Log, Shutdown: d.Shutdown}}
 	cfg.Directives.HasRole = auth.HasRole
 	cfg.Directives.TenantScoped = auth.TenantScoped
+	// A page of n items costs n times its items.
+	page := func(child int, first *int) int {
+		n := 50
+		if first != nil {
+			n = max(1, *first)
+		}
+		return child * n
+	}
+	cfg.Complexity.Tenant.Users = func(child int, first *int, _ *string) int { return page(child, first) }
+	cfg.Complexity.PolicyReport.ClaimedUsers = func(child int, first *int, _ *string) int { return page(child, first) }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
@@ -92,10 +104,38 @@ func newGraphQLHandler(d serverDeps) http.Handler {
 	return auth.Middleware(d.Verifier)(srv)
 }
 
+// maxBodyBytes bounds a request body; larger ones are answered 413.
+const maxBodyBytes = 1 << 20
+
+// limitBody answers 413 to a request whose body is over maxBodyBytes.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			http.Error(w, "request body over 1 MiB", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+			if err != nil {
+				http.Error(w, "could not read the request body", http.StatusBadRequest)
+				return
+			}
+			if len(body) > maxBodyBytes {
+				http.Error(w, "request body over 1 MiB", http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		} else if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // NewServer returns the HTTP handler of autoclaim: every route in one place.
 func NewServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", newGraphQLHandler(d))
+	mux.Handle("/graphql", limitBody(newGraphQLHandler(d)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -75,6 +75,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if printTokens {
 		secret = make([]byte, 32)
 		rand.Read(secret)
+		if !cfg.embedded() {
+			log.Warn("AUTOCLAIM_JWT_SECRET is empty: this instance signs and accepts only its own random demo tokens; set the same secret on every instance")
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -156,6 +159,9 @@ func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
 }
 
 // openRedis connects to the configured Redis, or starts an in-process one.
+// Commands are never retried by the client: a write script whose reply was
+// lost may have run, and running it again would answer wrongly. Callers see
+// UNAVAILABLE and retry with an idempotency key instead.
 // It returns two clients on the same Redis: one for commands, and one whose
 // pool holds the stream readers' blocking XREADs (one per tenant with live
 // subscribers), so that readers never starve commands of connections.
@@ -165,7 +171,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 	const readers, readBuf, writeBuf = 4096, 16 << 10, 1 << 10
 	switch {
 	case len(cfg.RedisCluster) > 0:
-		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster})
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, MaxRetries: -1})
 		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
 			MaintNotificationsConfig: noMaintNotifications})
 	case cfg.RedisURL != "":
@@ -173,6 +179,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("AUTOCLAIM_REDIS_URL: %w", err)
 		}
+		opt.MaxRetries = -1
 		rdb = redis.NewClient(opt)
 		streamOpt := *opt
 		streamOpt.PoolSize, streamOpt.ReadBufferSize, streamOpt.WriteBufferSize = readers, readBuf, writeBuf
@@ -183,7 +190,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
 			MaintNotificationsConfig: noMaintNotifications})
 		return rdb, streams, func() { rdb.Close(); streams.Close(); mr.Close() }, nil

@@ -396,7 +396,7 @@ type PolicyReportResolver interface {
 }
 type ProductResolver interface {
 	SkuID(ctx context.Context, obj *license.Product) (string, error)
-	SkuPartNumber(ctx context.Context, obj *license.Product) (string, error)
+
 	DisplayName(ctx context.Context, obj *license.Product) (string, error)
 
 	ServicePlans(ctx context.Context, obj *license.Product) ([]*license.ServicePlan, error)
@@ -1715,8 +1715,10 @@ var sources = []*ast.Source{
 
 """
 Who may call a field. Every root field carries it; a field without it can't be
-added (a test checks). OPERATOR callers act on any tenant; every other role acts
-on its own tenant only.
+added (a test checks). Fields that show a tenant's pools, policies' contents or
+other users carry it too, so APP and USER callers see only what a claim answer
+needs. OPERATOR callers act on any tenant; every other role acts on its own
+tenant only.
 """
 directive @hasRole(roles: [Role!]!) on FIELD_DEFINITION
 
@@ -1859,10 +1861,10 @@ type Product {
   skuId: ID!
   skuPartNumber: String!
   displayName: String!
-  totalLicenses: Int!
-  assignedLicenses: Int!
+  totalLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  assignedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "totalLicenses - assignedLicenses."
-  availableLicenses: Int!
+  availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   servicePlans: [ServicePlan!]!
   "The apps the product serves."
   apps: [App!]!
@@ -1880,13 +1882,13 @@ type AutoClaimPolicy {
   "Preconfigured for the tenant rather than created by an admin."
   autoCreated: Boolean!
   "In claim order: the first is the primary, the rest are backups."
-  products: [PolicyProduct!]!
+  products: [PolicyProduct!]! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The first product."
-  primaryProduct: Product!
+  primaryProduct: Product! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "Licenses available across the policy's products."
-  availableLicenses: Int!
+  availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "Licenses claimed under the policy that their holders still have."
-  claimedLicenses: Int!
+  claimedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "Bumped by every change."
   version: Int!
   createdAt: Time!
@@ -2001,12 +2003,12 @@ type ClaimEvent {
   "The event's stream id: pass it as after to resume from here."
   id: ID!
   policyId: ID
-  policy: AutoClaimPolicy
+  policy: AutoClaimPolicy @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   userId: ID!
-  user: User
+  user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   app: App!
   productId: ID
-  product: Product
+  product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   trigger: ClaimTrigger!
   outcome: ClaimOutcome!
   reason: DenialReason
@@ -4221,7 +4223,25 @@ func (ec *executionContext) _AutoClaimPolicy_products(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.AutoClaimPolicy().Products(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal []*model.PolicyProduct
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.PolicyProduct
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyProduct) graphql.Marshaler {
 			return ec.marshalNPolicyProduct2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPolicyProductᚄ(ctx, selections, v)
 		},
@@ -4253,7 +4273,25 @@ func (ec *executionContext) _AutoClaimPolicy_primaryProduct(ctx context.Context,
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.AutoClaimPolicy().PrimaryProduct(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.Product
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Product
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
 			return ec.marshalNProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
 		},
@@ -4285,7 +4323,25 @@ func (ec *executionContext) _AutoClaimPolicy_availableLicenses(ctx context.Conte
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.AutoClaimPolicy().AvailableLicenses(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -4308,7 +4364,25 @@ func (ec *executionContext) _AutoClaimPolicy_claimedLicenses(ctx context.Context
 		func(ctx context.Context) (any, error) {
 			return obj.ClaimedLicenses, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -4767,7 +4841,25 @@ func (ec *executionContext) _ClaimEvent_policy(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ClaimEvent().Policy(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.Policy
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Policy
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
 			return ec.marshalOAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
 		},
@@ -4822,7 +4914,25 @@ func (ec *executionContext) _ClaimEvent_user(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ClaimEvent().User(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.User
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.User
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
 			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
 		},
@@ -4909,7 +5019,25 @@ func (ec *executionContext) _ClaimEvent_product(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ClaimEvent().Product(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.Product
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Product
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
 			return ec.marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
 		},
@@ -7915,7 +8043,7 @@ func (ec *executionContext) _Product_skuPartNumber(ctx context.Context, field gr
 			return ec.fieldContext_Product_skuPartNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().SkuPartNumber(ctx, obj)
+			return obj.SkuPartNumber, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7926,7 +8054,7 @@ func (ec *executionContext) _Product_skuPartNumber(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Product_skuPartNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Product", field, false, false, "String")
 }
 
 func (ec *executionContext) _Product_displayName(ctx context.Context, field graphql.CollectedField, obj *license.Product) (ret graphql.Marshaler) {
@@ -7963,7 +8091,25 @@ func (ec *executionContext) _Product_totalLicenses(ctx context.Context, field gr
 		func(ctx context.Context) (any, error) {
 			return obj.TotalLicenses, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -7986,7 +8132,25 @@ func (ec *executionContext) _Product_assignedLicenses(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return obj.AssignedLicenses, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -8009,7 +8173,25 @@ func (ec *executionContext) _Product_availableLicenses(ctx context.Context, fiel
 		func(ctx context.Context) (any, error) {
 			return obj.AvailableLicenses(), nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -12225,11 +12407,10 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 					return ec._Product_skuId(ctx, field, obj)
 				})
 		case "skuPartNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_skuPartNumber(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_skuPartNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "displayName":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -169,8 +169,10 @@ type ClaimedUserPage struct {
 type ClaimService interface {
 	// Claim decides a claim atomically: the org setting, the app's policy and
 	// its status, the user's licenses, then the policy's products in order.
-	// A denial is a result, not an error. Returns EINVALID, ENOTFOUND (app),
-	// or EINVALID when an idempotency key is reused with other arguments.
+	// A denial is a result, not an error. Returns EINVALID (a bad id, a
+	// trigger the app lacks, an idempotency key reused with other arguments),
+	// ENOTFOUND (tenant or app), or ECONFLICT if the app's policy keeps
+	// changing while the claim is made.
 	Claim(ctx context.Context, r ClaimRequest) (*ClaimResult, error)
 	// Report returns the claims of the past days (1, 7, 30 or 90) per policy.
 	// Returns EINVALID for other days.

@@ -38,7 +38,8 @@ type Tenant struct {
 type Product struct {
 	ID               string
 	TenantID         string
-	SKU              *SKU
+	SkuPartNumber    string
+	SKU              *SKU // nil if the catalog no longer lists SkuPartNumber
 	TotalLicenses    int
 	AssignedLicenses int
 	CreatedAt        time.Time

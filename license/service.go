@@ -45,7 +45,8 @@ type TenantService interface {
 // ProductService manages a tenant's pools of licenses.
 type ProductService interface {
 	// AddProduct adds a pool of quantity licenses of a catalog SKU.
-	// Returns ENOTFOUND (tenant or SKU), EINVALID (quantity), ECONFLICT if the tenant has that SKU.
+	// Returns ENOTFOUND (tenant), EINVALID (an SKU not in the catalog, a bad
+	// quantity), ECONFLICT if the tenant has that SKU.
 	AddProduct(ctx context.Context, tenantID, skuPartNumber string, quantity int) (*Product, error)
 	// SetLicenseQuantity sets a product's total. Returns ENOTFOUND, EINVALID,
 	// or ECONFLICT if quantity is below the licenses assigned.
@@ -54,8 +55,8 @@ type ProductService interface {
 	Product(ctx context.Context, id string) (*Product, error)
 	// Products returns a tenant's products in the order they were added.
 	Products(ctx context.Context, tenantID string) ([]*Product, error)
-	// ProductsByID returns the given products of one tenant, in the given order.
-	// Returns ENOTFOUND if one does not exist.
+	// ProductsByID returns the given products, in the given order, in one
+	// round trip. Returns ENOTFOUND if one does not exist.
 	ProductsByID(ctx context.Context, ids []string) ([]*Product, error)
 }
 
@@ -75,7 +76,8 @@ type UserService interface {
 	// one already or none is available.
 	AssignLicense(ctx context.Context, userID, productID string, disabledServicePlanIDs []string) (*License, error)
 	// RemoveLicense takes a user's license of a product back to its pool.
-	// Returns ENOTFOUND if the user holds none.
+	// Returns ENOTFOUND if the user holds none, ECONFLICT if others keep
+	// changing it at the same moment.
 	RemoveLicense(ctx context.Context, userID, productID string) error
 }
 
@@ -90,7 +92,8 @@ type PolicyService interface {
 	// Policies returns a tenant's policies in the order they were created.
 	Policies(ctx context.Context, tenantID string) ([]*Policy, error)
 	// UpdatePolicy reads a policy, applies edit to it and writes it back, all
-	// or nothing; edit's error is returned unchanged. Returns ENOTFOUND.
+	// or nothing; edit's error is returned unchanged. Returns ENOTFOUND, or
+	// ECONFLICT if others keep changing the policy at the same moment.
 	UpdatePolicy(ctx context.Context, id string, edit func(p *Policy, skuOf SKULookup) error) (*Policy, error)
 	// DeletePolicy deletes a policy; licenses claimed under it stay. Returns ENOTFOUND.
 	DeletePolicy(ctx context.Context, id string) error

@@ -28,13 +28,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		switch le.Code {
-		case license.EINTERNAL, license.EUNAVAILABLE:
+		case license.EINTERNAL:
 			log.ErrorContext(ctx, "request failed", "code", le.Code, "path", gerr.Path.String(), "err", err)
+		case license.EUNAVAILABLE:
+			log.WarnContext(ctx, "request failed", "code", le.Code, "path", gerr.Path.String(), "err", err)
 		}
 		gerr.Message = license.ErrorMessage(le)
-		if le.Code == license.EUNAVAILABLE {
-			gerr.Message = le.Message
-		}
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}
 		}

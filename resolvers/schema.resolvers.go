@@ -316,14 +316,16 @@ func (r *policyReportResolver) ClaimedUsers(ctx context.Context, obj *license.Po
 }
 
 func (r *productResolver) SkuID(ctx context.Context, obj *license.Product) (string, error) {
+	if obj.SKU == nil {
+		return "", nil
+	}
 	return obj.SKU.SkuID, nil
 }
 
-func (r *productResolver) SkuPartNumber(ctx context.Context, obj *license.Product) (string, error) {
-	return obj.SKU.SkuPartNumber, nil
-}
-
 func (r *productResolver) DisplayName(ctx context.Context, obj *license.Product) (string, error) {
+	if obj.SKU == nil {
+		return obj.SkuPartNumber + " (no longer in the catalog)", nil
+	}
 	return obj.SKU.DisplayName, nil
 }
 
@@ -332,7 +334,10 @@ func (r *productResolver) ServicePlans(ctx context.Context, obj *license.Product
 }
 
 func (r *productResolver) Apps(ctx context.Context, obj *license.Product) ([]*license.App, error) {
-	var out []*license.App
+	out := []*license.App{}
+	if obj.SKU == nil {
+		return out, nil
+	}
 	for _, id := range obj.SKU.Apps() {
 		a, err := r.app(id)
 		if err != nil {
@@ -344,6 +349,9 @@ func (r *productResolver) Apps(ctx context.Context, obj *license.Product) ([]*li
 }
 
 func (r *productResolver) Triggers(ctx context.Context, obj *license.Product) ([]license.Trigger, error) {
+	if obj.SKU == nil {
+		return []license.Trigger{}, nil
+	}
 	return obj.SKU.Triggers(), nil
 }
 
@@ -373,7 +381,7 @@ func (r *queryResolver) Tenant(ctx context.Context, id string) (*license.Tenant,
 
 func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string, policyID *string, after *string) (<-chan *license.ClaimEvent, error) {
 	if policyID != nil {
-		if err := ownObject(tenantID, *policyID, "Policy"); err != nil {
+		if err := ownPolicy(tenantID, *policyID); err != nil {
 			return nil, err
 		}
 	}
@@ -393,7 +401,7 @@ func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Product(ctx context.Context, obj *license.Tenant, id string) (*license.Product, error) {
-	if err := ownObject(obj.ID, id, "Product"); err != nil {
+	if err := ownProduct(obj.ID, id); err != nil {
 		return nil, err
 	}
 	return r.Service.Product(ctx, id)
@@ -404,7 +412,7 @@ func (r *tenantResolver) Policies(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Policy(ctx context.Context, obj *license.Tenant, id string) (*license.Policy, error) {
-	if err := ownObject(obj.ID, id, "Policy"); err != nil {
+	if err := ownPolicy(obj.ID, id); err != nil {
 		return nil, err
 	}
 	return r.Service.Policy(ctx, id)
@@ -485,3 +493,15 @@ type (
 	tenantResolver          struct{ *Resolver }
 	userResolver            struct{ *Resolver }
 )
+
+// !!! WARNING !!!
+// The code below was going to be deleted when updating resolvers. It has been copied here so you have
+// one last chance to move it out of harms way if you want. There are two reasons this happens:
+//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
+//    it when you're done.
+//  - You have helper methods in this file. Move them out to keep these resolver files clean.
+/*
+	func (r *productResolver) SkuPartNumber(ctx context.Context, obj *license.Product) (string, error) {
+	return obj.SkuPartNumber, nil
+}
+*/

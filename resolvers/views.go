@@ -44,10 +44,18 @@ func (r *Resolver) policyProducts(ctx context.Context, p *license.Policy) ([]*mo
 	return out, nil
 }
 
-// ownObject returns ENOTFOUND unless id belongs to tenantID.
-func ownObject(tenantID, id, what string) error {
-	if t, ok := license.TenantOf(id); !ok || t != tenantID {
-		return license.Errorf(license.ENOTFOUND, "%s %q was not found.", what, id)
+// ownProduct returns ENOTFOUND unless id is a product id of tenantID.
+func ownProduct(tenantID, id string) error {
+	if t, _, err := license.ParseProductID(id); err != nil || t != tenantID {
+		return license.Errorf(license.ENOTFOUND, "Product %q was not found.", id)
+	}
+	return nil
+}
+
+// ownPolicy returns ENOTFOUND unless id is a policy id of tenantID.
+func ownPolicy(tenantID, id string) error {
+	if t, _, err := license.ParsePolicyID(id); err != nil || t != tenantID {
+		return license.Errorf(license.ENOTFOUND, "Policy %q was not found.", id)
 	}
 	return nil
 }

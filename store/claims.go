@@ -87,7 +87,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		return nil, err
 	}
 	k := s.keys(r.TenantID)
-	covering := "," + strings.Join(s.catalog.SKUsCovering(r.AppID, r.Trigger), ",") + ","
+	covering := s.covering(r.AppID, r.Trigger)
 	fingerprint := r.UserID + "|" + r.AppID + "|" + string(r.Trigger)
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		rt, cached := s.routes.get(r.TenantID, r.AppID)
@@ -115,7 +115,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			case "NO_TENANT":
 				return nil, notFoundTenant(r.TenantID)
 			case "IDEM_MISMATCH":
-				return nil, license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim (another user, app or trigger); use a new key for a new claim.", r.IdempotencyKey)
+				return nil, license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim; use a new key for a new claim.", r.IdempotencyKey)
 			}
 		}
 		if err != nil {
@@ -129,6 +129,23 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 	}
 	return nil, busy()
 }
+
+// covering lists the SKUs that cover an app's trigger with the service plan
+// the app needs, as the claim script reads them: ",SKU:plan,SKU:plan,".
+func (s *Store) covering(app string, trigger license.Trigger) string {
+	var b strings.Builder
+	b.WriteByte(',')
+	for _, sku := range s.catalog.SKUsCovering(app, trigger) {
+		b.WriteString(sku)
+		b.WriteByte(':')
+		b.WriteString(s.catalog.SKU(sku).Coverage(app).RequiredPlan)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// skuOf reads the SKU at the end of a license record.
+func skuOf(record string) string { return record[strings.LastIndexByte(record, '|')+1:] }
 
 // claimResult builds the answer from the claim script's reply.
 func (s *Store) claimResult(r license.ClaimRequest, reply []string) (*license.ClaimResult, error) {
@@ -162,7 +179,8 @@ func (s *Store) claimResult(r license.ClaimRequest, reply []string) (*license.Cl
 		if reply[5] != "" {
 			total, _ := strconv.Atoi(reply[5])
 			assigned, _ := strconv.Atoi(reply[6])
-			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SKU: l.SKU, TotalLicenses: total, AssignedLicenses: assigned}
+			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: skuOf(reply[10]), SKU: l.SKU,
+				TotalLicenses: total, AssignedLicenses: assigned}
 		}
 	}
 	res.Event = ev

@@ -273,3 +273,29 @@ func randomRun(t *testing.T, b *redistest.Backend, seed uint64) {
 		t.Errorf("no claim succeeded: the run exercised nothing")
 	}
 }
+
+// TestLicenseWithoutTheAppsPlanDoesNotCover: a license assigned with the
+// plan the app needs turned off is no license for that app, so a claim
+// takes a working one.
+func TestLicenseWithoutTheAppsPlanDoesNotCover(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := tenantWithProducts(t, s, "noplan", 5)
+		automatePolicy(t, s, "noplan", products)
+		if _, err := s.CreateUser(ctx, license.NewUser{TenantID: "noplan", ID: "alex", UserPrincipalName: "alex@n.example", DisplayName: "Alex"}); err != nil {
+			t.Fatal(err)
+		}
+		const flowPlan = "c5002c70-f725-4367-b409-f0eff4fee6c0" // FLOW_PER_USER's own plan
+		if _, err := s.AssignLicense(ctx, "alex", products["FLOW_PER_USER"], []string{flowPlan}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := claim(s, "noplan", "alex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome != license.Claimed || r.ProductID != products["POWERAUTOMATE_ATTENDED_RPA"] {
+			t.Fatalf("claim = %s from %s; want CLAIMED from the Premium backup (the held license lacks the flow plan)", r.Outcome, r.ProductID)
+		}
+	})
+}

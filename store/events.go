@@ -92,25 +92,21 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 		return err
 	}
 	key := s.keys(tenantID).events()
-	var cursor license.EventID
+	newest, err := s.lastEventID(ctx, key)
+	if err != nil {
+		return err
+	}
+	cursor := newest
 	if after != "" {
-		var err error
 		if cursor, err = license.ParseEventID(after); err != nil {
 			return err
 		}
-	} else {
-		last, err := s.lastEventID(ctx, key)
-		if err != nil {
-			return err
+		if cursor.After(newest) {
+			return license.Errorf(license.EINVALID, "The cursor %q is ahead of the newest event of the tenant (%s); pass an id this API returned.", after, newest)
 		}
-		cursor = last
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	sub := &subscriber{ready: make(chan struct{}, 1), cancel: cancel}
-	if err := s.join(ctx, tenantID, sub); err != nil {
-		cancel()
-		return err
-	}
 	go func() {
 		err := s.pipe(ctx, tenantID, key, cursor, sub, send)
 		s.leave(tenantID, sub)
@@ -123,27 +119,23 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 	return nil
 }
 
-// pipe replays what the subscriber missed since cursor, then passes on live
-// events, skipping those the replay already sent.
+// errStop ends a pipe because send asked to stop.
+var errStop = errors.New("stop")
+
+// pipe catches the subscriber up from cursor before taking a place in the
+// live fan-out (so a long catch-up can't overflow its queue), joins, reads
+// what landed while joining, then passes on live events, skipping any the
+// reads already sent.
 func (s *Store) pipe(ctx context.Context, tenantID, key string, cursor license.EventID, sub *subscriber, send func(context.Context, license.Event) bool) error {
-	for {
-		msgs, err := s.rdb.XRangeN(ctx, key, "("+cursor.String(), "+", replayBatch).Result()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return s.fail(err)
-		}
-		for _, m := range msgs {
-			id, _ := license.ParseEventID(m.ID)
-			cursor = id
-			if !send(ctx, decodeEvent(tenantID, m)) {
-				return nil
-			}
-		}
-		if len(msgs) < replayBatch {
-			break
-		}
+	cursor, err := s.replay(ctx, tenantID, key, cursor, send)
+	if err != nil {
+		return quiet(ctx, err)
+	}
+	if err := s.join(ctx, tenantID, sub); err != nil {
+		return quiet(ctx, err)
+	}
+	if cursor, err = s.replay(ctx, tenantID, key, cursor, send); err != nil {
+		return quiet(ctx, err)
 	}
 	for {
 		select {
@@ -164,6 +156,35 @@ func (s *Store) pipe(ctx context.Context, tenantID, key string, cursor license.E
 	}
 }
 
+// replay sends the events after cursor up to the newest, in batches, and
+// returns the id of the last one sent.
+func (s *Store) replay(ctx context.Context, tenantID, key string, cursor license.EventID, send func(context.Context, license.Event) bool) (license.EventID, error) {
+	for {
+		msgs, err := s.rdb.XRangeN(ctx, key, "("+cursor.String(), "+", replayBatch).Result()
+		if err != nil {
+			return cursor, s.fail(err)
+		}
+		for _, m := range msgs {
+			id, _ := license.ParseEventID(m.ID)
+			cursor = id
+			if !send(ctx, decodeEvent(tenantID, m)) {
+				return cursor, errStop
+			}
+		}
+		if len(msgs) < replayBatch {
+			return cursor, nil
+		}
+	}
+}
+
+// quiet turns the end of a subscription by its own context or by send into nil.
+func quiet(ctx context.Context, err error) error {
+	if errors.Is(err, errStop) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // lastEventID returns the id of the newest event of a stream (0-0 when empty).
 func (s *Store) lastEventID(ctx context.Context, key string) (license.EventID, error) {
 	msgs, err := s.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
@@ -177,18 +198,20 @@ func (s *Store) lastEventID(ctx context.Context, key string) (license.EventID, e
 }
 
 // join registers a subscriber with the tenant's reader, starting the reader
-// (from the stream's newest event) if the tenant had no subscriber here.
+// (from the stream's newest event) if the tenant had no subscriber here. The
+// newest event is read before taking the hub's lock, so a slow Redis never
+// holds up the fan-out of other tenants.
 func (s *Store) join(ctx context.Context, tenantID string, sub *subscriber) error {
+	key := s.keys(tenantID).events()
+	start, err := s.lastEventID(ctx, key)
+	if err != nil {
+		return err
+	}
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	if r := s.hub.readers[tenantID]; r != nil {
 		r.subs[sub] = struct{}{}
 		return nil
-	}
-	key := s.keys(tenantID).events()
-	start, err := s.lastEventID(ctx, key)
-	if err != nil {
-		return err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &reader{tenantID: tenantID, cancel: cancel, subs: map[*subscriber]struct{}{sub: {}}}

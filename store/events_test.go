@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,6 +129,8 @@ func TestSubscribeRefusals(t *testing.T) {
 		noop := func(context.Context, license.Event) bool { return true }
 		wantCode(t, s.Subscribe(context.Background(), "nosuch", "", noop, func(error) {}), license.ENOTFOUND)
 		wantCode(t, s.Subscribe(context.Background(), "refuse", "yesterday", noop, func(error) {}), license.EINVALID)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "99999999999999-0", noop, func(error) {}), license.EINVALID)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "18446744073709551615-18446744073709551615", noop, func(error) {}), license.EINVALID)
 	})
 }
 
@@ -184,13 +187,17 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		slowDone := make(chan error, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		blocked := make(chan struct{}, 1)
+		first := make(chan struct{})
+		var calls atomic.Int64
+		// A consumer that takes one event, then never reads again. By the time
+		// it has taken the first it holds its place in the live fan-out (or
+		// takes it before sending anything else).
 		err := s.Subscribe(ctx, "slow", "", func(sendCtx context.Context, _ license.Event) bool {
-			select {
-			case blocked <- struct{}{}:
-			default:
+			if calls.Add(1) == 1 {
+				close(first)
+				return true
 			}
-			select { // a consumer that never reads again
+			select {
 			case <-release:
 			case <-sendCtx.Done():
 			}
@@ -201,6 +208,10 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		}
 		defer close(release)
 		fast, _ := subscribe(t, s, "slow", "")
+		if _, err := claim(s, "slow", "first"); err != nil {
+			t.Fatal(err)
+		}
+		<-first
 
 		n := store.SubscriberBuffer + 50
 		for i := range n {
@@ -208,7 +219,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		fast.waitFor(t, n)
+		fast.waitFor(t, n+1)
 		select {
 		case err := <-slowDone:
 			wantCode(t, err, license.EUNAVAILABLE)

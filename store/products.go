@@ -136,8 +136,9 @@ func (s *Store) Products(ctx context.Context, tenantID string) ([]*license.Produ
 		return nil, s.fail(err)
 	}
 	ids := make([]string, len(nums))
-	for i, n := range nums {
-		ids[i] = tenantID + ":product:" + n
+	for i, v := range nums {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ids[i] = license.ProductID(tenantID, n)
 	}
 	return s.ProductsByID(ctx, ids)
 }
@@ -149,7 +150,7 @@ func (s *Store) product(tenantID string, n int64, h map[string]string) *license.
 	total, _ := strconv.Atoi(h["total"])
 	assigned, _ := strconv.Atoi(h["assigned"])
 	return &license.Product{
-		ID: license.ProductID(tenantID, n), TenantID: tenantID, SKU: s.catalog.SKU(h["sku"]),
+		ID: license.ProductID(tenantID, n), TenantID: tenantID, SkuPartNumber: h["sku"], SKU: s.catalog.SKU(h["sku"]),
 		TotalLicenses: total, AssignedLicenses: assigned, CreatedAt: fromMS(h["created"]),
 	}
 }

@@ -123,7 +123,7 @@ func (s *Store) fail(err error) error {
 }
 
 func unavailable(cause error) error {
-	return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store can't be reached right now; nothing was changed. Try again shortly.", Cause: cause}
+	return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store can't be reached right now; try again shortly. A change under way either happened in full or not at all (retry claims with the same idempotency key).", Cause: cause}
 }
 
 // scriptReason returns the reason and argument of an "AC:<REASON>[:<arg>]"

@@ -49,7 +49,7 @@ func Each(t *testing.T, f func(t *testing.T, b *Backend)) {
 func Mini(tb testing.TB) *Backend {
 	tb.Helper()
 	m := miniredis.RunT(tb)
-	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
 	tb.Cleanup(func() { c.Close() })
 	return &Backend{Name: "miniredis", Client: c, Prefix: Prefix(), Mini: m, Addr: m.Addr()}
 }
@@ -59,7 +59,7 @@ func Mini(tb testing.TB) *Backend {
 func Real(tb testing.TB) *Backend {
 	tb.Helper()
 	addr := RealAddr()
-	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64})
+	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64, MaxRetries: -1})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {

@@ -11,7 +11,8 @@
 -- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] policy number the caller read (0 = none)
 -- ARGV[5] policy version the caller read  ARGV[6] idempotency key ('' = none)
 -- ARGV[7] request fingerprint  ARGV[8] upn  ARGV[9] upn, lower case  ARGV[10] display name
--- ARGV[11] SKUs covering the app and trigger, as ",SKU,SKU,"  ARGV[12] idempotency TTL (s)
+-- ARGV[11] SKUs covering the app and trigger with the plan the app needs, as ",SKU:plan,SKU:plan,"
+-- ARGV[12] idempotency TTL (s)
 -- ARGV[13] report window (ms)  ARGV[14..] product numbers matching KEYS[12..]
 -- Reply: {'STALE'} when the policy changed since the caller read it; else
 -- {kind ('OK' or 'REPLAY'), outcome, reason, policy number, product number,
@@ -60,8 +61,20 @@ if redis.call('EXISTS', KEYS[5]) == 0 then
   redis.call('ZADD', KEYS[4], 0, user)
 end
 
+-- covers(sku) says whether a product of that SKU covers the app and trigger.
 local function covers(sku)
-  return sku and string.find(covering, ',' .. sku .. ',', 1, true) ~= nil
+  return sku ~= nil and string.find(covering, ',' .. sku .. ':', 1, true) ~= nil
+end
+
+-- licensed(record) says whether a held license covers them: its SKU does and
+-- the plan the app needs is not among the plans the license leaves off.
+local function licensed(record)
+  local plans, sku = string.match(record, '^[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)$')
+  if not covers(sku) then
+    return false
+  end
+  local needed = string.match(covering, ',' .. sku .. ':([^,]*),')
+  return string.find(',' .. plans .. ',', ',' .. needed .. ',', 1, true) == nil
 end
 
 local outcome, reason, product, total, assigned, record = '', '', '0', '', '', ''
@@ -74,7 +87,7 @@ elseif redis.call('HGET', KEYS[3], 'enabled') ~= '1' then
 else
   local held = redis.call('HGETALL', KEYS[7])
   for i = 1, #held, 2 do
-    if covers(string.match(held[i + 1], '|([^|]*)$')) then
+    if licensed(held[i + 1]) then
       outcome, product, record = 'ALREADY_LICENSED', held[i], held[i + 1]
       break
     end
@@ -83,7 +96,8 @@ else
     local eligible = false
     for i = 12, #KEYS do
       local p = redis.call('HMGET', KEYS[i], 'sku', 'total', 'assigned')
-      if covers(p[1]) then
+      -- A product the user holds already (without the app's plan) can't be claimed twice.
+      if covers(p[1]) and redis.call('HEXISTS', KEYS[7], ARGV[i + 2]) == 0 then
         eligible = true
         if tonumber(p[3]) < tonumber(p[2]) then
           product, total = ARGV[i + 2], p[2]

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+func TestBodyOverOneMiBIsRefused(t *testing.T) {
+	api := newTestAPI(t, redistest.Mini(t))
+	big := `{"query": "{ me { subject } }", "variables": {"pad": "` + strings.Repeat("x", 1<<20) + `"}}`
+	for name, chunked := range map[string]bool{"WithLength": false, "Chunked": true} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(big))
+			if chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			api.handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("HTTP %d; want 413", rec.Code)
+			}
+		})
+	}
+	small := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewBufferString(`{"query": "{ me { subject } }"}`))
+	small.ContentLength = -1
+	small.Header.Set("Content-Type", "application/json")
+	small.Header.Set("Authorization", "Bearer "+api.token("op", "", "OPERATOR"))
+	rec := httptest.NewRecorder()
+	api.handler.ServeHTTP(rec, small)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"subject":"op"`) {
+		t.Fatalf("a small chunked request: HTTP %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestProductOfARetiredSKU: a product whose SKU left the catalog still lists,
+// with its part number, instead of failing the tenant's product list.
+func TestProductOfARetiredSKU(t *testing.T) {
+	b := redistest.Mini(t)
+	ext, err := license.BuiltinCatalog().ExtendWith([]byte(`{"apps": [], "products": [{"skuId": "00000000-0000-4000-8000-000000000001",
+		"skuPartNumber": "RETIRED_FLOWS", "displayName": "Retired", "servicePlans": [{"id": "00000000-0000-4000-8000-000000000002", "name": "R", "displayName": "R"}],
+		"covers": [{"app": "POWER_AUTOMATE", "triggers": ["SIGN_IN"], "requiredPlan": "00000000-0000-4000-8000-000000000002"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := store.New(b.Client, ext, b.Prefix)
+	if err := old.LoadScripts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api := newTestAPI(t, b) // the built-in catalog, without RETIRED_FLOWS
+	f := api.newFixture("retired")
+	if _, err := old.AddProduct(context.Background(), "retired", "RETIRED_FLOWS", 3); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Tenant struct {
+			Products []struct {
+				SkuPartNumber, DisplayName string
+				Apps                       []struct{ ID string }
+			}
+		}
+	}
+	api.mustDo(f.admin, `{ tenant(id: "retired") { products { skuPartNumber displayName apps { id } } } }`, nil, &out)
+	last := out.Tenant.Products[len(out.Tenant.Products)-1]
+	if last.SkuPartNumber != "RETIRED_FLOWS" || !strings.Contains(last.DisplayName, "no longer in the catalog") || len(last.Apps) != 0 {
+		t.Fatalf("retired product %+v; want RETIRED_FLOWS marked as no longer in the catalog", last)
+	}
+}
