@@ -1845,7 +1845,10 @@ type Tenant {
   "The auto-claim policies, in the order they were created."
   policies: [AutoClaimPolicy!]!
   policy(id: ID!): AutoClaimPolicy
-  "The directory, ordered by user id."
+  """
+  The directory, in a stable order of the store's (not alphabetical): walking
+  the pages with each endCursor as the next after sees every user once.
+  """
   users(first: Int = 50, after: String): UserConnection!
   user(id: ID!): User
   """

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -88,7 +90,8 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 	}
 	k := s.keys(r.TenantID)
 	covering := s.covering(r.AppID, r.Trigger)
-	fingerprint := r.UserID + "|" + r.AppID + "|" + string(r.Trigger)
+	fingerprint := claimFingerprint(r)
+	day := s.Now().UnixMilli() / int64(dayMS)
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		rt, cached := s.routes.get(r.TenantID, r.AppID)
 		if !cached {
@@ -98,13 +101,15 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			}
 			s.routes.put(r.TenantID, r.AppID, rt)
 		}
+		b := userBucket(r.UserID)
 		keys := make([]string, 0, 11+len(rt.products))
-		keys = append(keys, k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.users(), k.user(r.UserID), k.upns(),
-			k.licenses(r.UserID), k.idem(r.IdempotencyKey), k.events(), k.report(rt.policyN), k.claimed(rt.policyN))
+		keys = append(keys, k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.profiles(b), k.upns(),
+			k.licenseBucket(b), k.idem(day, r.IdempotencyKey), k.idem(day-1, r.IdempotencyKey),
+			k.events(), k.report(rt.policyN), k.claimed(rt.policyN))
 		args := make([]any, 0, 13+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, rt.version, r.IdempotencyKey, fingerprint,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
-			int64(license.IdempotencyWindow.Seconds()), license.ReportWindow.Milliseconds())
+			idemBucketTTL, license.ReportWindow.Milliseconds())
 		for _, pn := range rt.products {
 			keys = append(keys, k.product(pn))
 			args = append(args, pn)
@@ -128,6 +133,18 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		return s.claimResult(r, reply)
 	}
 	return nil, busy()
+}
+
+// idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used
+// at its last moment has been remembered for the whole IdempotencyWindow.
+var idemBucketTTL = (license.IdempotencyWindow + 24*time.Hour + time.Hour).Milliseconds()
+
+// claimFingerprint identifies what a claim asks, to tell a retry from a
+// different claim reusing an idempotency key.
+func claimFingerprint(r license.ClaimRequest) string {
+	h := fnv.New64a()
+	h.Write([]byte(r.UserID + "\x00" + r.AppID + "\x00" + string(r.Trigger)))
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // covering lists the SKUs that cover an app's trigger with the service plan
@@ -171,6 +188,8 @@ func (s *Store) claimResult(r license.ClaimRequest, reply []string) (*license.Cl
 	if productN != 0 {
 		res.ProductID = license.ProductID(r.TenantID, productN)
 		ev.ProductID = res.ProductID
+	}
+	if productN != 0 && reply[10] != "" { // a replay finds no record once the license was removed
 		l, err := s.decodeLicense(r.TenantID, r.UserID, productN, reply[10])
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"hash/crc32"
 	"strconv"
 
 	"github.com/autoclaim/autoclaim/license"
@@ -14,29 +15,47 @@ func (s *Store) keys(tenantID string) keys {
 	return keys{p: s.prefix + "{t:" + tenantID + "}:"}
 }
 
-func (k keys) tenant() string   { return k.p + "tenant" }   // hash: name limit enabled created seq_*
-func (k keys) products() string { return k.p + "products" } // zset of product numbers
-func (k keys) product(n int64) string {
-	return k.p + "product:" + strconv.FormatInt(n, 10) // hash: sku total assigned created
-}
-func (k keys) skus() string     { return k.p + "skus" }     // hash: skuPartNumber -> product number
-func (k keys) policies() string { return k.p + "policies" } // zset of policy numbers
-func (k keys) policy(n int64) string {
-	return k.p + "policy:" + strconv.FormatInt(n, 10) // hash: app name enabled auto created updated products version claimed
-}
-func (k keys) appPolicies() string       { return k.p + "apps" }           // hash: app id -> policy number
-func (k keys) users() string             { return k.p + "users" }          // zset (score 0) of user ids
-func (k keys) user(id string) string     { return k.p + "user:" + id }     // hash: upn name created
-func (k keys) upns() string              { return k.p + "upns" }           // hash: lower-case upn -> user id
-func (k keys) licenses(id string) string { return k.p + "licenses:" + id } // hash: product number -> license record
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (k keys) idem(key string) string { return k.p + "idem:" + key } // string: fingerprint and first answer
-func (k keys) events() string         { return k.p + "events" }      // stream of claim and admin events
-func (k keys) report(n int64) string {
-	return k.p + "report:" + strconv.FormatInt(n, 10) // hash: <day> and <day>:<product> -> claims; trimmed
-}
-func (k keys) claimed(n int64) string {
-	return k.p + "claimed:" + strconv.FormatInt(n, 10) // zset: user id scored by claim time (ms)
+func (k keys) tenant() string         { return k.p + "tenant" }             // hash: name limit enabled created users seq_*
+func (k keys) products() string       { return k.p + "products" }           // zset of product numbers
+func (k keys) product(n int64) string { return k.p + "product:" + itoa(n) } // hash: sku total assigned created
+func (k keys) skus() string           { return k.p + "skus" }               // hash: skuPartNumber -> product number
+func (k keys) policies() string       { return k.p + "policies" }           // zset of policy numbers
+func (k keys) appPolicies() string    { return k.p + "apps" }               // hash: app id -> policy number
+func (k keys) upns() string           { return k.p + "upns" }               // hash: lower-case upn -> user id
+func (k keys) events() string         { return k.p + "events" }             // stream of claim and admin events
+
+// policy: hash app name enabled auto created updated products version claimed.
+func (k keys) policy(n int64) string { return k.p + "policy:" + itoa(n) }
+
+// report: hash <day> and <day>:<product> -> claims, and 'trimmed'.
+func (k keys) report(n int64) string { return k.p + "report:" + itoa(n) }
+
+// claimed: zset of user ids scored by claim time (ms).
+func (k keys) claimed(n int64) string { return k.p + "claimed:" + itoa(n) }
+
+// A tenant's users are spread over userBuckets hashes by a hash of their id,
+// so that each bucket stays small enough for Redis's compact encoding
+// (listpack, up to 128 entries) until a tenant has about 130,000 users.
+const userBuckets = 1024
+
+func userBucket(id string) int64 { return int64(crc32.ChecksumIEEE([]byte(id)) % userBuckets) }
+
+// profiles is a bucket of users: user id -> upn \x1f display name \x1f created (ms).
+func (k keys) profiles(bucket int64) string { return k.p + "u:" + itoa(bucket) }
+
+// licenseBucket is a bucket of users' licenses: user id -> "<product>=<record>;...".
+func (k keys) licenseBucket(bucket int64) string { return k.p + "l:" + itoa(bucket) }
+
+// Idempotency keys live in a bucket of the UTC day they were first used,
+// spread over idemBuckets hashes by a hash of the key.
+const idemBuckets = 256
+
+// idem is the bucket of idempotency keys first used on day (days since the
+// epoch): key -> fingerprint|outcome|reason|policy|product|available|event.
+func (k keys) idem(day int64, key string) string {
+	return k.p + "i:" + itoa(day) + ":" + itoa(int64(crc32.ChecksumIEEE([]byte(key))%idemBuckets))
 }
 
 // eventWindow is how long events stay in a tenant's stream (ms), as an argument to scripts.

@@ -36,17 +36,18 @@ func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license
 	}
 	k := s.keys(t.ID)
 	err := createTenantScript.Run(ctx, s.rdb,
-		[]string{k.tenant(), k.users(), k.user(admin.ID), k.upns()},
-		t.ID, strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
-		admin.ID, strings.ToLower(admin.UserPrincipalName), admin.UserPrincipalName, admin.DisplayName).Err()
+		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns()},
+		strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
+		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin)).Err()
 	if reason, _, ok := scriptReason(err); ok && reason == "TENANT_EXISTS" {
 		return nil, nil, license.Errorf(license.ECONFLICT, "A tenant with id %q already exists.", t.ID)
 	}
 	if err != nil {
 		return nil, nil, s.fail(err)
 	}
-	tenant, err := s.Tenant(ctx, t.ID)
-	return tenant, admin, err
+	tenant := &license.Tenant{ID: t.ID, Name: strings.TrimSpace(t.Name), AutoClaimEnabled: t.AutoClaimEnabled,
+		PolicyLimit: license.DefaultPolicyLimit, CreatedAt: admin.CreatedAt}
+	return tenant, admin, nil
 }
 
 // Tenant returns a tenant.

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -31,9 +33,11 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 	if err := license.ValidateName("display name", u.DisplayName); err != nil {
 		return nil, err
 	}
+	user := &license.User{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
+		DisplayName: strings.TrimSpace(u.DisplayName), CreatedAt: s.Now().UTC().Truncate(time.Millisecond)}
 	k := s.keys(u.TenantID)
-	err := createUserScript.Run(ctx, s.rdb, []string{k.tenant(), k.users(), k.user(u.ID), k.upns()},
-		u.ID, strings.ToLower(u.UserPrincipalName), u.UserPrincipalName, strings.TrimSpace(u.DisplayName), ms(s.Now())).Err()
+	err := createUserScript.Run(ctx, s.rdb, []string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns()},
+		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user)).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
 		case "NO_TENANT":
@@ -47,7 +51,21 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return s.User(ctx, u.TenantID, u.ID)
+	return user, nil
+}
+
+// encodeProfile writes a user's directory record: upn \x1f display name \x1f
+// created (ms). Names can't hold control characters, so \x1f can't occur in them.
+func encodeProfile(u *license.User) string {
+	return u.UserPrincipalName + "\x1f" + u.DisplayName + "\x1f" + strconv.FormatInt(ms(u.CreatedAt), 10)
+}
+
+func decodeProfile(tenantID, id, rec string) *license.User {
+	f := strings.SplitN(rec, "\x1f", 3)
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	return &license.User{ID: id, TenantID: tenantID, UserPrincipalName: f[0], DisplayName: f[1], CreatedAt: fromMS(f[2])}
 }
 
 // User returns a user of a tenant.
@@ -58,21 +76,19 @@ func (s *Store) User(ctx context.Context, tenantID, userID string) (*license.Use
 	if license.ValidateCallerID("user id", userID) != nil {
 		return nil, notFoundUser(userID)
 	}
-	h, err := s.rdb.HGetAll(ctx, s.keys(tenantID).user(userID)).Result()
+	rec, err := s.rdb.HGet(ctx, s.keys(tenantID).profiles(userBucket(userID)), userID).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, notFoundUser(userID)
+	}
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	if len(h) == 0 {
-		return nil, notFoundUser(userID)
-	}
-	return userFrom(tenantID, userID, h), nil
+	return decodeProfile(tenantID, userID, rec), nil
 }
 
-func userFrom(tenantID, id string, h map[string]string) *license.User {
-	return &license.User{ID: id, TenantID: tenantID, UserPrincipalName: h["upn"], DisplayName: h["name"], CreatedAt: fromMS(h["created"])}
-}
-
-// Users returns up to first users whose id sorts after after, ordered by id.
+// Users returns up to first users after the user after, in the directory's
+// order: by bucket, then by id within a bucket. The order is stable, and a
+// walk with each page's last id as the next after sees every user once.
 func (s *Store) Users(ctx context.Context, tenantID string, first int, after string) (*license.UserPage, error) {
 	if err := license.ValidateTenantID(tenantID); err != nil {
 		return nil, err
@@ -81,45 +97,49 @@ func (s *Store) Users(ctx context.Context, tenantID string, first int, after str
 		return nil, license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first)
 	}
 	k := s.keys(tenantID)
-	exists, err := s.rdb.Exists(ctx, k.tenant()).Result()
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	if exists == 0 {
+	total, err := s.rdb.HGet(ctx, k.tenant(), "users").Int()
+	if errors.Is(err, redis.Nil) {
 		return nil, notFoundTenant(tenantID)
 	}
-	start := "-"
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	page := &license.UserPage{TotalCount: total}
+	bucket := int64(0)
 	if after != "" {
-		start = "(" + after
+		bucket = userBucket(after)
 	}
-	var idsCmd *redis.StringSliceCmd
-	var totalCmd *redis.IntCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		idsCmd = p.ZRangeByLex(ctx, k.users(), &redis.ZRangeBy{Min: start, Max: "+", Count: int64(first) + 1})
-		totalCmd = p.ZCard(ctx, k.users())
-		return nil
-	})
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	ids, total := idsCmd.Val(), totalCmd.Val()
-	page := &license.UserPage{TotalCount: int(total)}
-	if len(ids) > first {
-		page.HasNextPage = true
-		ids = ids[:first]
-	}
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, k.user(id))
+	const batch = 128
+	for ; bucket < userBuckets && len(page.Users) <= first; bucket += batch {
+		cmds := make([]*redis.MapStringStringCmd, 0, batch)
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for b := bucket; b < min(bucket+batch, userBuckets); b++ {
+				cmds = append(cmds, p.HGetAll(ctx, k.profiles(b)))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, s.fail(err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, s.fail(err)
+		for i, c := range cmds {
+			ids := make([]string, 0, len(c.Val()))
+			for id := range c.Val() {
+				if after == "" || bucket+int64(i) != userBucket(after) || id > after {
+					ids = append(ids, id)
+				}
+			}
+			sort.Strings(ids)
+			for _, id := range ids {
+				page.Users = append(page.Users, decodeProfile(tenantID, id, c.Val()[id]))
+			}
+			if len(page.Users) > first {
+				break
+			}
+		}
 	}
-	for i, c := range cmds {
-		page.Users = append(page.Users, userFrom(tenantID, ids[i], c.Val()))
+	if len(page.Users) > first {
+		page.HasNextPage = true
+		page.Users = page.Users[:first]
 	}
 	return page, nil
 }
@@ -129,15 +149,19 @@ func (s *Store) Licenses(ctx context.Context, tenantID, userID string) ([]*licen
 	if err := license.ValidateTenantID(tenantID); err != nil {
 		return nil, err
 	}
-	h, err := s.rdb.HGetAll(ctx, s.keys(tenantID).licenses(userID)).Result()
+	held, err := s.rdb.HGet(ctx, s.keys(tenantID).licenseBucket(userBucket(userID)), userID).Result()
+	if errors.Is(err, redis.Nil) {
+		return []*license.License{}, nil
+	}
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	out := make([]*license.License, 0, len(h))
-	for field, rec := range h {
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return nil, license.Internal(fmt.Errorf("license field %q of user %s: %w", field, userID, err))
+	out := []*license.License{}
+	for _, entry := range strings.Split(held, ";") {
+		num, rec, ok := strings.Cut(entry, "=")
+		n, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil {
+			return nil, license.Internal(fmt.Errorf("licenses %q of user %s are malformed", held, userID))
 		}
 		l, err := s.decodeLicense(tenantID, userID, n, rec)
 		if err != nil {
@@ -147,6 +171,24 @@ func (s *Store) Licenses(ctx context.Context, tenantID, userID string) ([]*licen
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ProductID < out[j].ProductID })
 	return out, nil
+}
+
+// heldRecord returns the record of a user's license of product n, or "".
+func (s *Store) heldRecord(ctx context.Context, k keys, userID string, n int64) (string, error) {
+	held, err := s.rdb.HGet(ctx, k.licenseBucket(userBucket(userID)), userID).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", s.fail(err)
+	}
+	prefix := strconv.FormatInt(n, 10) + "="
+	for _, entry := range strings.Split(held, ";") {
+		if rec, ok := strings.CutPrefix(entry, prefix); ok {
+			return rec, nil
+		}
+	}
+	return "", nil
 }
 
 // AssignLicense gives a user a license of a product directly.
@@ -171,7 +213,8 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 		DisabledServicePlanIDs: plans, AssignedAt: s.Now().UTC().Truncate(1e6),
 	}
 	k := s.keys(tenantID)
-	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.user(userID), k.licenses(userID), k.product(n), k.events()},
+	b := userBucket(userID)
+	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events()},
 		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow).Err()
 	if reason, arg, ok := scriptReason(err); ok {
 		switch reason {
@@ -202,12 +245,12 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 	}
 	k := s.keys(tenantID)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		rec, err := s.rdb.HGet(ctx, k.licenses(userID), strconv.FormatInt(n, 10)).Result()
-		if err == redis.Nil {
-			return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID)
-		}
+		rec, err := s.heldRecord(ctx, k, userID, n)
 		if err != nil {
-			return s.fail(err)
+			return err
+		}
+		if rec == "" {
+			return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID)
 		}
 		l, err := s.decodeLicense(tenantID, userID, n, rec)
 		if err != nil {
@@ -218,7 +261,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 			_, pn, _ := license.ParsePolicyID(l.PolicyID)
 			policyKey, claimed = k.policy(pn), "1"
 		}
-		err = removeLicenseScript.Run(ctx, s.rdb, []string{k.licenses(userID), k.product(n), policyKey, k.events()},
+		err = removeLicenseScript.Run(ctx, s.rdb, []string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events()},
 			n, rec, claimed, userID, eventWindow).Err()
 		reason, _, ok := scriptReason(err)
 		switch {
