@@ -169,4 +169,5 @@ if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[7], ARGV[6], table.concat({ARGV[7], outcome, reason, pn, product, available, event}, '|'))
   redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[12]))
 end
-return {'OK', outcome, reason, pn, product, total, assigned, tostring(available), event, nowstr, record}
+-- The event's time is its stream id's, as a replay and every reader of the stream see it.
+return {'OK', outcome, reason, pn, product, total, assigned, tostring(available), event, string.match(event, '^(%d+)'), record}
