@@ -53,7 +53,7 @@ func (k keys) licenseBucket(bucket int64) string { return k.p + "l:" + itoa(buck
 const idemBuckets = 256
 
 // idem is the bucket of idempotency keys first used on day (days since the
-// epoch): key -> fingerprint|outcome|reason|policy|product|available|event.
+// epoch): key -> fingerprint|outcome|reason|policy|product|available|event|time.
 func (k keys) idem(day int64, key string) string {
 	return k.p + "i:" + itoa(day) + ":" + itoa(int64(crc32.ChecksumIEEE([]byte(key))%idemBuckets))
 }

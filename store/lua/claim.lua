@@ -34,8 +34,8 @@ end
 if ARGV[6] ~= '' then
   local saved = redis.call('HGET', KEYS[7], ARGV[6]) or redis.call('HGET', KEYS[8], ARGV[6])
   if saved then
-    local fp, outcome, reason, spn, product, available, event = string.match(saved,
-      '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+    local fp, outcome, reason, spn, product, available, event, at = string.match(saved,
+      '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
     if fp ~= ARGV[7] then
       return redis.error_reply('AC:IDEM_MISMATCH')
     end
@@ -43,8 +43,7 @@ if ARGV[6] ~= '' then
     if product ~= '0' then
       record = held(redis.call('HGET', KEYS[6], user), product) or ''
     end
-    return {'REPLAY', outcome, reason, spn, product, '', '', available, event,
-      string.match(event, '^(%d+)'), record}
+    return {'REPLAY', outcome, reason, spn, product, '', '', available, event, at, record}
   end
 end
 
@@ -166,8 +165,7 @@ local event = redis.call('XADD', KEYS[9], 'MINID', '~', string.format('%d', now 
   'outcome', outcome, 'reason', reason, 'available', available)
 
 if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[7], ARGV[6], table.concat({ARGV[7], outcome, reason, pn, product, available, event}, '|'))
+  redis.call('HSET', KEYS[7], ARGV[6], table.concat({ARGV[7], outcome, reason, pn, product, available, event, nowstr}, '|'))
   redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[12]))
 end
--- The event's time is its stream id's, as a replay and every reader of the stream see it.
-return {'OK', outcome, reason, pn, product, total, assigned, tostring(available), event, string.match(event, '^(%d+)'), record}
+return {'OK', outcome, reason, pn, product, total, assigned, tostring(available), event, nowstr, record}
