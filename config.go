@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,12 @@ type config struct {
 	CatalogFile  string
 	RedisPrefix  string
 	DebugAddr    string
+	// Request limits and introspection.
+	Limits        limitSettings
+	MaxComplexity int
+	MaxTokens     int
+	Introspection bool
+	CORSOrigins   []string
 	// AllowedOrigins are host patterns of browser pages allowed to open
 	// websockets besides the server's own origin.
 	AllowedOrigins []string
@@ -31,6 +38,29 @@ func (c config) embedded() bool { return c.RedisURL == "" && len(c.RedisCluster)
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
+	var bad []string
+	envInt := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s must be a whole number, got %q", name, v))
+		}
+		return n
+	}
+	envFloat := func(name string, def float64) float64 {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s must be a number, got %q", name, v))
+		}
+		return f
+	}
 	fs := flag.NewFlagSet("autoclaim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "AUTOCLAIM_ADDR", ":8080"), "listen address (AUTOCLAIM_ADDR)")
@@ -42,9 +72,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at / and allow introspection; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
+	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", 12), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
+	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", 30), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
+	fs.IntVar(&c.Limits.MaxRootField, "max-root-fields", envInt("AUTOCLAIM_MAX_ROOT_FIELDS", 10), "root fields a request may have; claimLicense always goes alone (AUTOCLAIM_MAX_ROOT_FIELDS)")
+	fs.IntVar(&c.MaxComplexity, "max-complexity", envInt("AUTOCLAIM_MAX_COMPLEXITY", 10000), "query complexity limit (AUTOCLAIM_MAX_COMPLEXITY)")
+	fs.IntVar(&c.MaxTokens, "max-tokens", envInt("AUTOCLAIM_MAX_TOKENS", 15000), "parser token limit of a query document (AUTOCLAIM_MAX_TOKENS)")
+	fs.Float64Var(&c.Limits.ClaimRate, "claim-rate", envFloat("AUTOCLAIM_CLAIM_RATE", 1000), "claimLicense calls per second per APP or GLOBAL_ADMIN caller, 0 = unlimited (AUTOCLAIM_CLAIM_RATE)")
+	fs.IntVar(&c.Limits.ClaimBurst, "claim-burst", envInt("AUTOCLAIM_CLAIM_BURST", 2000), "burst of claimLicense calls per APP or GLOBAL_ADMIN caller (AUTOCLAIM_CLAIM_BURST)")
+	fs.Float64Var(&c.Limits.UserClaimRate, "user-claim-rate", envFloat("AUTOCLAIM_USER_CLAIM_RATE", 5), "claimLicense calls per second per USER caller, 0 = unlimited (AUTOCLAIM_USER_CLAIM_RATE)")
+	fs.IntVar(&c.Limits.UserClaimBurst, "user-claim-burst", envInt("AUTOCLAIM_USER_CLAIM_BURST", 10), "burst of claimLicense calls per USER caller (AUTOCLAIM_USER_CLAIM_BURST)")
+	introspection := fs.String("introspection", getenv("AUTOCLAIM_INTROSPECTION"), "1 = allow introspection and field suggestions; default: as AUTOCLAIM_GRAPHIQL (AUTOCLAIM_INTROSPECTION)")
+	cors := fs.String("cors-origins", getenv("AUTOCLAIM_CORS_ORIGINS"), "comma-separated origins (https://admin.example.com, or *) whose pages may call the API from a browser (AUTOCLAIM_CORS_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if len(bad) > 0 {
+		return c, errors.New(strings.Join(bad, "; "))
+	}
+	c.CORSOrigins = splitList(*cors)
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
@@ -63,6 +108,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.GraphiQL, err = boolSetting("AUTOCLAIM_GRAPHIQL", *graphiql, c.embedded()); err != nil {
 		return c, err
+	}
+	if c.Introspection, err = boolSetting("AUTOCLAIM_INTROSPECTION", *introspection, c.GraphiQL); err != nil {
+		return c, err
+	}
+	for name, v := range map[string]int{"AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
+		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootField, "AUTOCLAIM_MAX_COMPLEXITY": c.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.MaxTokens} {
+		if v < 1 {
+			return c, fmt.Errorf("%s must be at least 1, got %d", name, v)
+		}
+	}
+	if c.Limits.ClaimRate < 0 || c.Limits.UserClaimRate < 0 {
+		return c, fmt.Errorf("claim rates must be 0 (unlimited) or more")
 	}
 	return c, nil
 }

@@ -38,7 +38,7 @@ func newTestAPI(t testing.TB, b *redistest.Backend) *testAPI {
 	logs := &bytes.Buffer{}
 	h := NewServer(serverDeps{
 		Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil),
-		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true, Metrics: newMetricsRegistry(),
+		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true, Introspection: true,
 	})
 	return &testAPI{t: t, store: st, secret: secret, handler: h, logs: logs}
 }

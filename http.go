@@ -14,8 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/autoclaim/autoclaim/auth"
@@ -37,21 +37,42 @@ type serverDeps struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	GraphiQL bool
-	// Metrics is the registry /metrics serves.
-	Metrics *prometheus.Registry
+	// Introspection allows schema introspection and field suggestions.
+	Introspection bool
+	// Limits bound each request; zero values take defaults.
+	Limits        limitSettings
+	MaxComplexity int
+	MaxTokens     int
+	// Metrics is what /metrics serves (nil: the runtime's metrics only).
+	Metrics *metrics
 	// Shutdown, when done, completes every live subscription (nil: never).
 	Shutdown context.Context
 	// AllowedOrigins are host patterns (path.Match) whose browser pages may
 	// open websockets; same-origin pages always may.
 	AllowedOrigins []string
+	// CORSOrigins may call the API from browsers (empty: same origin only).
+	CORSOrigins []string
 }
 
 // Websocket close code for a refused connection_init (bad or missing token).
 const closeForbidden = 4403
 
-// maxComplexity bounds the cost of one operation: each field costs 1, a page
-// of n users costs n times its selection (500 users with their licenses fit).
-const maxComplexity = 10000
+// defaults fills what a test or a caller left unset.
+func (d *serverDeps) defaults() {
+	if d.Limits.MaxDepth == 0 {
+		d.Limits = limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10}
+	}
+	d.Limits.Introspection = d.Introspection
+	if d.MaxComplexity == 0 {
+		d.MaxComplexity = 10000
+	}
+	if d.MaxTokens == 0 {
+		d.MaxTokens = 15000
+	}
+	if d.Metrics == nil {
+		d.Metrics = newMetrics(nil)
+	}
+}
 
 // newGraphQLHandler builds the gqlgen handler: transports, caches, limits,
 // the directives and the error presenter.
@@ -92,16 +113,19 @@ func newGraphQLHandler(d serverDeps) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(d.MaxTokens)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(maxComplexity))
-	if d.GraphiQL {
+	srv.Use(extension.FixedComplexityLimit(d.MaxComplexity))
+	srv.Use(&limits{limitSettings: d.Limits})
+	srv.Use(d.Metrics)
+	if d.Introspection {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(resolvers.Recover(d.Log))
-	return auth.Middleware(d.Verifier)(srv)
+	return getQueriesOnly(auth.Middleware(d.Verifier)(srv))
 }
 
 // maxBodyBytes bounds a request body; larger ones are answered 413.
@@ -134,8 +158,19 @@ func limitBody(next http.Handler) http.Handler {
 
 // NewServer returns the HTTP handler of autoclaim: every route in one place.
 func NewServer(d serverDeps) http.Handler {
+	d.defaults()
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(newGraphQLHandler(d)))
+	var api http.Handler = limitBody(newGraphQLHandler(d))
+	if len(d.CORSOrigins) > 0 {
+		api = cors.New(cors.Options{
+			AllowedOrigins: d.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Request-Id"},
+			ExposedHeaders: []string{"X-Request-Id"},
+			MaxAge:         600,
+		}).Handler(api)
+	}
+	mux.Handle("/graphql", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -156,12 +191,9 @@ func NewServer(d serverDeps) http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	if d.Metrics == nil {
-		d.Metrics = newMetricsRegistry()
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
 	if d.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
 	}
-	return mux
+	return withRequestID(mux)
 }

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeRedis()
 	st := store.New(rdb, catalog, cfg.RedisPrefix)
+	m := newMetrics(st.LiveSubscriptions)
+	rdb.AddHook(m.redisHook())
 	st.SetStreamClient(streams)
 	st.SetLogger(log)
 	if err := st.LoadScripts(ctx); err != nil {
@@ -106,10 +108,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: NewServer(serverDeps{
 			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL,
-			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, Metrics: newMetricsRegistry(),
+			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, Metrics: m, CORSOrigins: cfg.CORSOrigins,
+			Introspection: cfg.Introspection, Limits: cfg.Limits, MaxComplexity: cfg.MaxComplexity, MaxTokens: cfg.MaxTokens,
 		}),
+		// No read or write timeout: websockets and SSE streams live long.
+		// Slow clients are bounded by the header timeout and the body limit.
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -139,11 +143,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
+// newLogger logs text for a developer's embedded run and JSON otherwise,
+// each line with the request id of the request it is about.
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	if cfg.embedded() {
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		return slog.New(requestIDLogs{slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})})
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(requestIDLogs{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})})
 }
 
 func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {

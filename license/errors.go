@@ -3,6 +3,7 @@ package license
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are the values clients see in errors[].extensions.code.
@@ -24,6 +25,8 @@ type Error struct {
 	Code    string
 	Message string
 	Cause   error
+	// RetryAfter, when set, says how long to wait before trying again (ERATELIMITED).
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

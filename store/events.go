@@ -107,7 +107,9 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	sub := &subscriber{ready: make(chan struct{}, 1), cancel: cancel}
+	s.live.Add(1)
 	go func() {
+		defer s.live.Add(-1)
 		err := s.pipe(ctx, tenantID, key, cursor, sub, send)
 		s.leave(tenantID, sub)
 		cancel()
@@ -118,6 +120,9 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 	}()
 	return nil
 }
+
+// LiveSubscriptions returns how many subscriptions this store is serving.
+func (s *Store) LiveSubscriptions() int { return int(s.live.Load()) }
 
 // errStop ends a pipe because send asked to stop.
 var errStop = errors.New("stop")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,7 @@ type Store struct {
 	routes  routes
 	streams redis.UniversalClient // for blocking stream reads
 	hub     hub
+	live    atomic.Int64 // subscriptions being served
 	log     *slog.Logger
 
 	// Now is the clock for timestamps written by admin actions.

@@ -54,7 +54,7 @@ func Start(redisAddr string, env ...string) (*Server, error) {
 	s.cmd.Env = append(append(os.Environ(),
 		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_DEBUG_ADDR=127.0.0.1:0",
 		"AUTOCLAIM_REDIS_URL=redis://"+redisAddr+"/0", "AUTOCLAIM_REDIS_PREFIX="+s.Prefix,
-		"AUTOCLAIM_JWT_SECRET="+string(s.Secret), "AUTOCLAIM_DEMO=0"), env...)
+		"AUTOCLAIM_JWT_SECRET="+string(s.Secret), "AUTOCLAIM_DEMO=0", "AUTOCLAIM_CLAIM_RATE=0"), env...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

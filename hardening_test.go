@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+// newLimitedAPI is a test API with the production defaults: no introspection,
+// no suggestions, the limits and the claim rate limits.
+func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*serverDeps)) *testAPI {
+	t.Helper()
+	st := store.New(b.Client, license.BuiltinCatalog(), b.Prefix)
+	if err := st.LoadScripts(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("limits-" + b.Prefix)
+	logs := &bytes.Buffer{}
+	d := serverDeps{Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: slog.New(slog.NewTextHandler(logs, nil)),
+		Limits: limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10},
+		MaxComplexity: 10000, MaxTokens: 15000, Metrics: newMetrics(st.LiveSubscriptions), CORSOrigins: []string{"https://admin.example.com"}}
+	if tune != nil {
+		tune(&d)
+	}
+	return &testAPI{t: t, store: st, secret: secret, handler: NewServer(d), logs: logs}
+}
+
+func TestRequestLimits(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		api := newLimitedAPI(t, b, func(d *serverDeps) { d.Limits.MaxDepth = 8 })
+		f := api.newFixture("limits")
+		deep := `{ tenant(id: "limits") { policies { products { product { apps { triggers } } } } } }`
+		deepFrag := `query { me { tenant { ...T } } } fragment T on Tenant { policies { products { product { apps { triggers } } } } users { nodes { licenses { policy { products { product { apps { triggers } } } } } } } }`
+		tests := []struct {
+			name, query, code, msg string
+		}{
+			{"DepthOK", deep, "", ""},
+			{"TooDeepThroughFragments", deepFrag, "BAD_USER_INPUT", "levels deep"},
+			{"TooManyAliases", "{ catalog { " + aliasList(31) + " } }", "BAD_USER_INPUT", "aliases"},
+			{"TooManyRootFields", "{ " + strings.Repeat("me { subject } ", 1) + rootList(11) + " }", "BAD_USER_INPUT", "root fields"},
+			{"ClaimWithAnotherField", `mutation { claimLicense(input: {tenantId: "limits", userId: "u", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } setAutoClaimEnabled(tenantId: "limits", enabled: true) { id } }`, "BAD_USER_INPUT", "must call nothing else"},
+			{"ClaimTwiceByAlias", `mutation { a: claimLicense(input: {tenantId: "limits", userId: "u", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } b: claimLicense(input: {tenantId: "limits", userId: "v", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, "BAD_USER_INPUT", "must call nothing else"},
+			{"Complexity", `{ tenant(id: "limits") { users(first: 500) { nodes { id displayName userPrincipalName createdAt licenses { source assignedAt
+				product { skuId skuPartNumber displayName servicePlans { id name displayName } apps { id displayName triggers } } policy { id name status } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
+			{"Introspection", `{ __schema { types { name } } }`, "FORBIDDEN", "introspection"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := api.snapshot(f.admin, "limits")
+				r := api.do(f.admin, tt.query, nil)
+				if r.code() != tt.code {
+					t.Fatalf("code %q (%+v); want %q", r.code(), r.Errors, tt.code)
+				}
+				if tt.code != "" && !strings.Contains(strings.ToLower(r.Errors[0].Message), strings.ToLower(tt.msg)) {
+					t.Fatalf("message %q; want it to mention %q", r.Errors[0].Message, tt.msg)
+				}
+				if after := api.snapshot(f.admin, "limits"); after != before {
+					t.Fatalf("a refused request changed state:\n%s\n%s", before, after)
+				}
+			})
+		}
+		t.Run("NoSuggestions", func(t *testing.T) {
+			r := api.do(f.admin, `{ tenant(id: "limits") { nme } }`, nil)
+			if r.code() != "GRAPHQL_VALIDATION_FAILED" || strings.Contains(r.Errors[0].Message, "Did you mean") {
+				t.Fatalf("errors %+v; want a validation error without suggestions", r.Errors)
+			}
+		})
+		t.Run("TokenLimit", func(t *testing.T) {
+			r := api.do(f.admin, "{ "+strings.Repeat("me { subject } ", 4000)+"}", nil)
+			if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "token limit") {
+				t.Fatalf("errors %+v; want the parser's token limit", r.Errors)
+			}
+		})
+	})
+}
+
+func aliasList(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(" a")
+		b.WriteString(strings.Repeat("x", i+1))
+		b.WriteString(": apps { id }")
+	}
+	return b.String()
+}
+
+func rootList(n int) string { return strings.Repeat(" catalog { apps { id } }", n) }
+
+func TestClaimRateLimit(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		api := newLimitedAPI(t, b, nil)
+		f := api.newFixture("rl")
+		api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"tenantId": "rl", "name": "PA", "appId": "POWER_AUTOMATE",
+				"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
+		user := api.token("megan", "rl", auth.User)
+		claim := `mutation { claimLicense(input: {tenantId: "rl", userId: "megan", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome reason } }`
+		for i := range 10 { // the burst
+			if r := api.do(user, claim, nil); len(r.Errors) > 0 {
+				t.Fatalf("claim %d within the burst: %+v", i, r.Errors)
+			}
+		}
+		hook := &countingHook{}
+		b.Client.AddHook(hook)
+		before := api.snapshot(f.admin, "rl")
+		trips := hook.trips.Load()
+		r := api.do(user, claim, nil)
+		if r.code() != "RATE_LIMITED" {
+			t.Fatalf("claim past the burst: code %q (%+v); want RATE_LIMITED", r.code(), r.Errors)
+		}
+		if wait, ok := r.Errors[0].Extensions["retryAfterSeconds"].(float64); !ok || wait <= 0 || wait > 1 {
+			t.Fatalf("retryAfterSeconds = %v; want a wait of up to a second (5 per second)", r.Errors[0].Extensions["retryAfterSeconds"])
+		}
+		if n := hook.trips.Load() - trips; n != 0 {
+			t.Fatalf("a refused claim cost %d Redis round trips; want 0", n)
+		}
+		if after := api.snapshot(f.admin, "rl"); after != before {
+			t.Fatalf("a refused claim changed state")
+		}
+		// Another caller has its own allowance.
+		if r := api.do(api.token("lee", "rl", auth.User), strings.ReplaceAll(claim, "megan", "lee"), nil); len(r.Errors) > 0 {
+			t.Fatalf("another user's claim: %+v", r.Errors)
+		}
+	})
+}
+
+func TestGraphQLOverHTTP(t *testing.T) {
+	api := newLimitedAPI(t, redistest.Mini(t), nil)
+	f := api.newFixture("http")
+	send := func(method, contentType, accept, body, query string) *httptest.ResponseRecorder {
+		url := "/graphql"
+		if query != "" {
+			url += "?query=" + query
+		}
+		req := httptest.NewRequest(method, url, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+		rec := httptest.NewRecorder()
+		api.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	t.Run("QueryOverGET", func(t *testing.T) {
+		rec := send(http.MethodGet, "", "", "", "%7B%20me%20%7B%20subject%20%7D%20%7D")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"subject"`) {
+			t.Fatalf("GET query: %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("MutationOverGETIs405", func(t *testing.T) {
+		rec := send(http.MethodGet, "", "", "", "mutation%20%7B%20setAutoClaimEnabled(tenantId%3A%20%22http%22%2C%20enabled%3A%20true)%20%7B%20id%20%7D%20%7D")
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "POST" {
+			t.Fatalf("GET mutation: %d, Allow %q; want 405 and Allow: POST", rec.Code, rec.Header().Get("Allow"))
+		}
+		var on struct{ Tenant struct{ AutoClaimEnabled bool } }
+		api.mustDo(f.admin, `{ tenant(id: "http") { autoClaimEnabled } }`, nil, &on)
+		if on.Tenant.AutoClaimEnabled {
+			t.Fatal("the refused GET mutation turned the setting on")
+		}
+	})
+	t.Run("InvalidJSONIs400", func(t *testing.T) {
+		if rec := send(http.MethodPost, "application/json", "", `{"query": `, ""); rec.Code != http.StatusBadRequest {
+			t.Fatalf("invalid JSON: %d; want 400", rec.Code)
+		}
+	})
+	t.Run("ParseErrorCarriesItsCode", func(t *testing.T) {
+		rec := send(http.MethodPost, "application/json", "", `{"query": "{ me { "}`, "")
+		if (rec.Code != http.StatusUnprocessableEntity && rec.Code != http.StatusBadRequest) || !strings.Contains(rec.Body.String(), "GRAPHQL_PARSE_FAILED") {
+			t.Fatalf("parse error: %d %s; want 400 or 422 with GRAPHQL_PARSE_FAILED", rec.Code, rec.Body)
+		}
+	})
+	t.Run("GraphQLResponseJSON", func(t *testing.T) {
+		rec := send(http.MethodPost, "application/json", "application/graphql-response+json", `{"query": "{ nope }"}`, "")
+		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/graphql-response+json") {
+			t.Fatalf("graphql-response+json: %d %q; want 400 with that media type", rec.Code, rec.Header().Get("Content-Type"))
+		}
+	})
+	t.Run("RequestID", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		req.Header.Set("X-Request-Id", "trace-42")
+		rec := httptest.NewRecorder()
+		api.handler.ServeHTTP(rec, req)
+		if rec.Header().Get("X-Request-Id") != "trace-42" {
+			t.Fatalf("X-Request-Id %q; want the caller's trace-42 echoed", rec.Header().Get("X-Request-Id"))
+		}
+	})
+	t.Run("CORS", func(t *testing.T) {
+		for origin, allowed := range map[string]bool{"https://admin.example.com": true, "https://evil.example": false} {
+			req := httptest.NewRequest(http.MethodOptions, "/graphql", nil)
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+			rec := httptest.NewRecorder()
+			api.handler.ServeHTTP(rec, req)
+			if got := rec.Header().Get("Access-Control-Allow-Origin") == origin; got != allowed {
+				t.Fatalf("preflight from %s: allowed %v; want %v", origin, got, allowed)
+			}
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	b := redistest.Mini(t)
+	api := newLimitedAPI(t, b, nil)
+	f := api.newFixture("metrics")
+	api.mustDo(f.admin, `mutation { claimLicense(input: {tenantId: "metrics", userId: "u1", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, nil, nil)
+	rec := httptest.NewRecorder()
+	api.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`autoclaim_claims_total{outcome="DENIED",reason="AUTO_CLAIM_DISABLED"} 1`,
+		`autoclaim_graphql_operation_duration_seconds_count{operation="mutation",result="ok"}`,
+		`autoclaim_live_subscriptions 0`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
