@@ -26,7 +26,7 @@ func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*serverDeps)) *
 	secret := []byte("limits-" + b.Prefix)
 	logs := &bytes.Buffer{}
 	d := serverDeps{Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: slog.New(slog.NewTextHandler(logs, nil)),
-		Limits: limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10},
+		Limits:        limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10},
 		MaxComplexity: 10000, MaxTokens: 15000, Metrics: newMetrics(st.LiveSubscriptions), CORSOrigins: []string{"https://admin.example.com"}}
 	if tune != nil {
 		tune(&d)
@@ -164,7 +164,9 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "POST" {
 			t.Fatalf("GET mutation: %d, Allow %q; want 405 and Allow: POST", rec.Code, rec.Header().Get("Allow"))
 		}
-		var on struct{ Tenant struct{ AutoClaimEnabled bool } }
+		var on struct {
+			Tenant struct{ AutoClaimEnabled bool }
+		}
 		api.mustDo(f.admin, `{ tenant(id: "http") { autoClaimEnabled } }`, nil, &on)
 		if on.Tenant.AutoClaimEnabled {
 			t.Fatal("the refused GET mutation turned the setting on")
