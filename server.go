@@ -177,7 +177,8 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 	const readers, readBuf, writeBuf = 4096, 16 << 10, 1 << 10
 	switch {
 	case len(cfg.RedisCluster) > 0:
-		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, MaxRetries: -1})
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, MaxRetries: -1,
+			DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, PoolTimeout: 3 * time.Second})
 		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
 			MaintNotificationsConfig: noMaintNotifications})
 	case cfg.RedisURL != "":
@@ -186,6 +187,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 			return nil, nil, nil, fmt.Errorf("AUTOCLAIM_REDIS_URL: %w", err)
 		}
 		opt.MaxRetries = -1
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = 2*time.Second, 2*time.Second, 2*time.Second, 3*time.Second
 		rdb = redis.NewClient(opt)
 		streamOpt := *opt
 		streamOpt.PoolSize, streamOpt.ReadBufferSize, streamOpt.WriteBufferSize = readers, readBuf, writeBuf
