@@ -66,6 +66,8 @@ func main() {
 	secret := flag.String("secret", "", "the running server's AUTOCLAIM_JWT_SECRET (with -url)")
 	prefix := flag.String("prefix", "ac:", "the running server's AUTOCLAIM_REDIS_PREFIX (with -url)")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "the Redis the server uses")
+	cluster := flag.String("cluster", "", "comma-separated Redis Cluster nodes the server uses instead of -redis")
+	tenants := flag.Int("tenants", 1, "tenants the claims are spread over (on a cluster, over its shards)")
 	clients := flag.Int("clients", 64, "concurrent clients")
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
 	mode := flag.String("mode", "distinct", "distinct: every claim is a new user of a pool that never runs dry; dry: a pool of -pool licenses runs dry mid-run")
@@ -78,7 +80,12 @@ func main() {
 	var srv *benchkit.Server
 	if *url == "" {
 		var err error
-		if srv, err = benchkit.Start(*redisAddr); err != nil {
+		if *cluster != "" {
+			srv, err = benchkit.StartCluster(strings.Split(*cluster, ","))
+		} else {
+			srv, err = benchkit.Start(*redisAddr)
+		}
+		if err != nil {
 			fail(err)
 		}
 		defer srv.Stop()
@@ -87,8 +94,11 @@ func main() {
 			fail(fmt.Errorf("-url needs -secret"))
 		}
 		srv = &benchkit.Server{URL: *url, Secret: []byte(*secret), Prefix: *prefix, Redis: *redisAddr}
+		if *cluster != "" {
+			srv.Nodes = strings.Split(*cluster, ",")
+		}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *clients + 16})
+	rdb := srv.Client(*clients + 16)
 	defer rdb.Close()
 	run := benchkit.RandomHex(3)
 
@@ -107,12 +117,18 @@ func main() {
 	if *mode == "dry" {
 		quantity = *pool
 	}
-	tenant := "bench-e2e-" + run
-	if _, err := srv.SetupTenant(tenant, quantity); err != nil {
-		fail(err)
+	var claimers []func(string) (string, error)
+	for i := range *tenants {
+		tenant := fmt.Sprintf("bench-e2e-%s-%d", run, i)
+		if _, err := srv.SetupTenant(tenant, quantity); err != nil {
+			fail(err)
+		}
+		claimers = append(claimers, newHTTPClaimer(srv.URL, srv.Token("bench-app", tenant, auth.App), tenant))
 	}
-	app := srv.Token("bench-app", tenant, auth.App)
-	claimHTTP := newHTTPClaimer(srv.URL, app, tenant)
+	var spread atomic.Int64
+	claimHTTP := func(user string) (string, error) {
+		return claimers[int(spread.Add(1))%len(claimers)](user)
+	}
 	stopProfile := func() {}
 	if *cpuProfile != "" && srv.Debug != "" {
 		done := make(chan error, 1)
@@ -135,12 +151,16 @@ func main() {
 	if err := st.LoadScripts(context.Background()); err != nil {
 		fail(err)
 	}
-	rawTenant := "bench-raw-" + run
-	if _, err := srv.SetupTenant(rawTenant, quantity); err != nil {
-		fail(err)
+	var rawTenants []string
+	for i := range *tenants {
+		rawTenants = append(rawTenants, fmt.Sprintf("bench-raw-%s-%d", run, i))
+		if _, err := srv.SetupTenant(rawTenants[i], quantity); err != nil {
+			fail(err)
+		}
 	}
 	raw := load("raw EVALSHA (store.Claim)", *clients, *duration, 0, cpu, func(user string) (string, error) {
-		r, err := st.Claim(context.Background(), license.ClaimRequest{TenantID: rawTenant, UserID: user, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
+		tenant := rawTenants[int(spread.Add(1))%len(rawTenants)]
+		r, err := st.Claim(context.Background(), license.ClaimRequest{TenantID: tenant, UserID: user, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
 		if err != nil {
 			return "", err
 		}
@@ -238,7 +258,7 @@ func load(name string, clients int, d time.Duration, rate float64, cpu *cpuMeter
 
 // measureMemory claims n licenses (each a new user, each with an idempotency
 // key, as apps send them) and reads Redis's used_memory before and after.
-func measureMemory(srv *benchkit.Server, rdb *redis.Client, tenant string, n int) (float64, error) {
+func measureMemory(srv *benchkit.Server, rdb redis.UniversalClient, tenant string, n int) (float64, error) {
 	if _, err := srv.SetupTenant(tenant, n); err != nil {
 		return 0, err
 	}
@@ -283,17 +303,24 @@ func measureMemory(srv *benchkit.Server, rdb *redis.Client, tenant string, n int
 	return float64(after-before) / float64(n), nil
 }
 
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
+// usedMemory sums used_memory over every Redis node.
+func usedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
+	var total int64
+	err := benchkit.EachNode(ctx, rdb, func(n *redis.Client) error {
+		info, err := n.Info(ctx, "memory").Result()
+		if err != nil {
+			return err
 		}
-	}
-	return 0, fmt.Errorf("INFO memory has no used_memory")
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				m, err := strconv.ParseInt(v, 10, 64)
+				total += m
+				return err
+			}
+		}
+		return fmt.Errorf("INFO memory has no used_memory")
+	})
+	return total, err
 }
 
 func print(rep *report, asJSON bool) {
@@ -334,7 +361,7 @@ func fail(err error) {
 // cpuMeter reads the CPU seconds used so far by the server process, Redis
 // and this load generator.
 type cpuMeter struct {
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	serverPID int
 }
 
@@ -355,8 +382,9 @@ func (m *cpuMeter) read() map[string]float64 {
 			}
 		}
 	}
-	if info, err := m.rdb.Info(context.Background(), "cpu").Result(); err == nil {
-		var total float64
+	var total float64
+	err := benchkit.EachNode(context.Background(), m.rdb, func(n *redis.Client) error {
+		info, err := n.Info(context.Background(), "cpu").Result()
 		for _, line := range strings.Split(info, "\r\n") {
 			for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
 				if v, ok := strings.CutPrefix(line, k); ok {
@@ -365,6 +393,9 @@ func (m *cpuMeter) read() map[string]float64 {
 				}
 			}
 		}
+		return err
+	})
+	if err == nil {
 		out["redis"] = total
 	}
 	return out

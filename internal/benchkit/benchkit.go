@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,14 +32,57 @@ type Server struct {
 	URL    string // http://host:port/graphql
 	Debug  string // http://host:port of the debug endpoints, when started here
 	Secret []byte
-	Prefix string // Redis key prefix
-	Redis  string // Redis address
+	Prefix string   // Redis key prefix
+	Redis  string   // Redis address (single Redis)
+	Nodes  []string // Redis Cluster nodes (cluster)
 	cmd    *exec.Cmd
+}
+
+// Client returns a client of the server's Redis (or Redis Cluster).
+func (s *Server) Client(poolSize int) redis.UniversalClient {
+	if len(s.Nodes) > 0 {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.Nodes, PoolSize: poolSize, MaxRetries: -1})
+	}
+	return redis.NewClient(&redis.Options{Addr: s.Redis, PoolSize: poolSize, MaxRetries: -1})
+}
+
+// EachNode calls f with a client of every Redis the server uses: the single
+// Redis, or every master of a cluster.
+func EachNode(ctx context.Context, c redis.UniversalClient, f func(*redis.Client) error) error {
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return f(c.(*redis.Client))
+	}
+	var mu sync.Mutex
+	var nodes []*redis.Client
+	if err := cc.ForEachMaster(ctx, func(_ context.Context, n *redis.Client) error {
+		mu.Lock()
+		nodes = append(nodes, n)
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, n := range nodes { // one at a time: f need not be safe for concurrent use
+		if err := f(n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Start builds the server from the current directory (the repository root)
 // and runs it on the Redis at redisAddr under a fresh key prefix.
 func Start(redisAddr string, env ...string) (*Server, error) {
+	return start(&Server{Redis: redisAddr}, append([]string{"AUTOCLAIM_REDIS_URL=redis://" + redisAddr + "/0"}, env...))
+}
+
+// StartCluster is Start on a Redis Cluster.
+func StartCluster(nodes []string, env ...string) (*Server, error) {
+	return start(&Server{Nodes: nodes}, append([]string{"AUTOCLAIM_REDIS_CLUSTER=" + strings.Join(nodes, ",")}, env...))
+}
+
+func start(s *Server, env []string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "autoclaim-bench")
 	if err != nil {
 		return nil, err
@@ -49,11 +93,10 @@ func Start(redisAddr string, env ...string) (*Server, error) {
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("build the server (run from the repository root): %w", err)
 	}
-	s := &Server{Secret: []byte(RandomHex(16)), Prefix: "bench-" + RandomHex(4) + ":", Redis: redisAddr}
+	s.Secret, s.Prefix = []byte(RandomHex(16)), "bench-"+RandomHex(4)+":"
 	s.cmd = exec.Command(bin)
 	s.cmd.Env = append(append(os.Environ(),
-		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_DEBUG_ADDR=127.0.0.1:0",
-		"AUTOCLAIM_REDIS_URL=redis://"+redisAddr+"/0", "AUTOCLAIM_REDIS_PREFIX="+s.Prefix,
+		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_DEBUG_ADDR=127.0.0.1:0", "AUTOCLAIM_REDIS_PREFIX="+s.Prefix,
 		"AUTOCLAIM_JWT_SECRET="+string(s.Secret), "AUTOCLAIM_DEMO=0", "AUTOCLAIM_CLAIM_RATE=0"), env...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -86,13 +129,16 @@ func (s *Server) Stop() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Redis})
+	c := s.Client(4)
 	defer c.Close()
 	ctx := context.Background()
-	iter := c.Scan(ctx, 0, s.Prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
+	EachNode(ctx, c, func(n *redis.Client) error {
+		iter := n.Scan(ctx, 0, s.Prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			n.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	})
 }
 
 // PID is the server process's id (0 when not started here).
