@@ -22,6 +22,7 @@ type config struct {
 	CatalogFile  string
 	RedisPrefix  string
 	DebugAddr    string
+	PoolSize     int // Redis connections per instance (per cluster node)
 	// Request limits and introspection.
 	Limits        limitSettings
 	MaxComplexity int
@@ -72,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at / and allow introspection; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
+	fs.IntVar(&c.PoolSize, "redis-pool-size", envInt("AUTOCLAIM_REDIS_POOL_SIZE", 128), "Redis connections of one instance, per node: at least the concurrent requests you expect (AUTOCLAIM_REDIS_POOL_SIZE)")
 	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", 12), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
 	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", 30), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
 	fs.IntVar(&c.Limits.MaxRootField, "max-root-fields", envInt("AUTOCLAIM_MAX_ROOT_FIELDS", 10), "root fields a request may have; claimLicense always goes alone (AUTOCLAIM_MAX_ROOT_FIELDS)")
@@ -112,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.Introspection, err = boolSetting("AUTOCLAIM_INTROSPECTION", *introspection, c.GraphiQL); err != nil {
 		return c, err
 	}
-	for name, v := range map[string]int{"AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
+	for name, v := range map[string]int{"AUTOCLAIM_REDIS_POOL_SIZE": c.PoolSize, "AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
 		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootField, "AUTOCLAIM_MAX_COMPLEXITY": c.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.MaxTokens} {
 		if v < 1 {
 			return c, fmt.Errorf("%s must be at least 1, got %d", name, v)
