@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -30,11 +29,6 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The claim path allocates little that lives: trade some heap for
-		// less garbage collection (GOGC in the environment wins).
-		debug.SetGCPercent(400)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -180,10 +174,14 @@ func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
 func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(), err error) {
 	// Most tenants with live subscribers on one instance; reader connections
 	// carry small buffers, as they hold one blocking read each.
-	const readers, readBuf, writeBuf = 4096, 16 << 10, 1 << 10
+	const readers, readBuf, writeBuf = 4096, 4 << 10, 1 << 10
+	// Commands and replies are small (a replay reads in chunks): 8 KiB
+	// buffers instead of go-redis's 32 KiB keep a large pool cheap.
+	const cmdBuf = 8 << 10
 	switch {
 	case len(cfg.RedisCluster) > 0:
 		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, MaxRetries: -1, PoolSize: cfg.PoolSize,
+			ReadBufferSize: cmdBuf, WriteBufferSize: cmdBuf,
 			DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, PoolTimeout: 3 * time.Second})
 		streams = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.RedisCluster, PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
 			MaintNotificationsConfig: noMaintNotifications})
@@ -196,6 +194,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		if opt.PoolSize == 0 { // a pool_size in the URL wins
 			opt.PoolSize = cfg.PoolSize
 		}
+		opt.ReadBufferSize, opt.WriteBufferSize = cmdBuf, cmdBuf
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = 2*time.Second, 2*time.Second, 2*time.Second, 3*time.Second
 		rdb = redis.NewClient(opt)
 		streamOpt := *opt
@@ -207,7 +206,7 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, PoolSize: cfg.PoolSize})
+		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, PoolSize: cfg.PoolSize, ReadBufferSize: cmdBuf, WriteBufferSize: cmdBuf})
 		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: readers, ReadBufferSize: readBuf, WriteBufferSize: writeBuf,
 			MaintNotificationsConfig: noMaintNotifications})
 		return rdb, streams, func() { rdb.Close(); streams.Close(); mr.Close() }, nil

@@ -41,21 +41,22 @@ type scenario struct {
 }
 
 type result struct {
-	Scenario            string  `json:"scenario"`
-	Tenants             int     `json:"tenants"`
-	Subscribers         int     `json:"subscribers"`
-	TargetRate          int     `json:"targetClaimsPerSecond"`
-	Claims              int64   `json:"claims"`
-	ClaimErrors         int64   `json:"claimErrors"`
-	AchievedRate        float64 `json:"achievedClaimsPerSecond"`
-	Deliveries          int64   `json:"deliveries"`
-	Missing             int64   `json:"missing"`
-	P50ms               float64 `json:"p50ms"`
-	P90ms               float64 `json:"p90ms"`
-	P99ms               float64 `json:"p99ms"`
-	MaxMs               float64 `json:"maxMs"`
-	BytesPerIdleSub     int64   `json:"bytesPerIdleSubscriber,omitempty"`
-	HeapBytesPerIdleSub int64   `json:"heapBytesPerIdleSubscriber,omitempty"`
+	Scenario             string  `json:"scenario"`
+	Tenants              int     `json:"tenants"`
+	Subscribers          int     `json:"subscribers"`
+	TargetRate           int     `json:"targetClaimsPerSecond"`
+	Claims               int64   `json:"claims"`
+	ClaimErrors          int64   `json:"claimErrors"`
+	AchievedRate         float64 `json:"achievedClaimsPerSecond"`
+	Deliveries           int64   `json:"deliveries"`
+	Missing              int64   `json:"missing"`
+	P50ms                float64 `json:"p50ms"`
+	P90ms                float64 `json:"p90ms"`
+	P99ms                float64 `json:"p99ms"`
+	MaxMs                float64 `json:"maxMs"`
+	BytesPerIdleSub      int64   `json:"bytesPerIdleSubscriber,omitempty"`
+	HeapBytesPerIdleSub  int64   `json:"heapBytesPerIdleSubscriber,omitempty"`
+	GoroutinesPerIdleSub float64 `json:"goroutinesPerIdleSubscriber,omitempty"`
 }
 
 func main() {
@@ -63,7 +64,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "load duration per scenario")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis the server uses (loopback)")
 	asJSON := flag.Bool("json", false, "print results as JSON")
-	flag.StringVar(&heapProfile, "heapprofile", "", "write the server's heap profile with every dashboard connected and idle to this file (scenario a)")
+	flag.StringVar(&heapProfile, "heapprofile", "", "write the server's heap profile (and FILE.goroutines.txt) with every dashboard connected and idle (scenario a)")
 	flag.Parse()
 	scenarios := map[rune]scenario{
 		'a': {Name: "a", Tenants: 100, SubsPer: 10, Rate: 1000, Duration: *duration, MeasureMem: true},
@@ -174,7 +175,7 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 			return res, fmt.Errorf("set up %s: %w", tenants[i], err)
 		}
 	}
-	heapBefore, stackBefore, err := s.Heap()
+	before, err := s.Heap()
 	if err != nil {
 		return res, err
 	}
@@ -206,15 +207,19 @@ func runScenario(sc scenario, redisAddr string) (result, error) {
 		return res, fmt.Errorf("subscriptions did not go live: %w", err)
 	}
 	if sc.MeasureMem {
-		heapIdle, stackIdle, err := s.Heap()
+		idle, err := s.Heap()
 		if err != nil {
 			return res, err
 		}
 		n := int64(res.Subscribers)
-		res.HeapBytesPerIdleSub = (heapIdle - heapBefore) / n
-		res.BytesPerIdleSub = (heapIdle - heapBefore + stackIdle - stackBefore) / n
+		res.HeapBytesPerIdleSub = (idle.HeapInuse - before.HeapInuse) / n
+		res.BytesPerIdleSub = (idle.HeapInuse - before.HeapInuse + idle.StackInuse - before.StackInuse) / n
+		res.GoroutinesPerIdleSub = float64(idle.Goroutines-before.Goroutines) / float64(n)
 		if heapProfile != "" {
 			if err := s.SaveProfile("heap?gc=1", heapProfile); err != nil {
+				return res, err
+			}
+			if err := s.SaveProfile("goroutine?debug=1", heapProfile+".goroutines.txt"); err != nil {
 				return res, err
 			}
 		}

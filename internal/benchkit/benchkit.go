@@ -192,16 +192,19 @@ func (s *Server) GQL(token, query string, vars map[string]any, out any) error {
 	return nil
 }
 
-// Heap returns the server's heap and stack in use after a GC (/debug/heap).
-func (s *Server) Heap() (heap, stack int64, err error) {
+// HeapStats is the server's memory after a GC, as /debug/heap reports it.
+type HeapStats struct{ HeapInuse, StackInuse, Goroutines int64 }
+
+// Heap reads the server's /debug/heap.
+func (s *Server) Heap() (HeapStats, error) {
+	var h HeapStats
 	resp, err := http.Get(s.Debug + "/debug/heap")
 	if err != nil {
-		return 0, 0, err
+		return h, err
 	}
 	defer resp.Body.Close()
-	var h struct{ HeapInuse, StackInuse int64 }
 	err = json.NewDecoder(resp.Body).Decode(&h)
-	return h.HeapInuse, h.StackInuse, err
+	return h, err
 }
 
 // SaveProfile writes one of the server's pprof profiles (e.g. "heap?gc=1",
