@@ -25,6 +25,11 @@ const (
 	readBlock = time.Second
 	// replayBatch is how many missed events one XRANGE reads.
 	replayBatch = 500
+	// readBatch is how many events a reader takes from one XREAD: a small
+	// part of SubscriberBuffer, so that a reader catching up after a stall
+	// (its tenant's slot moved to another shard) does not by itself overflow
+	// the queue of a subscriber that keeps up.
+	readBatch = SubscriberBuffer / 4
 )
 
 // hub runs one stream reader per tenant that has live subscribers in this
@@ -248,7 +253,7 @@ func (s *Store) leave(tenantID string, sub *subscriber) {
 func (s *Store) read(ctx context.Context, r *reader, key string, from license.EventID) {
 	last := from.String()
 	for ctx.Err() == nil {
-		res, err := s.streams.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: 1000, Block: readBlock}).Result()
+		res, err := s.streams.XRead(ctx, &redis.XReadArgs{Streams: []string{key, last}, Count: readBatch, Block: readBlock}).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}

@@ -43,7 +43,56 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
+	}
 	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, Now: time.Now, log: slog.New(slog.DiscardHandler)}
+}
+
+// scriptsRunOnce keeps a ClusterClient from running a script again when its
+// reply was lost. Even with MaxRetries -1, go-redis retries timeouts and
+// dropped connections on a cluster (up to MaxRedirects times), but the
+// script may have run: a claim would then answer ALREADY_LICENSED for the
+// license it had just given. Hidden behind lostReply, such an error ends the
+// call and the caller gets UNAVAILABLE, as on one Redis. Error replies
+// (TRYAGAIN, MOVED, ASK…) mean the script did not run; go-redis handles them.
+type scriptsRunOnce struct{}
+
+func (scriptsRunOnce) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (scriptsRunOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return lostReplyOf(next(ctx, cmd), cmd)
+	}
+}
+
+// ProcessPipelineHook covers ASKING + EVALSHA, sent after an ASK redirect.
+func (scriptsRunOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			err = lostReplyOf(err, cmd)
+		}
+		return err
+	}
+}
+
+func lostReplyOf(err error, cmd redis.Cmder) error {
+	var reply redis.Error
+	if err == nil || errors.As(err, &reply) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if name := cmd.Name(); name == "evalsha" || name == "eval" {
+		return lostReply{err}
+	}
+	return err
+}
+
+// lostReply is a failed script call go-redis sees no reason to retry.
+type lostReply struct{ cause error }
+
+func (e lostReply) Error() string {
+	return "no reply from Redis; the script may have run: " + e.cause.Error()
 }
 
 // Catalog returns the catalog in force.
@@ -113,7 +162,8 @@ func (s *Store) fail(err error) error {
 		msg := rerr.Error()
 		switch {
 		case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "MASTERDOWN"), strings.HasPrefix(msg, "CLUSTERDOWN"),
-			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "BUSY"):
+			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "BUSY"),
+			strings.HasPrefix(msg, "MOVED "), strings.HasPrefix(msg, "ASK "):
 			return unavailable(err)
 		}
 		return license.Internal(err)
