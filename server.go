@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	redis.SetLogger(redisLogs{log})
 
 	catalog := license.BuiltinCatalog()
 	if cfg.CatalogFile != "" {
@@ -212,6 +213,14 @@ func openRedis(cfg config) (rdb, streams redis.UniversalClient, closeAll func(),
 		return rdb, streams, func() { rdb.Close(); streams.Close(); mr.Close() }, nil
 	}
 	return rdb, streams, func() { rdb.Close(); streams.Close() }, nil
+}
+
+// redisLogs sends go-redis's own log lines (failed dials, pool trouble) to
+// the server's log.
+type redisLogs struct{ log *slog.Logger }
+
+func (l redisLogs) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // noMaintNotifications turns off go-redis's handling of maintenance

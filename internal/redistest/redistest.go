@@ -104,3 +104,11 @@ func Clean(tb testing.TB, c redis.UniversalClient, prefix string) {
 		tb.Errorf("clean %s*: %v", prefix, err)
 	}
 }
+
+// quiet drops go-redis's own log lines (failed dials while a test has its
+// Redis down on purpose); tests assert on errors, not on logs.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quiet{}) }
