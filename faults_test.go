@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
@@ -22,14 +20,8 @@ import (
 // newAPIOn serves the real handler on a Redis the test owns.
 func newAPIOn(t *testing.T, srv *redistest.Server) (*testAPI, *store.Store) {
 	t.Helper()
-	st := store.New(srv.Client(), license.BuiltinCatalog(), "")
-	if err := st.LoadScripts(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte("faults")
-	logs := &bytes.Buffer{}
-	h := NewServer(serverDeps{Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: slog.New(slog.NewTextHandler(logs, nil))})
-	return &testAPI{t: t, store: st, secret: secret, handler: h, logs: logs}, st
+	api := newTestAPIOn(t, srv.Client(), "", license.BuiltinCatalog(), nil)
+	return api, api.store
 }
 
 // doWithin sends a request and fails the test if no answer comes within the

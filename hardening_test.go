@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,19 +17,16 @@ import (
 // no suggestions, the limits and the claim rate limits.
 func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*serverDeps)) *testAPI {
 	t.Helper()
-	st := store.New(b.Client, license.BuiltinCatalog(), b.Prefix)
-	if err := st.LoadScripts(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte("limits-" + b.Prefix)
-	logs := &bytes.Buffer{}
-	d := serverDeps{Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: slog.New(slog.NewTextHandler(logs, nil)),
-		Limits:        limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10},
-		MaxComplexity: 10000, MaxTokens: 15000, Metrics: newMetrics(st.LiveSubscriptions), CORSOrigins: []string{"https://admin.example.com"}}
-	if tune != nil {
-		tune(&d)
-	}
-	return &testAPI{t: t, store: st, secret: secret, handler: NewServer(d), logs: logs}
+	return newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *serverDeps) {
+		d.GraphiQL, d.Introspection = false, false
+		d.Limits = limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10}
+		d.MaxComplexity, d.MaxTokens = 10000, 15000
+		d.Metrics = newMetrics(d.Service.(*store.Store).LiveSubscriptions)
+		d.CORSOrigins = []string{"https://admin.example.com"}
+		if tune != nil {
+			tune(d)
+		}
+	})
 }
 
 func TestRequestLimits(t *testing.T) {

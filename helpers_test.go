@@ -30,17 +30,27 @@ type testAPI struct {
 
 func newTestAPI(t testing.TB, b *redistest.Backend) *testAPI {
 	t.Helper()
-	st := store.New(b.Client, license.BuiltinCatalog(), b.Prefix)
+	return newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), nil)
+}
+
+// newTestAPIOn serves the real handler on a Redis client under a key prefix
+// with a catalog; tune, when set, changes the server's settings.
+func newTestAPIOn(t testing.TB, rdb *redis.Client, prefix string, cat *license.Catalog, tune func(*serverDeps)) *testAPI {
+	t.Helper()
+	st := store.New(rdb, cat, prefix)
 	if err := st.LoadScripts(t.Context()); err != nil {
 		t.Fatalf("load scripts: %v", err)
 	}
-	secret := []byte("test-secret-" + b.Prefix)
+	secret := []byte("test-secret-" + prefix)
 	logs := &bytes.Buffer{}
-	h := NewServer(serverDeps{
+	d := serverDeps{
 		Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil),
 		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true, Introspection: true,
-	})
-	return &testAPI{t: t, store: st, secret: secret, handler: h, logs: logs}
+	}
+	if tune != nil {
+		tune(&d)
+	}
+	return &testAPI{t: t, store: st, secret: secret, handler: NewServer(d), logs: logs}
 }
 
 // token returns a bearer token for a caller.

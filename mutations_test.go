@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -17,7 +16,6 @@ import (
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
-	"github.com/autoclaim/autoclaim/store"
 )
 
 // Service plans of the built-in catalog.
@@ -40,17 +38,7 @@ const (
 // newTestAPIWithCatalog is newTestAPI with another catalog in force.
 func newTestAPIWithCatalog(t testing.TB, b *redistest.Backend, cat *license.Catalog) *testAPI {
 	t.Helper()
-	st := store.New(b.Client, cat, b.Prefix)
-	if err := st.LoadScripts(t.Context()); err != nil {
-		t.Fatalf("load scripts: %v", err)
-	}
-	secret := []byte("test-secret-" + b.Prefix)
-	logs := &bytes.Buffer{}
-	h := NewServer(serverDeps{
-		Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil),
-		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true,
-	})
-	return &testAPI{t: t, store: st, secret: secret, handler: h, logs: logs}
+	return newTestAPIOn(t, b.Client, b.Prefix, cat, nil)
 }
 
 // extraSKU is the skuPartNumber of the i-th extra Power Automate product of
