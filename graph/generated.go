@@ -2121,7 +2121,7 @@ type Subscription {
   Claim decisions of a tenant as they happen, optionally of one policy.
   With after (an event id), first replays what the caller missed since then,
   with no gap and no repeat, then goes live. A subscriber that falls more than
-  512 events behind is ended with an UNAVAILABLE error and may resume with after.
+  256 events behind is ended with an UNAVAILABLE error and may resume with after.
   """
   claimEvents(tenantId: ID! @tenantScoped, policyId: ID, after: String): ClaimEvent!
     @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])

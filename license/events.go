@@ -80,15 +80,22 @@ func (id EventID) String() string {
 	return strconv.FormatUint(id.MS, 10) + "-" + strconv.FormatUint(id.Seq, 10)
 }
 
+// EventBuffer is how many live events a subscriber may have waiting before
+// it is dropped.
+const EventBuffer = 256
+
 // EventService streams a tenant's events to live subscribers.
 type EventService interface {
 	// Subscribe delivers the tenant's events after the cursor after (or from
 	// now when after is empty), then live ones as they happen, each exactly
-	// once and in order, by calling send from one goroutine until send returns
-	// false or ctx ends. send must return once its ctx is done. Then Subscribe
-	// calls done once with nil, or with EUNAVAILABLE when the subscriber fell
-	// too far behind and was dropped, or when the stream can't be read.
-	// Returns ENOTFOUND for an unknown tenant and EINVALID for a malformed
-	// cursor, without calling done.
-	Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, Event) bool, done func(error)) error
+	// once and in order, until ctx ends. Missed events go through send, which
+	// may wait for room (it must return once its ctx is done; false stops the
+	// subscription); live events go through offer, which must not block and
+	// answers false when the subscriber has no room: it is then dropped.
+	// Calls to send and offer never overlap. Subscribe then calls done once
+	// with nil, or with EUNAVAILABLE when the subscriber was dropped or the
+	// stream can't be read. Returns ENOTFOUND for an unknown tenant and
+	// EINVALID for a bad cursor, without calling done.
+	Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, Event) bool,
+		offer func(Event) bool, done func(error)) error
 }

@@ -13,7 +13,7 @@ import (
 // of an error (a subscriber too slow to keep up), websocket clients receive
 // that error before the channel closes.
 func subscribe[T any](ctx context.Context, r *Resolver, tenantID, after string, pick func(license.Event) (T, bool)) (<-chan T, error) {
-	out := make(chan T)
+	out := make(chan T, license.EventBuffer)
 	streamCtx, cancel := context.WithCancel(ctx)
 	end := cancel
 	if r.Shutdown != nil {
@@ -33,6 +33,18 @@ func subscribe[T any](ctx context.Context, r *Resolver, tenantID, after string, 
 			return false
 		}
 	}
+	offer := func(ev license.Event) bool {
+		v, ok := pick(ev)
+		if !ok {
+			return true
+		}
+		select {
+		case out <- v:
+			return true
+		default:
+			return false
+		}
+	}
 	done := func(err error) {
 		end()
 		if err != nil {
@@ -40,7 +52,7 @@ func subscribe[T any](ctx context.Context, r *Resolver, tenantID, after string, 
 		}
 		close(out)
 	}
-	if err := r.Service.Subscribe(streamCtx, tenantID, after, send, done); err != nil {
+	if err := r.Service.Subscribe(streamCtx, tenantID, after, send, offer, done); err != nil {
 		end()
 		return nil, err
 	}

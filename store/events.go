@@ -19,7 +19,7 @@ import (
 const (
 	// SubscriberBuffer is how many events a subscriber may fall behind the
 	// live stream before it is dropped.
-	SubscriberBuffer = 512
+	SubscriberBuffer = license.EventBuffer
 	// readBlock is how long a stream reader waits in XREAD; a reader whose
 	// last subscriber left ends within it.
 	readBlock = time.Second
@@ -45,16 +45,23 @@ type reader struct {
 	subs     map[*subscriber]struct{}
 }
 
-// subscriber is one live subscription's queue. It holds memory only while
-// the subscriber is behind. When the subscriber falls SubscriberBuffer events
-// behind, the reader drops it: marks it and cancels its context, which ends
-// a send that is blocked.
+// subscriber is one subscription. While it catches up, the tenant's reader
+// queues live events for it (memory only while it is behind); once caught up
+// it is live and the reader offers each event straight to it, so an idle
+// live subscription runs no goroutine of its own. A subscriber that falls
+// SubscriberBuffer events behind is dropped: marked, and its context
+// cancelled, which ends a send that is blocked and finishes the subscription.
 type subscriber struct {
-	mu      sync.Mutex
-	queue   []license.Event
-	ready   chan struct{} // signalled when queue becomes non-empty
 	cancel  context.CancelFunc
+	offer   func(license.Event) bool // non-blocking; false when the subscriber is full
 	dropped atomic.Bool
+
+	// Guarded by the hub's lock:
+	live   bool            // offered events directly, else queued
+	cursor license.EventID // last event delivered (once live)
+
+	mu    sync.Mutex // guards queue
+	queue []license.Event
 }
 
 // push queues an event; false when the subscriber is SubscriberBuffer behind.
@@ -66,10 +73,6 @@ func (sub *subscriber) push(ev license.Event) bool {
 	}
 	sub.queue = append(sub.queue, ev)
 	sub.mu.Unlock()
-	select {
-	case sub.ready <- struct{}{}:
-	default:
-	}
 	return true
 }
 
@@ -92,7 +95,8 @@ func (s *Store) SetStreamClient(c redis.UniversalClient) { s.streams = c }
 func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
 // Subscribe implements license.EventService.
-func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, license.Event) bool, done func(error)) error {
+func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, license.Event) bool,
+	offer func(license.Event) bool, done func(error)) error {
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return err
 	}
@@ -111,17 +115,28 @@ func (s *Store) Subscribe(ctx context.Context, tenantID, after string, send func
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	sub := &subscriber{ready: make(chan struct{}, 1), cancel: cancel}
+	sub := &subscriber{cancel: cancel, offer: offer}
 	s.live.Add(1)
+	var once sync.Once
+	finish := func(err error) {
+		once.Do(func() {
+			s.leave(tenantID, sub) // after this the reader offers it nothing more
+			cancel()
+			s.live.Add(-1)
+			if sub.dropped.Load() {
+				err = license.Errorf(license.EUNAVAILABLE, "This subscription fell more than %d events behind and was ended; subscribe again with after set to the last event id you received to resume.", SubscriberBuffer)
+			}
+			done(err)
+		})
+	}
 	go func() {
-		defer s.live.Add(-1)
-		err := s.pipe(ctx, tenantID, key, cursor, sub, send)
-		s.leave(tenantID, sub)
-		cancel()
-		if sub.dropped.Load() {
-			err = license.Errorf(license.EUNAVAILABLE, "This subscription fell more than %d events behind and was ended; subscribe again with after set to the last event id you received to resume.", SubscriberBuffer)
+		if err := s.catchUp(ctx, tenantID, key, cursor, sub, send); err != nil || ctx.Err() != nil {
+			finish(quiet(ctx, err))
+			return
 		}
-		done(err)
+		// Live: the reader offers events; the subscription ends when its
+		// context does (the client left, or the reader dropped it).
+		context.AfterFunc(ctx, func() { finish(nil) })
 	}()
 	return nil
 }
@@ -132,37 +147,56 @@ func (s *Store) LiveSubscriptions() int { return int(s.live.Load()) }
 // errStop ends a pipe because send asked to stop.
 var errStop = errors.New("stop")
 
-// pipe catches the subscriber up from cursor before taking a place in the
-// live fan-out (so a long catch-up can't overflow its queue), joins, reads
-// what landed while joining, then passes on live events, skipping any the
-// reads already sent.
-func (s *Store) pipe(ctx context.Context, tenantID, key string, cursor license.EventID, sub *subscriber, send func(context.Context, license.Event) bool) error {
+// catchUp sends the subscriber what it missed since cursor before taking a
+// place in the live fan-out (so a long catch-up can't overflow its queue),
+// joins, sends what landed while joining, then, under the hub's lock, hands
+// over the events queued meanwhile and makes the subscriber live.
+func (s *Store) catchUp(ctx context.Context, tenantID, key string, cursor license.EventID, sub *subscriber, send func(context.Context, license.Event) bool) error {
 	cursor, err := s.replay(ctx, tenantID, key, cursor, send)
 	if err != nil {
-		return quiet(ctx, err)
+		return err
 	}
 	if err := s.join(ctx, tenantID, sub); err != nil {
-		return quiet(ctx, err)
-	}
-	if cursor, err = s.replay(ctx, tenantID, key, cursor, send); err != nil {
-		return quiet(ctx, err)
+		return err
 	}
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sub.ready:
-			for _, ev := range sub.take() {
-				id, err := license.ParseEventID(ev.ID())
-				if err != nil || !id.After(cursor) {
-					continue
+		if cursor, err = s.replay(ctx, tenantID, key, cursor, send); err != nil {
+			return err
+		}
+		// Send what was queued while replaying; when the queue is short
+		// enough, the rest goes out under the lock and the subscriber is live.
+		sub.mu.Lock()
+		queued := sub.queue
+		sub.queue = nil
+		sub.mu.Unlock()
+		if len(queued) > SubscriberBuffer/2 {
+			for _, ev := range queued {
+				if id, _ := license.ParseEventID(ev.ID()); id.After(cursor) {
+					cursor = id
+					if !send(ctx, ev) {
+						return errStop
+					}
 				}
+			}
+			continue
+		}
+		s.hub.mu.Lock()
+		sub.mu.Lock()
+		queued = append(queued, sub.queue...)
+		sub.queue = nil
+		sub.mu.Unlock()
+		for _, ev := range queued {
+			if id, _ := license.ParseEventID(ev.ID()); id.After(cursor) {
 				cursor = id
-				if !send(ctx, ev) {
-					return nil
+				if !sub.offer(ev) {
+					s.dropLocked(tenantID, sub)
+					break
 				}
 			}
 		}
+		sub.live, sub.cursor = true, cursor
+		s.hub.mu.Unlock()
+		return nil
 	}
 }
 
@@ -279,15 +313,35 @@ func (s *Store) read(ctx context.Context, r *reader, key string, from license.Ev
 }
 
 func (s *Store) fanOut(r *reader, ev license.Event) {
+	id, err := license.ParseEventID(ev.ID())
+	if err != nil {
+		return
+	}
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	for sub := range r.subs {
-		if !sub.push(ev) {
-			delete(r.subs, sub)
-			sub.dropped.Store(true)
-			sub.cancel()
+		switch {
+		case !sub.live:
+			if !sub.push(ev) {
+				s.dropLocked(r.tenantID, sub)
+			}
+		case !id.After(sub.cursor):
+			// Sent already by the subscriber's catch-up.
+		case sub.offer(ev):
+			sub.cursor = id
+		default:
+			s.dropLocked(r.tenantID, sub)
 		}
 	}
+}
+
+// dropLocked ends a subscriber that can't keep up. The hub's lock is held.
+func (s *Store) dropLocked(tenantID string, sub *subscriber) {
+	if r := s.hub.readers[tenantID]; r != nil {
+		delete(r.subs, sub)
+	}
+	sub.dropped.Store(true)
+	sub.cancel()
 }
 
 // decodeEvent reads a stream entry written by a script.

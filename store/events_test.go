@@ -38,6 +38,9 @@ func (c *collector) send(_ context.Context, ev license.Event) bool {
 	return true
 }
 
+// offer takes a live event; a collector always has room.
+func (c *collector) offer(ev license.Event) bool { return c.send(context.Background(), ev) }
+
 func (c *collector) finish(err error) { c.done <- err }
 
 // waitFor waits until the collector holds n events, failing after a generous bound.
@@ -65,7 +68,7 @@ func subscribe(t *testing.T, s *store.Store, tenantID, after string) (*collector
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := newCollector()
-	if err := s.Subscribe(ctx, tenantID, after, c.send, c.finish); err != nil {
+	if err := s.Subscribe(ctx, tenantID, after, c.send, c.offer, c.finish); err != nil {
 		cancel()
 		t.Fatalf("Subscribe: %v", err)
 	}
@@ -127,10 +130,11 @@ func TestSubscribeRefusals(t *testing.T) {
 		s := mustOpen(t, b)
 		tenantWithProducts(t, s, "refuse", 1)
 		noop := func(context.Context, license.Event) bool { return true }
-		wantCode(t, s.Subscribe(context.Background(), "nosuch", "", noop, func(error) {}), license.ENOTFOUND)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "yesterday", noop, func(error) {}), license.EINVALID)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "99999999999999-0", noop, func(error) {}), license.EINVALID)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "18446744073709551615-18446744073709551615", noop, func(error) {}), license.EINVALID)
+		take := func(license.Event) bool { return true }
+		wantCode(t, s.Subscribe(context.Background(), "nosuch", "", noop, take, func(error) {}), license.ENOTFOUND)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "yesterday", noop, take, func(error) {}), license.EINVALID)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "99999999999999-0", noop, take, func(error) {}), license.EINVALID)
+		wantCode(t, s.Subscribe(context.Background(), "refuse", "18446744073709551615-18446744073709551615", noop, take, func(error) {}), license.EINVALID)
 	})
 }
 
@@ -202,6 +206,12 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 			case <-sendCtx.Done():
 			}
 			return true
+		}, func(license.Event) bool {
+			if calls.Add(1) == 1 {
+				close(first)
+				return true
+			}
+			return false // no room: the consumer stopped reading
 		}, func(err error) { slowDone <- err })
 		if err != nil {
 			t.Fatal(err)
