@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
 )
 
 // wsMessage is a graphql-transport-ws (or graphql-ws) message.
@@ -382,5 +383,30 @@ func TestShutdownCompletesSubscriptions(t *testing.T) {
 	}
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("run returned %v", err)
+	}
+}
+
+// TestWebsocketAllowedOrigins: a browser page of another origin may open a
+// websocket only when AUTOCLAIM_ALLOWED_ORIGINS lists it.
+func TestWebsocketAllowedOrigins(t *testing.T) {
+	b := redistest.Mini(t)
+	api := newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *serverDeps) {
+		d.AllowedOrigins = []string{"admin.example.com"}
+	})
+	srv := httptest.NewServer(api.handler)
+	t.Cleanup(srv.Close)
+	for origin, allowed := range map[string]bool{"https://admin.example.com": true, "https://evil.example": false} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", &websocket.DialOptions{
+			Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: http.Header{"Origin": {origin}}})
+		cancel()
+		if (err == nil) != allowed {
+			t.Fatalf("websocket from %s: err %v; want allowed %v", origin, err, allowed)
+		}
+		if err == nil {
+			conn.CloseNow()
+		} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("websocket from %s refused with %v; want HTTP 403", origin, resp)
+		}
 	}
 }
