@@ -93,8 +93,11 @@ type EventService interface {
 	// subscription); live events go through offer, which must not block and
 	// answers false when the subscriber has no room: it is then dropped.
 	// Calls to send and offer never overlap. Subscribe then calls done once
-	// with nil, or with EUNAVAILABLE when the subscriber was dropped or the
-	// stream can't be read. Returns ENOTFOUND for an unknown tenant and
+	// with nil, or with EUNAVAILABLE when the subscriber was dropped or its
+	// catch-up read failed. (Live reads that fail are retried until Redis
+	// answers again; subscriptions stay open meanwhile.) Events older than
+	// ReportWindow are trimmed: a cursor older than that resumes from the
+	// oldest event kept. Returns ENOTFOUND for an unknown tenant and
 	// EINVALID for a bad cursor, without calling done.
 	Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, Event) bool,
 		offer func(Event) bool, done func(error)) error

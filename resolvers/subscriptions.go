@@ -47,7 +47,7 @@ func subscribe[T any](ctx context.Context, r *Resolver, tenantID, after string, 
 	}
 	done := func(err error) {
 		end()
-		if err != nil {
+		if err != nil && ctx.Err() == nil { // a client that left has no use for the error
 			r.subscriptionError(ctx, err)
 		}
 		close(out)

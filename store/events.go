@@ -149,8 +149,10 @@ var errStop = errors.New("stop")
 
 // catchUp sends the subscriber what it missed since cursor before taking a
 // place in the live fan-out (so a long catch-up can't overflow its queue),
-// joins, sends what landed while joining, then, under the hub's lock, hands
-// over the events queued meanwhile and makes the subscriber live.
+// joins, and keeps sending (waiting for room) what lands meanwhile. It makes
+// the subscriber live, under the hub's lock, only once the subscriber takes
+// every queued event without waiting: a subscriber is dropped for falling
+// behind live traffic, never for the backlog it resumed with.
 func (s *Store) catchUp(ctx context.Context, tenantID, key string, cursor license.EventID, sub *subscriber, send func(context.Context, license.Event) bool) error {
 	cursor, err := s.replay(ctx, tenantID, key, cursor, send)
 	if err != nil {
@@ -159,44 +161,52 @@ func (s *Store) catchUp(ctx context.Context, tenantID, key string, cursor licens
 	if err := s.join(ctx, tenantID, sub); err != nil {
 		return err
 	}
+	sendQueued := func(queued []license.Event) error {
+		for _, ev := range queued {
+			if id, _ := license.ParseEventID(ev.ID()); id.After(cursor) {
+				cursor = id
+				if !send(ctx, ev) {
+					return errStop
+				}
+			}
+		}
+		return nil
+	}
 	for {
 		if cursor, err = s.replay(ctx, tenantID, key, cursor, send); err != nil {
 			return err
 		}
-		// Send what was queued while replaying; when the queue is short
-		// enough, the rest goes out under the lock and the subscriber is live.
-		sub.mu.Lock()
-		queued := sub.queue
-		sub.queue = nil
-		sub.mu.Unlock()
-		if len(queued) > SubscriberBuffer/2 {
-			for _, ev := range queued {
-				if id, _ := license.ParseEventID(ev.ID()); id.After(cursor) {
-					cursor = id
-					if !send(ctx, ev) {
-						return errStop
-					}
-				}
+		for {
+			queued := sub.take()
+			if len(queued) == 0 {
+				break
 			}
-			continue
+			if err := sendQueued(queued); err != nil {
+				return err
+			}
 		}
 		s.hub.mu.Lock()
-		sub.mu.Lock()
-		queued = append(queued, sub.queue...)
-		sub.queue = nil
-		sub.mu.Unlock()
-		for _, ev := range queued {
-			if id, _ := license.ParseEventID(ev.ID()); id.After(cursor) {
-				cursor = id
-				if !sub.offer(ev) {
-					s.dropLocked(tenantID, sub)
-					break
-				}
+		queued := sub.take() // what landed since; the reader can't add more while we hold the lock
+		i := 0
+		for ; i < len(queued); i++ {
+			id, _ := license.ParseEventID(queued[i].ID())
+			if !id.After(cursor) {
+				continue
 			}
+			if !sub.offer(queued[i]) {
+				break // no room yet: keep catching up
+			}
+			cursor = id
 		}
-		sub.live, sub.cursor = true, cursor
+		if i == len(queued) {
+			sub.live, sub.cursor = true, cursor
+			s.hub.mu.Unlock()
+			return nil
+		}
 		s.hub.mu.Unlock()
-		return nil
+		if err := sendQueued(queued[i:]); err != nil {
+			return err
+		}
 	}
 }
 
