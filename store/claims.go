@@ -150,13 +150,29 @@ func claimFingerprint(r license.ClaimRequest) string {
 
 // covering lists the SKUs that cover an app's trigger with the service plan
 // the app needs, as the claim script reads them: ",SKU:plan,SKU:plan,".
+// It is built once per (app, trigger): the catalog never changes.
 func (s *Store) covering(app string, trigger license.Trigger) string {
+	return s.coverings[app+"\x00"+string(trigger)]
+}
+
+// coveringsOf builds covering for every (app, trigger) of a catalog.
+func coveringsOf(c *license.Catalog) map[string]string {
+	out := map[string]string{}
+	for _, a := range c.Apps {
+		for _, t := range a.Triggers {
+			out[a.ID+"\x00"+string(t)] = coveringString(c, a.ID, t)
+		}
+	}
+	return out
+}
+
+func coveringString(c *license.Catalog, app string, trigger license.Trigger) string {
 	var b strings.Builder
 	b.WriteByte(',')
-	for _, sku := range s.catalog.SKUsCovering(app, trigger) {
+	for _, sku := range c.SKUsCovering(app, trigger) {
 		b.WriteString(sku)
 		b.WriteByte(':')
-		b.WriteString(s.catalog.SKU(sku).Coverage(app).RequiredPlan)
+		b.WriteString(c.SKU(sku).Coverage(app).RequiredPlan)
 		b.WriteByte(',')
 	}
 	return b.String()

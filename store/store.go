@@ -26,11 +26,14 @@ type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	catalog *license.Catalog
-	routes  routes
-	streams redis.UniversalClient // for blocking stream reads
-	hub     hub
-	live    atomic.Int64 // subscriptions being served
-	log     *slog.Logger
+	// coverings holds, per (app, trigger), the SKUs that cover it as the
+	// claim script reads them.
+	coverings map[string]string
+	routes    routes
+	streams   redis.UniversalClient // for blocking stream reads
+	hub       hub
+	live      atomic.Int64 // subscriptions being served
+	log       *slog.Logger
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time
@@ -46,7 +49,8 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
-	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, Now: time.Now, log: slog.New(slog.DiscardHandler)}
+	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
+		Now: time.Now, log: slog.New(slog.DiscardHandler)}
 }
 
 // scriptsRunOnce keeps a ClusterClient from running a script again when its
