@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
 	"strconv"
 	"strings"
+
+	"github.com/autoclaim/autoclaim/api"
+	"github.com/autoclaim/autoclaim/store"
 )
 
 // config is the server's configuration, read from AUTOCLAIM_* variables and
@@ -24,9 +26,7 @@ type config struct {
 	DebugAddr    string
 	PoolSize     int // Redis connections per instance (per cluster node)
 	// Request limits and introspection.
-	Limits        limitSettings
-	MaxComplexity int
-	MaxTokens     int
+	Limits        api.Limits
 	Introspection bool
 	CORSOrigins   []string
 	// AllowedOrigins are host patterns of browser pages allowed to open
@@ -62,27 +62,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		return f
 	}
+	def := api.DefaultLimits()
 	fs := flag.NewFlagSet("autoclaim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "AUTOCLAIM_ADDR", ":8080"), "listen address (AUTOCLAIM_ADDR)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("AUTOCLAIM_REDIS_URL"), "redis://host:port/db; empty = embedded in-process Redis (AUTOCLAIM_REDIS_URL)")
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
-	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", "ac:"), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", store.DefaultPrefix), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", getenv("AUTOCLAIM_DEBUG_ADDR"), "listen address of the profiling endpoints (/debug/pprof, /debug/heap); keep it on loopback; empty = off (AUTOCLAIM_DEBUG_ADDR)")
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at /; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
-	fs.IntVar(&c.PoolSize, "redis-pool-size", envInt("AUTOCLAIM_REDIS_POOL_SIZE", 128), "Redis connections of one instance, per node: at least the concurrent requests you expect (AUTOCLAIM_REDIS_POOL_SIZE)")
-	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", 12), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
-	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", 30), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
-	fs.IntVar(&c.Limits.MaxRootField, "max-root-fields", envInt("AUTOCLAIM_MAX_ROOT_FIELDS", 10), "root fields a request may have; claimLicense always goes alone (AUTOCLAIM_MAX_ROOT_FIELDS)")
-	fs.IntVar(&c.MaxComplexity, "max-complexity", envInt("AUTOCLAIM_MAX_COMPLEXITY", 10000), "query complexity limit (AUTOCLAIM_MAX_COMPLEXITY)")
-	fs.IntVar(&c.MaxTokens, "max-tokens", envInt("AUTOCLAIM_MAX_TOKENS", 15000), "parser token limit of a query document (AUTOCLAIM_MAX_TOKENS)")
-	fs.Float64Var(&c.Limits.ClaimRate, "claim-rate", envFloat("AUTOCLAIM_CLAIM_RATE", 1000), "claimLicense calls per second per APP or GLOBAL_ADMIN caller, 0 = unlimited (AUTOCLAIM_CLAIM_RATE)")
-	fs.IntVar(&c.Limits.ClaimBurst, "claim-burst", envInt("AUTOCLAIM_CLAIM_BURST", 2000), "burst of claimLicense calls per APP or GLOBAL_ADMIN caller (AUTOCLAIM_CLAIM_BURST)")
-	fs.Float64Var(&c.Limits.UserClaimRate, "user-claim-rate", envFloat("AUTOCLAIM_USER_CLAIM_RATE", 5), "claimLicense calls per second per USER caller, 0 = unlimited (AUTOCLAIM_USER_CLAIM_RATE)")
-	fs.IntVar(&c.Limits.UserClaimBurst, "user-claim-burst", envInt("AUTOCLAIM_USER_CLAIM_BURST", 10), "burst of claimLicense calls per USER caller (AUTOCLAIM_USER_CLAIM_BURST)")
+	fs.IntVar(&c.PoolSize, "redis-pool-size", envInt("AUTOCLAIM_REDIS_POOL_SIZE", store.DefaultPoolSize), "Redis connections of one instance, per node: at least the concurrent requests you expect (AUTOCLAIM_REDIS_POOL_SIZE)")
+	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", def.MaxDepth), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
+	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", def.MaxAliases), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
+	fs.IntVar(&c.Limits.MaxRootFields, "max-root-fields", envInt("AUTOCLAIM_MAX_ROOT_FIELDS", def.MaxRootFields), "root fields a request may have; claimLicense always goes alone (AUTOCLAIM_MAX_ROOT_FIELDS)")
+	fs.IntVar(&c.Limits.MaxComplexity, "max-complexity", envInt("AUTOCLAIM_MAX_COMPLEXITY", def.MaxComplexity), "query complexity limit (AUTOCLAIM_MAX_COMPLEXITY)")
+	fs.IntVar(&c.Limits.MaxTokens, "max-tokens", envInt("AUTOCLAIM_MAX_TOKENS", def.MaxTokens), "parser token limit of a query document (AUTOCLAIM_MAX_TOKENS)")
+	fs.Float64Var(&c.Limits.ClaimRate, "claim-rate", envFloat("AUTOCLAIM_CLAIM_RATE", def.ClaimRate), "claimLicense calls per second per APP or GLOBAL_ADMIN caller, 0 = unlimited (AUTOCLAIM_CLAIM_RATE)")
+	fs.IntVar(&c.Limits.ClaimBurst, "claim-burst", envInt("AUTOCLAIM_CLAIM_BURST", def.ClaimBurst), "burst of claimLicense calls per APP or GLOBAL_ADMIN caller (AUTOCLAIM_CLAIM_BURST)")
+	fs.Float64Var(&c.Limits.UserClaimRate, "user-claim-rate", envFloat("AUTOCLAIM_USER_CLAIM_RATE", def.UserClaimRate), "claimLicense calls per second per USER caller, 0 = unlimited (AUTOCLAIM_USER_CLAIM_RATE)")
+	fs.IntVar(&c.Limits.UserClaimBurst, "user-claim-burst", envInt("AUTOCLAIM_USER_CLAIM_BURST", def.UserClaimBurst), "burst of claimLicense calls per USER caller (AUTOCLAIM_USER_CLAIM_BURST)")
 	introspection := fs.String("introspection", getenv("AUTOCLAIM_INTROSPECTION"), "1 = allow introspection and field suggestions; default: as AUTOCLAIM_GRAPHIQL (AUTOCLAIM_INTROSPECTION)")
 	cors := fs.String("cors-origins", getenv("AUTOCLAIM_CORS_ORIGINS"), "comma-separated origins (https://admin.example.com, or *) whose pages may call the API from a browser (AUTOCLAIM_CORS_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
@@ -115,7 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	for name, v := range map[string]int{"AUTOCLAIM_REDIS_POOL_SIZE": c.PoolSize, "AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
-		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootField, "AUTOCLAIM_MAX_COMPLEXITY": c.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.MaxTokens} {
+		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootFields, "AUTOCLAIM_MAX_COMPLEXITY": c.Limits.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.Limits.MaxTokens} {
 		if v < 1 {
 			return c, fmt.Errorf("%s must be at least 1, got %d", name, v)
 		}

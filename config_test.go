@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -82,52 +80,8 @@ func TestRunExtendsTheCatalog(t *testing.T) {
 			Products []struct{ SkuPartNumber string }
 		}
 	}
-	mustPost(t, env["AUTOCLAIM_URL"], env["ADMIN_TOKEN"], `{ catalog { products { skuPartNumber } } }`, nil, &out)
+	gqltest.MustPost(t, env["AUTOCLAIM_URL"], env["ADMIN_TOKEN"], `{ catalog { products { skuPartNumber } } }`, nil, &out)
 	if n := len(out.Catalog.Products); n != 4 || out.Catalog.Products[3].SkuPartNumber != "CONTOSO_FLOW_EXTRA" {
 		t.Fatalf("catalog products %+v; want the 3 built-in ones and CONTOSO_FLOW_EXTRA", out.Catalog.Products)
-	}
-}
-
-func TestReadyz(t *testing.T) {
-	b := redistest.Mini(t)
-	api := newTestAPI(t, b)
-	get := func() int {
-		rec := httptest.NewRecorder()
-		api.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-		return rec.Code
-	}
-	if code := get(); code != http.StatusOK {
-		t.Fatalf("/readyz = %d with Redis up; want 200", code)
-	}
-	// An emptied script cache (a Redis restart) is reloaded by the readiness check.
-	if err := b.Client.ScriptFlush(t.Context()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if code := get(); code != http.StatusOK {
-		t.Fatalf("/readyz = %d after a script flush; want 200 (scripts reloaded)", code)
-	}
-	b.Mini.Close()
-	if code := get(); code != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz = %d with Redis down; want 503", code)
-	}
-	r := api.do(api.token("op", "", "OPERATOR"), `{ tenant(id: "gone") { id } }`, nil)
-	if r.code() != "UNAVAILABLE" {
-		t.Fatalf("query with Redis down: code %q; want UNAVAILABLE", r.code())
-	}
-}
-
-func TestInternalErrorsAreHiddenAndLogged(t *testing.T) {
-	b := redistest.Mini(t)
-	api := newTestAPI(t, b)
-	// A tenant hash whose policy list points at a policy with malformed products.
-	f := api.newFixture("broken")
-	b.Client.HSet(t.Context(), b.Prefix+"{t:broken}:policy:1", "app", "POWER_APPS", "products", "garbage", "version", "1")
-	b.Client.ZAdd(t.Context(), b.Prefix+"{t:broken}:policies", redisZ(1, "1"))
-	r := api.do(f.admin, `{ tenant(id: "broken") { policies { id } } }`, nil)
-	if r.code() != "INTERNAL" || r.Errors[0].Message != "internal error" {
-		t.Fatalf("errors %+v; want INTERNAL with the message \"internal error\"", r.Errors)
-	}
-	if !strings.Contains(api.logs.String(), "malformed products") {
-		t.Fatalf("the cause was not logged; logs: %s", api.logs.String())
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 )
 
@@ -82,34 +82,6 @@ func startServer(t *testing.T, env map[string]string) map[string]string {
 	return exports
 }
 
-// post sends a GraphQL request over HTTP.
-func post(t *testing.T, url, token, query string, vars map[string]any) gqlResponse {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return decodeResponse(t, resp.StatusCode, resp.Body)
-}
-
-func mustPost(t *testing.T, url, token, query string, vars map[string]any, out any) {
-	t.Helper()
-	r := post(t, url, token, query, vars)
-	if len(r.Errors) > 0 || r.Status != http.StatusOK {
-		t.Fatalf("HTTP %d, errors %+v\nquery: %s", r.Status, r.Errors, query)
-	}
-	if out != nil {
-		if err := json.Unmarshal(r.Data, out); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestEndToEndAdminFlow drives the reference document's admin flow over HTTP
 // against a server started by run: turn the setting on, create a policy with
 // a backup, reorder, change apps and services, turn it off.
@@ -144,7 +116,7 @@ func adminFlow(t *testing.T, env map[string]string) {
 			Policies         []struct{ ID string }
 		}
 	}
-	mustPost(t, url, admin, `{ tenant(id: "fabrikam") { autoClaimEnabled products { id skuPartNumber } policies { id } } }`, nil, &tenant)
+	gqltest.MustPost(t, url, admin, `{ tenant(id: "fabrikam") { autoClaimEnabled products { id skuPartNumber } policies { id } } }`, nil, &tenant)
 	if tenant.Tenant.AutoClaimEnabled || len(tenant.Tenant.Policies) != 0 {
 		t.Fatalf("fabrikam starts with auto-claim %v and %d policies; want off and none", tenant.Tenant.AutoClaimEnabled, len(tenant.Tenant.Policies))
 	}
@@ -156,7 +128,7 @@ func adminFlow(t *testing.T, env map[string]string) {
 	var on struct {
 		SetAutoClaimEnabled struct{ AutoClaimEnabled bool }
 	}
-	mustPost(t, url, admin, `mutation { setAutoClaimEnabled(tenantId: "fabrikam", enabled: true) { autoClaimEnabled } }`, nil, &on)
+	gqltest.MustPost(t, url, admin, `mutation { setAutoClaimEnabled(tenantId: "fabrikam", enabled: true) { autoClaimEnabled } }`, nil, &on)
 	if !on.SetAutoClaimEnabled.AutoClaimEnabled {
 		t.Fatal("setting still off after turning it on")
 	}
@@ -172,7 +144,7 @@ func adminFlow(t *testing.T, env map[string]string) {
 	}
 	const fields = `id status products { position product { skuPartNumber } disabledServicePlans { name } }`
 	var created struct{ CreateAutoClaimPolicy policy }
-	mustPost(t, url, admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { `+fields+` } }`,
+	gqltest.MustPost(t, url, admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { `+fields+` } }`,
 		map[string]any{"in": map[string]any{"tenantId": "fabrikam", "name": "Power Automate for makers", "appId": "POWER_AUTOMATE",
 			"products": []any{map[string]any{"productId": ids["FLOW_PER_USER"]}, map[string]any{"productId": ids["POWERAUTOMATE_ATTENDED_RPA"]}}}},
 		&created)
@@ -182,14 +154,14 @@ func adminFlow(t *testing.T, env map[string]string) {
 	}
 
 	var moved struct{ MovePolicyProduct policy }
-	mustPost(t, url, admin, `mutation($p: ID!, $x: ID!) { movePolicyProduct(policyId: $p, productId: $x, direction: UP) { `+fields+` } }`,
+	gqltest.MustPost(t, url, admin, `mutation($p: ID!, $x: ID!) { movePolicyProduct(policyId: $p, productId: $x, direction: UP) { `+fields+` } }`,
 		map[string]any{"p": p.ID, "x": ids["POWERAUTOMATE_ATTENDED_RPA"]}, &moved)
 	if got := moved.MovePolicyProduct.Products[0].Product.SkuPartNumber; got != "POWERAUTOMATE_ATTENDED_RPA" {
 		t.Fatalf("after move up the primary is %s; want POWERAUTOMATE_ATTENDED_RPA", got)
 	}
 
 	var plans struct{ SetPolicyServicePlans policy }
-	mustPost(t, url, admin, `mutation($p: ID!) { setPolicyServicePlans(policyId: $p, productId: null, disabledServicePlanIds: ["113feb6c-3fe4-4440-bddc-54d774bf0318"]) { `+fields+` } }`,
+	gqltest.MustPost(t, url, admin, `mutation($p: ID!) { setPolicyServicePlans(policyId: $p, productId: null, disabledServicePlanIds: ["113feb6c-3fe4-4440-bddc-54d774bf0318"]) { `+fields+` } }`,
 		map[string]any{"p": p.ID}, &plans)
 	for _, pp := range plans.SetPolicyServicePlans.Products {
 		if len(pp.DisabledServicePlans) != 1 || pp.DisabledServicePlans[0].Name != "EXCHANGE_S_FOUNDATION" {
@@ -198,16 +170,16 @@ func adminFlow(t *testing.T, env map[string]string) {
 	}
 
 	var off struct{ SetAutoClaimPolicyEnabled policy }
-	mustPost(t, url, admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { `+fields+` } }`,
+	gqltest.MustPost(t, url, admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { `+fields+` } }`,
 		map[string]any{"p": p.ID}, &off)
 	if off.SetAutoClaimPolicyEnabled.Status != "OFF" {
 		t.Fatalf("status %s after turning off; want OFF", off.SetAutoClaimPolicyEnabled.Status)
 	}
 
 	// The Contoso admin can't see Fabrikam's policy.
-	r := post(t, url, env["ADMIN_TOKEN"], `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { id } } }`, map[string]any{"p": p.ID})
-	if r.code() != "NOT_FOUND" {
-		t.Fatalf("other tenant's admin got %q; want NOT_FOUND", r.code())
+	r := gqltest.Post(t, url, env["ADMIN_TOKEN"], `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { id } } }`, map[string]any{"p": p.ID})
+	if r.Code() != "NOT_FOUND" {
+		t.Fatalf("other tenant's admin got %q; want NOT_FOUND", r.Code())
 	}
 
 	// GraphiQL is served at /.

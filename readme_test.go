@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 )
 
 // readmeCall is one `gql "$TOKEN" '<json>'` line of README.md.
@@ -44,7 +46,7 @@ func TestReadmeExamples(t *testing.T) {
 		if err := json.Unmarshal([]byte(m[2]), &req); err != nil {
 			t.Fatalf("README.md:%d: the request is not valid JSON: %v", line, err)
 		}
-		r := post(t, url, token, req.Query, req.Variables)
+		r := gqltest.Post(t, url, token, req.Query, req.Variables)
 		wantCode, wantOutcome := m[3], ""
 		if outcome, reason, _ := strings.Cut(m[3], " "); outcome == "CLAIMED" || outcome == "ALREADY_LICENSED" || outcome == "DENIED" {
 			wantCode, wantOutcome = "", `"outcome":"`+outcome+`"`
@@ -52,8 +54,8 @@ func TestReadmeExamples(t *testing.T) {
 				wantOutcome += `,"reason":"` + reason + `"`
 			}
 		}
-		if r.code() != wantCode {
-			t.Errorf("README.md:%d: error code %q (%+v); want %q", line, r.code(), r.Errors, wantCode)
+		if r.Code() != wantCode {
+			t.Errorf("README.md:%d: error code %q (%+v); want %q", line, r.Code(), r.Errors, wantCode)
 		}
 		if !strings.Contains(string(r.Data), wantOutcome) {
 			t.Errorf("README.md:%d: answer %s; want it to contain %s", line, r.Data, wantOutcome)

@@ -169,30 +169,3 @@ func CallerFrom(ctx context.Context) (*Caller, error) {
 	}
 	return id.caller, nil
 }
-
-// Require returns the caller if it holds one of roles. Returns
-// EUNAUTHENTICATED without a valid token and EFORBIDDEN without the role.
-func Require(ctx context.Context, roles ...Role) (*Caller, error) {
-	c, err := CallerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !c.Has(roles...) {
-		return nil, license.Errorf(license.EFORBIDDEN, "Your role can't do this; it needs one of %v.", roles)
-	}
-	return c, nil
-}
-
-// CheckTenant returns nil if the caller may act on objects of tenantID:
-// operators on any tenant, everyone else on their own. Another tenant's object
-// is answered as ENOTFOUND, so its existence is not revealed.
-func CheckTenant(ctx context.Context, tenantID string, what string) error {
-	c, err := CallerFrom(ctx)
-	if err != nil {
-		return err
-	}
-	if c.Has(Operator) || c.TenantID == tenantID {
-		return nil
-	}
-	return license.Errorf(license.ENOTFOUND, "%s was not found.", what)
-}

@@ -1971,7 +1971,8 @@ enum DenialReason {
 }
 
 input ClaimLicenseInput {
-  tenantId: ID! @tenantScoped
+  "The caller's tenant; another tenant is NOT_FOUND."
+  tenantId: ID!
   "The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded."
   userId: ID!
   appId: ID!
@@ -10738,26 +10739,11 @@ func (ec *executionContext) unmarshalInputClaimLicenseInput(ctx context.Context,
 		switch k {
 		case "tenantId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
-			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalNID2string(ctx, v) }
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.TenantScoped == nil {
-					var zeroVal string
-					return zeroVal, errors.New("directive tenantScoped is not implemented")
-				}
-				return ec.Directives.TenantScoped(ctx, obj, directive0)
-			}
-
-			tmp, err := directive1(ctx)
+			data, err := ec.unmarshalNID2string(ctx, v)
 			if err != nil {
-				return it, graphql.ErrorOnPath(ctx, err)
+				return it, err
 			}
-			if data, ok := tmp.(string); ok {
-				it.TenantID = data
-			} else {
-				err := fmt.Errorf(`unexpected type %T from directive, should be string`, tmp)
-				return it, graphql.ErrorOnPath(ctx, err)
-			}
+			it.TenantID = data
 		case "userId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
 			data, err := ec.unmarshalNID2string(ctx, v)

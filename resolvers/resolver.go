@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/license"
 )
 
@@ -15,4 +16,12 @@ type Resolver struct {
 	Log     *slog.Logger // where internal errors are reported
 	// Shutdown, when done, completes every live subscription (nil: never).
 	Shutdown context.Context
+	// Claims limits how fast each caller claims (nil: unlimited).
+	Claims ClaimLimiter
+}
+
+// ClaimLimiter limits how fast a caller may claim licenses.
+type ClaimLimiter interface {
+	// AllowClaim returns nil if c may claim now. Returns ERATELIMITED otherwise.
+	AllowClaim(c *auth.Caller) error
 }

@@ -267,8 +267,13 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 	if err != nil {
 		return nil, err
 	}
-	if !c.Has(auth.App, auth.GlobalAdmin) && input.UserID != c.Subject {
-		return nil, license.Errorf(license.EFORBIDDEN, "A user can claim a license only for itself (userId must be %q).", c.Subject)
+	if err := c.MayClaim(input.TenantID, input.UserID); err != nil {
+		return nil, err
+	}
+	if r.Claims != nil {
+		if err := r.Claims.AllowClaim(c); err != nil {
+			return nil, err
+		}
 	}
 	return r.Service.Claim(ctx, license.ClaimRequest{
 		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger,
@@ -381,7 +386,7 @@ func (r *queryResolver) Tenant(ctx context.Context, id string) (*license.Tenant,
 
 func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string, policyID *string, after *string) (<-chan *license.ClaimEvent, error) {
 	if policyID != nil {
-		if err := ownPolicy(tenantID, *policyID); err != nil {
+		if err := auth.CheckOwned(tenantID, *policyID); err != nil {
 			return nil, err
 		}
 	}
@@ -401,7 +406,7 @@ func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Product(ctx context.Context, obj *license.Tenant, id string) (*license.Product, error) {
-	if err := ownProduct(obj.ID, id); err != nil {
+	if err := auth.CheckOwned(obj.ID, id); err != nil {
 		return nil, err
 	}
 	return r.Service.Product(ctx, id)
@@ -412,7 +417,7 @@ func (r *tenantResolver) Policies(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Policy(ctx context.Context, obj *license.Tenant, id string) (*license.Policy, error) {
-	if err := ownPolicy(obj.ID, id); err != nil {
+	if err := auth.CheckOwned(obj.ID, id); err != nil {
 		return nil, err
 	}
 	return r.Service.Policy(ctx, id)

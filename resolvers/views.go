@@ -44,22 +44,6 @@ func (r *Resolver) policyProducts(ctx context.Context, p *license.Policy) ([]*mo
 	return out, nil
 }
 
-// ownProduct returns ENOTFOUND unless id is a product id of tenantID.
-func ownProduct(tenantID, id string) error {
-	if t, _, err := license.ParseProductID(id); err != nil || t != tenantID {
-		return license.Errorf(license.ENOTFOUND, "Product %q was not found.", id)
-	}
-	return nil
-}
-
-// ownPolicy returns ENOTFOUND unless id is a policy id of tenantID.
-func ownPolicy(tenantID, id string) error {
-	if t, _, err := license.ParsePolicyID(id); err != nil || t != tenantID {
-		return license.Errorf(license.ENOTFOUND, "Policy %q was not found.", id)
-	}
-	return nil
-}
-
 // userConnection builds a Relay connection from a page of users; a cursor is a user id.
 func userConnection(page *license.UserPage) *model.UserConnection {
 	c := &model.UserConnection{

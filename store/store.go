@@ -34,6 +34,7 @@ type Store struct {
 	hub       hub
 	live      atomic.Int64 // subscriptions being served
 	log       *slog.Logger
+	closers   []func() error // what Close releases (set by Open)
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time

@@ -26,6 +26,7 @@ type AssignLicenseInput struct {
 }
 
 type ClaimLicenseInput struct {
+	// The caller's tenant; another tenant is NOT_FOUND.
 	TenantID string `json:"tenantId"`
 	// The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded.
 	UserID  string          `json:"userId"`

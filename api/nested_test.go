@@ -1,8 +1,9 @@
-package main
+package api_test
 
 import (
 	"testing"
 
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 )
 
@@ -12,9 +13,9 @@ import (
 func TestClaimAnswersShowAppsOnlyWhatTheyNeed(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		sf := newSubscriptionFixture(t, b, "nested")
-		user := sf.api.token("megan", "nested", "USER")
-		claim := func(token, userID, selection string) gqlResponse {
-			return sf.api.do(token, `mutation($u: ID!) { claimLicense(input: {tenantId: "nested", userId: $u, appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { `+selection+` } }`,
+		user := sf.ta.token("megan", "nested", "USER")
+		claim := func(token, userID, selection string) gqltest.Response {
+			return sf.ta.do(token, `mutation($u: ID!) { claimLicense(input: {tenantId: "nested", userId: $u, appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { `+selection+` } }`,
 				map[string]any{"u": userID})
 		}
 		if r := claim(sf.app, "alex", `outcome product { id displayName } license { source policy { name } } event { id userId availableAfter }`); len(r.Errors) > 0 {
@@ -29,8 +30,8 @@ func TestClaimAnswersShowAppsOnlyWhatTheyNeed(t *testing.T) {
 			"UserPolicyContents": {user, "megan", `outcome license { policy { primaryProduct { id } } }`},
 		} {
 			t.Run(name, func(t *testing.T) {
-				if r := claim(tc.token, tc.user, tc.selection); r.code() != "FORBIDDEN" {
-					t.Fatalf("code %q (%s); want FORBIDDEN", r.code(), r.Data)
+				if r := claim(tc.token, tc.user, tc.selection); r.Code() != "FORBIDDEN" {
+					t.Fatalf("code %q (%s); want FORBIDDEN", r.Code(), r.Data)
 				}
 			})
 		}

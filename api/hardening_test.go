@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"io"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoclaim/autoclaim/api"
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
@@ -15,13 +16,13 @@ import (
 
 // newLimitedAPI is a test API with the production defaults: no introspection,
 // no suggestions, the limits and the claim rate limits.
-func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*serverDeps)) *testAPI {
+func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*api.Deps)) *testAPI {
 	t.Helper()
-	return newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *serverDeps) {
+	return newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *api.Deps) {
 		d.GraphiQL, d.Introspection = false, false
-		d.Limits = limitSettings{MaxDepth: 12, MaxAliases: 30, MaxRootField: 10, ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10}
-		d.MaxComplexity, d.MaxTokens = 10000, 15000
-		d.Metrics = newMetrics(d.Service.(*store.Store).LiveSubscriptions)
+		d.Limits = api.DefaultLimits()
+		d.Metrics = api.NewMetrics()
+		d.Metrics.CountLive(d.Service.(*store.Store).LiveSubscriptions)
 		d.CORSOrigins = []string{"https://admin.example.com"}
 		if tune != nil {
 			tune(d)
@@ -31,8 +32,8 @@ func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*serverDeps)) *
 
 func TestRequestLimits(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newLimitedAPI(t, b, func(d *serverDeps) { d.Limits.MaxDepth = 8 })
-		f := api.newFixture("limits")
+		ta := newLimitedAPI(t, b, func(d *api.Deps) { d.Limits.MaxDepth = 8 })
+		f := ta.newFixture("limits")
 		deep := `{ tenant(id: "limits") { policies { products { product { apps { triggers } } } } } }`
 		deepFrag := `query { me { tenant { ...T } } } fragment T on Tenant { policies { products { product { apps { triggers } } } } users { nodes { licenses { policy { products { product { apps { triggers } } } } } } } }`
 		tests := []struct {
@@ -50,27 +51,27 @@ func TestRequestLimits(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				before := api.snapshot(f.admin, "limits")
-				r := api.do(f.admin, tt.query, nil)
-				if r.code() != tt.code {
-					t.Fatalf("code %q (%+v); want %q", r.code(), r.Errors, tt.code)
+				before := ta.snapshot(f.admin, "limits")
+				r := ta.do(f.admin, tt.query, nil)
+				if r.Code() != tt.code {
+					t.Fatalf("code %q (%+v); want %q", r.Code(), r.Errors, tt.code)
 				}
 				if tt.code != "" && !strings.Contains(strings.ToLower(r.Errors[0].Message), strings.ToLower(tt.msg)) {
 					t.Fatalf("message %q; want it to mention %q", r.Errors[0].Message, tt.msg)
 				}
-				if after := api.snapshot(f.admin, "limits"); after != before {
+				if after := ta.snapshot(f.admin, "limits"); after != before {
 					t.Fatalf("a refused request changed state:\n%s\n%s", before, after)
 				}
 			})
 		}
 		t.Run("NoSuggestions", func(t *testing.T) {
-			r := api.do(f.admin, `{ tenant(id: "limits") { nme } }`, nil)
-			if r.code() != "GRAPHQL_VALIDATION_FAILED" || strings.Contains(r.Errors[0].Message, "Did you mean") {
+			r := ta.do(f.admin, `{ tenant(id: "limits") { nme } }`, nil)
+			if r.Code() != "GRAPHQL_VALIDATION_FAILED" || strings.Contains(r.Errors[0].Message, "Did you mean") {
 				t.Fatalf("errors %+v; want a validation error without suggestions", r.Errors)
 			}
 		})
 		t.Run("TokenLimit", func(t *testing.T) {
-			r := api.do(f.admin, "{ "+strings.Repeat("me { subject } ", 4000)+"}", nil)
+			r := ta.do(f.admin, "{ "+strings.Repeat("me { subject } ", 4000)+"}", nil)
 			if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "token limit") {
 				t.Fatalf("errors %+v; want the parser's token limit", r.Errors)
 			}
@@ -92,25 +93,25 @@ func rootList(n int) string { return strings.Repeat(" catalog { apps { id } }", 
 
 func TestClaimRateLimit(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newLimitedAPI(t, b, nil)
-		f := api.newFixture("rl")
-		api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+		ta := newLimitedAPI(t, b, nil)
+		f := ta.newFixture("rl")
+		ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"tenantId": "rl", "name": "PA", "appId": "POWER_AUTOMATE",
 				"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
-		user := api.token("megan", "rl", auth.User)
+		user := ta.token("megan", "rl", auth.User)
 		claim := `mutation { claimLicense(input: {tenantId: "rl", userId: "megan", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome reason } }`
 		for i := range 10 { // the burst
-			if r := api.do(user, claim, nil); len(r.Errors) > 0 {
+			if r := ta.do(user, claim, nil); len(r.Errors) > 0 {
 				t.Fatalf("claim %d within the burst: %+v", i, r.Errors)
 			}
 		}
 		hook := &countingHook{}
 		b.Client.AddHook(hook)
-		before := api.snapshot(f.admin, "rl")
+		before := ta.snapshot(f.admin, "rl")
 		trips := hook.trips.Load()
-		r := api.do(user, claim, nil)
-		if r.code() != "RATE_LIMITED" {
-			t.Fatalf("claim past the burst: code %q (%+v); want RATE_LIMITED", r.code(), r.Errors)
+		r := ta.do(user, claim, nil)
+		if r.Code() != "RATE_LIMITED" {
+			t.Fatalf("claim past the burst: code %q (%+v); want RATE_LIMITED", r.Code(), r.Errors)
 		}
 		if wait, ok := r.Errors[0].Extensions["retryAfterSeconds"].(float64); !ok || wait <= 0 || wait > 1 {
 			t.Fatalf("retryAfterSeconds = %v; want a wait of up to a second (5 per second)", r.Errors[0].Extensions["retryAfterSeconds"])
@@ -118,19 +119,19 @@ func TestClaimRateLimit(t *testing.T) {
 		if n := hook.trips.Load() - trips; n != 0 {
 			t.Fatalf("a refused claim cost %d Redis round trips; want 0", n)
 		}
-		if after := api.snapshot(f.admin, "rl"); after != before {
+		if after := ta.snapshot(f.admin, "rl"); after != before {
 			t.Fatalf("a refused claim changed state")
 		}
 		// Another caller has its own allowance.
-		if r := api.do(api.token("lee", "rl", auth.User), strings.ReplaceAll(claim, "megan", "lee"), nil); len(r.Errors) > 0 {
+		if r := ta.do(ta.token("lee", "rl", auth.User), strings.ReplaceAll(claim, "megan", "lee"), nil); len(r.Errors) > 0 {
 			t.Fatalf("another user's claim: %+v", r.Errors)
 		}
 	})
 }
 
 func TestGraphQLOverHTTP(t *testing.T) {
-	api := newLimitedAPI(t, redistest.Mini(t), nil)
-	f := api.newFixture("http")
+	ta := newLimitedAPI(t, redistest.Mini(t), nil)
+	f := ta.newFixture("http")
 	send := func(method, contentType, accept, body, query string) *httptest.ResponseRecorder {
 		url := "/graphql"
 		if query != "" {
@@ -145,7 +146,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		}
 		req.Header.Set("Authorization", "Bearer "+f.admin)
 		rec := httptest.NewRecorder()
-		api.handler.ServeHTTP(rec, req)
+		ta.handler.ServeHTTP(rec, req)
 		return rec
 	}
 	t.Run("QueryOverGET", func(t *testing.T) {
@@ -162,7 +163,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		var on struct {
 			Tenant struct{ AutoClaimEnabled bool }
 		}
-		api.mustDo(f.admin, `{ tenant(id: "http") { autoClaimEnabled } }`, nil, &on)
+		ta.mustDo(f.admin, `{ tenant(id: "http") { autoClaimEnabled } }`, nil, &on)
 		if on.Tenant.AutoClaimEnabled {
 			t.Fatal("the refused GET mutation turned the setting on")
 		}
@@ -188,7 +189,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 		req.Header.Set("X-Request-Id", "trace-42")
 		rec := httptest.NewRecorder()
-		api.handler.ServeHTTP(rec, req)
+		ta.handler.ServeHTTP(rec, req)
 		if rec.Header().Get("X-Request-Id") != "trace-42" {
 			t.Fatalf("X-Request-Id %q; want the caller's trace-42 echoed", rec.Header().Get("X-Request-Id"))
 		}
@@ -200,7 +201,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 			req.Header.Set("Access-Control-Request-Method", "POST")
 			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
 			rec := httptest.NewRecorder()
-			api.handler.ServeHTTP(rec, req)
+			ta.handler.ServeHTTP(rec, req)
 			if got := rec.Header().Get("Access-Control-Allow-Origin") == origin; got != allowed {
 				t.Fatalf("preflight from %s: allowed %v; want %v", origin, got, allowed)
 			}
@@ -210,11 +211,11 @@ func TestGraphQLOverHTTP(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	b := redistest.Mini(t)
-	api := newLimitedAPI(t, b, nil)
-	f := api.newFixture("metrics")
-	api.mustDo(f.admin, `mutation { claimLicense(input: {tenantId: "metrics", userId: "u1", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, nil, nil)
+	ta := newLimitedAPI(t, b, nil)
+	f := ta.newFixture("metrics")
+	ta.mustDo(f.admin, `mutation { claimLicense(input: {tenantId: "metrics", userId: "u1", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, nil, nil)
 	rec := httptest.NewRecorder()
-	api.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	ta.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
 		`autoclaim_claims_total{outcome="DENIED",reason="AUTO_CLAIM_DISABLED"} 1`,

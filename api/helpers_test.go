@@ -1,19 +1,19 @@
-package main
+package api_test
 
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/autoclaim/autoclaim/api"
 	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
@@ -35,7 +35,7 @@ func newTestAPI(t testing.TB, b *redistest.Backend) *testAPI {
 
 // newTestAPIOn serves the real handler on a Redis client under a key prefix
 // with a catalog; tune, when set, changes the server's settings.
-func newTestAPIOn(t testing.TB, rdb *redis.Client, prefix string, cat *license.Catalog, tune func(*serverDeps)) *testAPI {
+func newTestAPIOn(t testing.TB, rdb *redis.Client, prefix string, cat *license.Catalog, tune func(*api.Deps)) *testAPI {
 	t.Helper()
 	st := store.New(rdb, cat, prefix)
 	if err := st.LoadScripts(t.Context()); err != nil {
@@ -43,14 +43,14 @@ func newTestAPIOn(t testing.TB, rdb *redis.Client, prefix string, cat *license.C
 	}
 	secret := []byte("test-secret-" + prefix)
 	logs := &bytes.Buffer{}
-	d := serverDeps{
+	d := api.Deps{
 		Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil),
 		Log: slog.New(slog.NewTextHandler(logs, nil)), GraphiQL: true, Introspection: true,
 	}
 	if tune != nil {
 		tune(&d)
 	}
-	return &testAPI{t: t, store: st, secret: secret, handler: NewServer(d), logs: logs}
+	return &testAPI{t: t, store: st, secret: secret, handler: api.New(d), logs: logs}
 }
 
 // token returns a bearer token for a caller.
@@ -63,51 +63,10 @@ func (a *testAPI) token(subject, tenantID string, roles ...auth.Role) string {
 	return tok
 }
 
-// gqlResponse is a GraphQL response.
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlError      `json:"errors"`
-	Status int             `json:"-"`
-}
-
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-// code returns the code of the first error, or "" when there is none.
-func (r gqlResponse) code() string {
-	if len(r.Errors) == 0 {
-		return ""
-	}
-	c, _ := r.Errors[0].Extensions["code"].(string)
-	return c
-}
-
 // do posts a query with variables as token's caller ("" for none).
-func (a *testAPI) do(token, query string, vars map[string]any) gqlResponse {
+func (a *testAPI) do(token, query string, vars map[string]any) gqltest.Response {
 	a.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
-	return decodeResponse(a.t, rec.Code, rec.Body)
-}
-
-func decodeResponse(t testing.TB, status int, body io.Reader) gqlResponse {
-	t.Helper()
-	raw, _ := io.ReadAll(body)
-	var r gqlResponse
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("response is not JSON (HTTP %d): %s", status, raw)
-	}
-	r.Status = status
-	return r
+	return gqltest.Serve(a.t, a.handler, token, query, vars)
 }
 
 // mustDo is do that fails the test on any GraphQL error, and decodes data into out.

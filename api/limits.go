@@ -1,57 +1,76 @@
-package main
+package api
 
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"golang.org/x/time/rate"
 
-	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// limitSettings bound what one GraphQL request may ask.
-type limitSettings struct {
-	MaxDepth     int // deepest selection
-	MaxAliases   int // aliased fields in a request
-	MaxRootField int // root fields in a request (claimLicense: exactly one)
+// Limits bound what one GraphQL request may ask, and how fast a caller may
+// claim.
+type Limits struct {
+	MaxDepth      int // deepest selection
+	MaxAliases    int // aliased fields in a request
+	MaxRootFields int // root fields in a request (claimLicense: exactly one)
+	MaxComplexity int // query complexity (a page of n items costs n times its items)
+	MaxTokens     int // parser tokens of a query document
 	// claimLicense calls per second, and bursts, per caller: apps and admins
 	// claim for many users; a USER claims for itself only. 0 = unlimited.
 	ClaimRate, UserClaimRate   float64
 	ClaimBurst, UserClaimBurst int
-	// Introspection allows __schema and __type queries.
-	Introspection bool
 }
 
-// limits enforce limitSettings on each request, before it runs.
-type limits struct {
-	limitSettings
+// DefaultLimits are the limits of a server that sets none: the one place
+// where their defaults are written.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxComplexity: 10000, MaxTokens: 15000,
+		ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10,
+	}
+}
 
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+// withDefaults fills each bound left at zero from DefaultLimits; a zero
+// claim rate stays zero (unlimited).
+func (l Limits) withDefaults() Limits {
+	def := DefaultLimits()
+	for _, f := range []struct {
+		v *int
+		d int
+	}{
+		{&l.MaxDepth, def.MaxDepth}, {&l.MaxAliases, def.MaxAliases}, {&l.MaxRootFields, def.MaxRootFields},
+		{&l.MaxComplexity, def.MaxComplexity}, {&l.MaxTokens, def.MaxTokens},
+	} {
+		if *f.v == 0 {
+			*f.v = f.d
+		}
+	}
+	return l
+}
+
+// requestLimits enforce Limits' shape bounds on each request, before it runs.
+type requestLimits struct {
+	Limits
+	introspection bool // allow __schema and __type
 }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = (*limits)(nil)
+} = (*requestLimits)(nil)
 
 // ExtensionName implements graphql.HandlerExtension.
-func (l *limits) ExtensionName() string { return "RequestLimits" }
+func (l *requestLimits) ExtensionName() string { return "RequestLimits" }
 
 // Validate implements graphql.HandlerExtension.
-func (l *limits) Validate(graphql.ExecutableSchema) error { return nil }
+func (l *requestLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
-// MutateOperationContext checks depth, aliases and root fields, and rate
-// limits claimLicense per caller, in process: it adds no Redis round trip.
-func (l *limits) MutateOperationContext(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
+// MutateOperationContext checks introspection, root fields, depth and aliases.
+func (l *requestLimits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
 	if op.Operation == nil {
 		return nil
 	}
@@ -59,7 +78,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, op *graphql.Operati
 	claim := false
 	for _, f := range roots {
 		claim = claim || f.Name == "claimLicense"
-		if !l.Introspection && (f.Name == "__schema" || f.Name == "__type") {
+		if !l.introspection && (f.Name == "__schema" || f.Name == "__type") {
 			le := license.Errorf(license.EFORBIDDEN, "Introspection is turned off on this server (AUTOCLAIM_INTROSPECTION).")
 			return &gqlerror.Error{Message: le.Message, Err: le}
 		}
@@ -67,8 +86,8 @@ func (l *limits) MutateOperationContext(ctx context.Context, op *graphql.Operati
 	switch {
 	case claim && len(roots) != 1:
 		return limitError(fmt.Sprintf("A request that calls claimLicense must call nothing else; this one has %d root fields.", len(roots)))
-	case len(roots) > l.MaxRootField:
-		return limitError(fmt.Sprintf("A request may have at most %d root fields; this one has %d.", l.MaxRootField, len(roots)))
+	case len(roots) > l.MaxRootFields:
+		return limitError(fmt.Sprintf("A request may have at most %d root fields; this one has %d.", l.MaxRootFields, len(roots)))
 	}
 	if d := depth(op.Doc, op.Operation.SelectionSet, 0); d > l.MaxDepth {
 		return limitError(fmt.Sprintf("The selection is %d levels deep; at most %d are allowed.", d, l.MaxDepth))
@@ -76,41 +95,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, op *graphql.Operati
 	if n := aliases(op.Doc, op.Operation.SelectionSet, 0); n > l.MaxAliases {
 		return limitError(fmt.Sprintf("The request uses %d aliases; at most %d are allowed.", n, l.MaxAliases))
 	}
-	if c, err := auth.CallerFrom(ctx); claim && err == nil {
-		r, burst := l.ClaimRate, l.ClaimBurst
-		if !c.Has(auth.App, auth.GlobalAdmin) {
-			r, burst = l.UserClaimRate, l.UserClaimBurst
-		}
-		if r > 0 {
-			if wait := l.reserve(c.TenantID+"\x00"+c.Subject, r, burst); wait > 0 {
-				le := license.Errorf(license.ERATELIMITED, "Too many claims from this caller; retry in %.1f s.", wait.Seconds())
-				le.RetryAfter = wait
-				return &gqlerror.Error{Message: le.Message, Err: le}
-			}
-		}
-	}
 	return nil
-}
-
-// reserve takes a token for key, or says how long until one is free.
-func (l *limits) reserve(key string, r float64, burst int) time.Duration {
-	l.mu.Lock()
-	lim := l.limiters[key]
-	if lim == nil {
-		if l.limiters == nil || len(l.limiters) > 100_000 {
-			l.limiters = map[string]*rate.Limiter{}
-		}
-		lim = rate.NewLimiter(rate.Limit(r), max(1, burst))
-		l.limiters[key] = lim
-	}
-	l.mu.Unlock()
-	now := time.Now()
-	res := lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d
-	}
-	return 0
 }
 
 func limitError(msg string) *gqlerror.Error {
@@ -183,25 +168,4 @@ func aliases(doc *ast.QueryDocument, set ast.SelectionSet, level int) int {
 		}
 	}
 	return n
-}
-
-// getQueriesOnly answers a mutation over GET with 405 and Allow: POST, as
-// GraphQL over HTTP asks (gqlgen's GET transport answers 406).
-func getQueriesOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			w = &notAcceptableTo405{ResponseWriter: w}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-type notAcceptableTo405 struct{ http.ResponseWriter }
-
-func (w *notAcceptableTo405) WriteHeader(code int) {
-	if code == http.StatusNotAcceptable {
-		w.Header().Set("Allow", "POST")
-		code = http.StatusMethodNotAllowed
-	}
-	w.ResponseWriter.WriteHeader(code)
 }

@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -97,17 +98,17 @@ func (a *testAPI) addExtraProducts(f *fixture, n int) []string {
 
 // post is do for goroutines: it reports failures as an error instead of
 // failing the test.
-func (a *testAPI) post(token, query string, vars map[string]any) (gqlResponse, error) {
+func (a *testAPI) post(token, query string, vars map[string]any) (gqltest.Response, error) {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
-		return gqlResponse{}, err
+		return gqltest.Response{}, err
 	}
 	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	rec := httptest.NewRecorder()
 	a.handler.ServeHTTP(rec, req)
-	var r gqlResponse
+	var r gqltest.Response
 	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
 		return r, fmt.Errorf("response is not JSON (HTTP %d): %s", rec.Code, rec.Body)
 	}
@@ -116,7 +117,7 @@ func (a *testAPI) post(token, query string, vars map[string]any) (gqlResponse, e
 }
 
 // decode decodes the data of a successful response into out.
-func decode(t testing.TB, r gqlResponse, out any) {
+func decode(t testing.TB, r gqltest.Response, out any) {
 	t.Helper()
 	if len(r.Errors) > 0 {
 		t.Fatalf("unexpected errors: %+v", r.Errors)
@@ -127,7 +128,7 @@ func decode(t testing.TB, r gqlResponse, out any) {
 }
 
 // rootField decodes the one root field of a successful response.
-func rootField[T any](t testing.TB, r gqlResponse) T {
+func rootField[T any](t testing.TB, r gqltest.Response) T {
 	t.Helper()
 	var m map[string]json.RawMessage
 	decode(t, r, &m)
@@ -327,8 +328,8 @@ type createTenantPayload struct {
 
 func TestCreateTenant(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
-		op := api.operator()
+		ta := newTestAPI(t, b)
+		op := ta.operator()
 		input := func(id, name, upn string) map[string]any {
 			in := map[string]any{"name": name, "adminUserPrincipalName": upn, "adminDisplayName": "Ada Lovelace"}
 			if id != "" {
@@ -338,7 +339,7 @@ func TestCreateTenant(t *testing.T) {
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			got := rootField[createTenantPayload](t, a.do(op, createTenantMutation, input("acme", "Acme Corp", "Ada@Acme.example")))
 			tn := got.Tenant
 			if tn.ID != "acme" || tn.Name != "Acme Corp" || tn.PolicyLimit != 1 || len(tn.Products) != 0 || len(tn.Policies) != 0 {
@@ -366,7 +367,7 @@ func TestCreateTenant(t *testing.T) {
 		})
 
 		t.Run("OKRandomID", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			one := rootField[createTenantPayload](t, a.do(op, createTenantMutation, input("", "One", "a@one.example")))
 			two := rootField[createTenantPayload](t, a.do(op, createTenantMutation, input("", "Two", "a@two.example")))
 			pattern := regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
@@ -376,7 +377,7 @@ func TestCreateTenant(t *testing.T) {
 		})
 
 		t.Run("OKAutoClaimEnabled", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			vars := input("preconfigured", "Pre", "a@pre.example")
 			vars["in"].(map[string]any)["autoClaimEnabled"] = true
 			got := rootField[createTenantPayload](t, a.do(op, createTenantMutation, vars))
@@ -395,7 +396,7 @@ func TestCreateTenant(t *testing.T) {
 			{"ErrBadID", "Bad_Id", "Bad id", "a@x.example", license.EINVALID, []string{"Bad_Id"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				a := api.on(t)
+				a := ta.on(t)
 				checkError(t, a.do(op, createTenantMutation, input(c.id, c.tenantName, c.upn)), c.code, c.words...)
 				if _, err := a.store.Tenant(t.Context(), c.id); license.ErrorCode(err) != license.ENOTFOUND {
 					t.Errorf("tenant %q exists after a refused createTenant (err %v)", c.id, err)
@@ -404,7 +405,7 @@ func TestCreateTenant(t *testing.T) {
 		}
 
 		t.Run("ErrDuplicateID", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("dup")
 			a.refuse(f, op, createTenantMutation, input("dup", "Another", "b@dup.example"), license.ECONFLICT, `"dup"`, "already exists")
 		})
@@ -413,8 +414,8 @@ func TestCreateTenant(t *testing.T) {
 
 func TestSetTenantPolicyLimit(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
-		op := api.operator()
+		ta := newTestAPI(t, b)
+		op := ta.operator()
 		const q = `mutation($t: ID!, $n: Int!) { setTenantPolicyLimit(tenantId: $t, limit: $n) { id policyLimit } }`
 		type tenantView struct {
 			ID          string
@@ -422,7 +423,7 @@ func TestSetTenantPolicyLimit(t *testing.T) {
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("limit-ok")
 			for _, n := range []int{5, 100, 1} {
 				got := rootField[tenantView](t, a.do(op, q, map[string]any{"t": f.tenantID, "n": n}))
@@ -432,7 +433,7 @@ func TestSetTenantPolicyLimit(t *testing.T) {
 			}
 		})
 		t.Run("OKRaisedLimitAllowsMorePolicies", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("limit-raise")
 			a.mustPolicy(f, "POWER_AUTOMATE", f.products[skuFlow])
 			a.mustDo(op, q, map[string]any{"t": f.tenantID, "n": 2}, nil)
@@ -440,13 +441,13 @@ func TestSetTenantPolicyLimit(t *testing.T) {
 		})
 		for _, n := range []int{0, 101, -1} {
 			t.Run(fmt.Sprintf("ErrLimit%d", n), func(t *testing.T) {
-				a := api.on(t)
+				a := ta.on(t)
 				f := a.newFixture(fmt.Sprintf("limit-bad%d", n+1))
 				a.refuse(f, op, q, map[string]any{"t": f.tenantID, "n": n}, license.EINVALID, "between 1 and 100", fmt.Sprint(n))
 			})
 		}
 		t.Run("ErrBelowPolicyCount", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("limit-below")
 			a.mustDo(op, q, map[string]any{"t": f.tenantID, "n": 2}, nil)
 			a.mustPolicy(f, "POWER_AUTOMATE", f.products[skuFlow])
@@ -454,7 +455,7 @@ func TestSetTenantPolicyLimit(t *testing.T) {
 			a.refuse(f, op, q, map[string]any{"t": f.tenantID, "n": 1}, license.ECONFLICT, "2 policies")
 		})
 		t.Run("ErrUnknownTenant", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("limit-unknown")
 			a.refuse(f, op, q, map[string]any{"t": "no-such-tenant", "n": 2}, license.ENOTFOUND, `"no-such-tenant"`, "not found")
 		})
@@ -463,7 +464,7 @@ func TestSetTenantPolicyLimit(t *testing.T) {
 
 func TestSetAutoClaimEnabled(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($t: ID!, $on: Boolean!) { setAutoClaimEnabled(tenantId: $t, enabled: $on) { id autoClaimEnabled } }`
 		type tenantView struct {
 			ID               string
@@ -471,7 +472,7 @@ func TestSetAutoClaimEnabled(t *testing.T) {
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("org-ok")
 			var out struct{ Tenant tenantView }
 			a.mustDo(f.admin, `query($t: ID!) { tenant(id: $t) { id autoClaimEnabled } }`, map[string]any{"t": f.tenantID}, &out)
@@ -490,7 +491,7 @@ func TestSetAutoClaimEnabled(t *testing.T) {
 			}
 		})
 		t.Run("ErrUnknownTenant", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("org-unknown")
 			a.refuse(f, a.ghostAdmin("ghost-tenant"), q, map[string]any{"t": "ghost-tenant", "on": true}, license.ENOTFOUND, `"ghost-tenant"`)
 			a.refuse(f, f.admin, q, map[string]any{"t": "ghost-tenant", "on": true}, license.ENOTFOUND, `"ghost-tenant"`)
@@ -502,14 +503,14 @@ func TestSetAutoClaimEnabled(t *testing.T) {
 
 func TestAddProduct(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($t: ID!, $sku: String!, $n: Int!) { addProduct(input: {tenantId: $t, skuPartNumber: $sku, quantity: $n}) { ` + productFields + ` } }`
 		vars := func(f *fixture, sku string, n int) map[string]any {
 			return map[string]any{"t": f.tenantID, "sku": sku, "n": n}
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newBareFixture("prod-ok")
 			got := rootField[productView](t, a.do(f.admin, q, vars(f, skuFlow, 25)))
 			if got.ID == "" || got.SkuID != "4a51bf65-409c-4a91-b845-1121b571cc9d" || got.SkuPartNumber != skuFlow ||
@@ -544,22 +545,22 @@ func TestAddProduct(t *testing.T) {
 			}
 		})
 		t.Run("ErrUnknownSKU", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newBareFixture("prod-sku")
 			a.refuse(f, f.admin, q, vars(f, "NOT_A_SKU", 5), license.EINVALID, "NOT_A_SKU", "catalog")
 		})
 		t.Run("ErrNegativeQuantity", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newBareFixture("prod-neg")
 			a.refuse(f, f.admin, q, vars(f, skuFlow, -1), license.EINVALID, "-1", "licenses")
 		})
 		t.Run("ErrSameSKUTwice", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("prod-twice")
 			a.refuse(f, f.admin, q, vars(f, skuFlow, 5), license.ECONFLICT, skuFlow, "already")
 		})
 		t.Run("ErrUnknownTenant", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newBareFixture("prod-unknown")
 			a.refuse(f, a.ghostAdmin("ghost-tenant"), q, map[string]any{"t": "ghost-tenant", "sku": skuFlow, "n": 5}, license.ENOTFOUND, `"ghost-tenant"`)
 		})
@@ -568,11 +569,11 @@ func TestAddProduct(t *testing.T) {
 
 func TestSetLicenseQuantity(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($p: ID!, $n: Int!) { setLicenseQuantity(productId: $p, quantity: $n) { ` + productFields + ` } }`
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("qty-ok")
 			got := rootField[productView](t, a.do(f.admin, q, map[string]any{"p": f.products[skuFlow], "n": 8}))
 			if got.ID != f.products[skuFlow] || got.SkuPartNumber != skuFlow || got.TotalLicenses != 8 || got.AssignedLicenses != 0 || got.AvailableLicenses != 8 {
@@ -580,7 +581,7 @@ func TestSetLicenseQuantity(t *testing.T) {
 			}
 		})
 		t.Run("OKDownToAssigned", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("qty-equal")
 			a.mustAssign(a.mustUser(f, "u1"), f.products[skuFlow])
 			a.mustAssign(a.mustUser(f, "u2"), f.products[skuFlow])
@@ -590,19 +591,19 @@ func TestSetLicenseQuantity(t *testing.T) {
 			}
 		})
 		t.Run("ErrBelowAssigned", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("qty-below")
 			a.mustAssign(a.mustUser(f, "u1"), f.products[skuFlow])
 			a.mustAssign(a.mustUser(f, "u2"), f.products[skuFlow])
 			a.refuse(f, f.admin, q, map[string]any{"p": f.products[skuFlow], "n": 1}, license.ECONFLICT, "2 licenses assigned")
 		})
 		t.Run("ErrNegative", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("qty-neg")
 			a.refuse(f, f.admin, q, map[string]any{"p": f.products[skuFlow], "n": -3}, license.EINVALID, "-3")
 		})
 		t.Run("ErrUnknownProduct", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("qty-unknown")
 			id := license.ProductID(f.tenantID, 99)
 			a.refuse(f, f.admin, q, map[string]any{"p": id, "n": 3}, license.ENOTFOUND, id, "not found")
@@ -632,7 +633,7 @@ type userView struct {
 
 func TestCreateUser(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($in: CreateUserInput!) { createUser(input: $in) { ` + userFields + ` } }`
 		in := func(f *fixture, id, upn, name string) map[string]any {
 			m := map[string]any{"tenantId": f.tenantID, "userPrincipalName": upn, "displayName": name}
@@ -643,7 +644,7 @@ func TestCreateUser(t *testing.T) {
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-ok")
 			got := rootField[userView](t, a.do(f.admin, q, in(f, "bob-1", "Bob@User-ok.example", "Bob Builder")))
 			if got.ID != "bob-1" || got.UserPrincipalName != "Bob@User-ok.example" || got.DisplayName != "Bob Builder" || len(got.Licenses) != 0 {
@@ -665,30 +666,30 @@ func TestCreateUser(t *testing.T) {
 			}
 		})
 		t.Run("ErrBadPrincipalName", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-badupn")
 			a.refuse(f, f.admin, q, in(f, "", "bob", "Bob"), license.EINVALID, "principal name", `"bob"`)
 		})
 		t.Run("ErrDisplayNameRequired", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-noname")
 			a.refuse(f, f.admin, q, in(f, "", "bob@x.example", " "), license.EINVALID, "display name", "empty")
 		})
 		t.Run("ErrDuplicatePrincipalName", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-dupupn")
 			a.mustDo(f.admin, q, in(f, "", "bob@x.example", "Bob"), nil)
 			a.refuse(f, f.admin, q, in(f, "", "bob@x.example", "Bob Again"), license.ECONFLICT, "bob@x.example", "already")
 			a.refuse(f, f.admin, q, in(f, "", "BOB@X.example", "Bob Again"), license.ECONFLICT, "BOB@X.example", "already")
 		})
 		t.Run("ErrDuplicateID", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-dupid")
 			a.mustDo(f.admin, q, in(f, "bob-1", "bob@x.example", "Bob"), nil)
 			a.refuse(f, f.admin, q, in(f, "bob-1", "other@x.example", "Other"), license.ECONFLICT, "bob-1", "already")
 		})
 		t.Run("ErrUnknownTenant", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("user-unknown")
 			a.refuse(f, a.ghostAdmin("ghost-tenant"), q, map[string]any{"in": map[string]any{"tenantId": "ghost-tenant", "userPrincipalName": "a@b.example", "displayName": "A"}},
 				license.ENOTFOUND, `"ghost-tenant"`)
@@ -698,14 +699,14 @@ func TestCreateUser(t *testing.T) {
 
 func TestAssignLicense(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($u: ID!, $p: ID!, $off: [ID!]) { assignLicense(input: {userId: $u, productId: $p, disabledServicePlanIds: $off}) { ` + userFields + ` } }`
 		vars := func(user, product string, off ...string) map[string]any {
 			return map[string]any{"u": user, "p": product, "off": append([]string{}, off...)}
 		}
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-ok")
 			u := a.mustUser(f, "u1")
 			got := rootField[userView](t, a.do(f.admin, q, vars(u, f.products[skuFlow], planExchange)))
@@ -721,18 +722,18 @@ func TestAssignLicense(t *testing.T) {
 			}
 		})
 		t.Run("ErrUnknownUser", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-nouser")
 			a.refuse(f, f.admin, q, vars("ghost-user", f.products[skuFlow]), license.ENOTFOUND, `"ghost-user"`)
 		})
 		t.Run("ErrUnknownProduct", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-noproduct")
 			id := license.ProductID(f.tenantID, 99)
 			a.refuse(f, f.admin, q, vars(a.mustUser(f, "u1"), id), license.ENOTFOUND, id)
 		})
 		t.Run("ErrNoLicensesLeft", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-none")
 			for i := 1; i <= 3; i++ { // POWERAUTOMATE_ATTENDED_RPA has 3
 				a.mustAssign(a.mustUser(f, fmt.Sprintf("u%d", i)), f.products[skuRPA])
@@ -740,14 +741,14 @@ func TestAssignLicense(t *testing.T) {
 			a.refuse(f, f.admin, q, vars(a.mustUser(f, "u4"), f.products[skuRPA]), license.ECONFLICT, "assigned", f.products[skuRPA])
 		})
 		t.Run("ErrAlreadyHolds", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-twice")
 			u := a.mustUser(f, "u1")
 			a.mustAssign(u, f.products[skuFlow])
 			a.refuse(f, f.admin, q, vars(u, f.products[skuFlow]), license.ECONFLICT, "already holds")
 		})
 		t.Run("ErrUnknownServicePlan", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("assign-plan")
 			u := a.mustUser(f, "u1")
 			a.refuse(f, f.admin, q, vars(u, f.products[skuFlow], planUnknown), license.EINVALID, planUnknown)
@@ -758,11 +759,11 @@ func TestAssignLicense(t *testing.T) {
 
 func TestRemoveLicense(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		const q = `mutation($u: ID!, $p: ID!) { removeLicense(userId: $u, productId: $p) { ` + userFields + ` } }`
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("remove-ok")
 			u, flow := a.mustUser(f, "u1"), f.products[skuFlow]
 			a.mustDo(f.admin, `mutation($u: ID!, $p: ID!) { assignLicense(input: {userId: $u, productId: $p}) { id } }`, map[string]any{"u": u, "p": flow}, nil)
@@ -782,14 +783,14 @@ func TestRemoveLicense(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotHeld", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("remove-notheld")
 			u := a.mustUser(f, "u1")
 			a.mustAssign(u, f.products[skuRPA])
 			a.refuse(f, f.admin, q, map[string]any{"u": u, "p": f.products[skuFlow]}, license.ENOTFOUND, "no license", f.products[skuFlow])
 		})
 		t.Run("ErrUnknownUser", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("remove-nouser")
 			a.refuse(f, f.admin, q, map[string]any{"u": "ghost-user", "p": f.products[skuFlow]}, license.ENOTFOUND, "ghost-user")
 		})
@@ -902,11 +903,11 @@ func policyInput(f *fixture, name, app string, products ...string) map[string]an
 
 func TestCreateAutoClaimPolicy(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPIWithCatalog(t, b, extendedCatalog(t, 4))
-		op := api.operator()
+		ta := newTestAPIWithCatalog(t, b, extendedCatalog(t, 4))
+		op := ta.operator()
 
 		t.Run("OK", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("pol-ok")
 			flow, rpa := f.products[skuFlow], f.products[skuRPA]
 			got := rootField[policyView](t, a.do(f.admin, createPolicyMutation, policyInput(f, "Flow makers", "POWER_AUTOMATE", flow+"|"+planExchange, rpa)))
@@ -929,7 +930,7 @@ func TestCreateAutoClaimPolicy(t *testing.T) {
 			}
 		})
 		t.Run("OKDisabled", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("pol-off")
 			vars := policyInput(f, "Apps", "POWER_APPS", f.products[skuApps])
 			vars["in"].(map[string]any)["enabled"] = false
@@ -940,7 +941,7 @@ func TestCreateAutoClaimPolicy(t *testing.T) {
 			a.checkPolicyProducts(got, wantProduct{f.products[skuApps], nil, 10})
 		})
 		t.Run("OKFiveProductsAndLongestName", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("pol-five")
 			x := a.addExtraProducts(f, 3)
 			name := strings.Repeat("p", 100)
@@ -999,7 +1000,7 @@ func TestCreateAutoClaimPolicy(t *testing.T) {
 		}
 		for i, c := range errs {
 			t.Run(c.name, func(t *testing.T) {
-				a := api.on(t)
+				a := ta.on(t)
 				f := a.newFixture(fmt.Sprintf("pol-err%d", i))
 				vars := c.vars(a, f)
 				a.refuse(f, f.admin, createPolicyMutation, vars, c.code, c.words(f)...)
@@ -1007,13 +1008,13 @@ func TestCreateAutoClaimPolicy(t *testing.T) {
 		}
 
 		t.Run("ErrPolicyLimitReached", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("pol-limit")
 			a.mustDo(f.admin, createPolicyMutation, policyInput(f, "Flow", "POWER_AUTOMATE", f.products[skuFlow]), nil)
 			a.refuse(f, f.admin, createPolicyMutation, policyInput(f, "Apps", "POWER_APPS", f.products[skuApps]), license.ECONFLICT, "limit", "1")
 		})
 		t.Run("ErrAppHasPolicy", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture("pol-app")
 			a.mustDo(op, `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 5) { id } }`, map[string]any{"t": f.tenantID}, nil)
 			a.mustDo(f.admin, createPolicyMutation, policyInput(f, "Flow", "POWER_AUTOMATE", f.products[skuFlow]), nil)
@@ -1028,13 +1029,13 @@ func TestCreateAutoClaimPolicy(t *testing.T) {
 // (with n extra Power Automate products) and a Power Automate policy of the
 // given products (keys of fixture.products).
 type policyTest struct {
-	api   *testAPI
+	ta    *testAPI
 	n     int
 	count int
 }
 
 func (pt *policyTest) setup(t *testing.T, skus ...string) (*testAPI, *fixture, string) {
-	a := pt.api.on(t)
+	a := pt.ta.on(t)
 	pt.count++
 	f := a.newFixture(fmt.Sprintf("edit-%d", pt.count))
 	a.addExtraProducts(f, pt.n)
@@ -1046,7 +1047,7 @@ func (pt *policyTest) setup(t *testing.T, skus ...string) (*testAPI, *fixture, s
 }
 
 func newPolicyTest(t *testing.T, b *redistest.Backend, extra int) *policyTest {
-	return &policyTest{api: newTestAPIWithCatalog(t, b, extendedCatalog(t, extra)), n: extra}
+	return &policyTest{ta: newTestAPIWithCatalog(t, b, extendedCatalog(t, extra)), n: extra}
 }
 
 func TestRenameAutoClaimPolicy(t *testing.T) {
@@ -1395,7 +1396,7 @@ func TestConcurrentCreatePolicyRespectsLimit(t *testing.T) {
 		a := newTestAPI(t, b)
 		f := a.newFixture("race-create")
 		const n = 50
-		results := make([]gqlResponse, n)
+		results := make([]gqltest.Response, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
@@ -1413,7 +1414,7 @@ func TestConcurrentCreatePolicyRespectsLimit(t *testing.T) {
 			if errs[i] != nil {
 				t.Fatalf("request %d: %v", i, errs[i])
 			}
-			switch r.code() {
+			switch r.Code() {
 			case "":
 				winners = append(winners, rootField[policyView](t, r).ID)
 			case license.ECONFLICT:
@@ -1445,7 +1446,7 @@ func TestConcurrentAddBackupProduct(t *testing.T) {
 		id := a.mustPolicy(f, "POWER_AUTOMATE", f.products[skuFlow])
 		const n = 20
 		const q = `mutation($p: ID!, $b: ID!) { addBackupProduct(policyId: $p, productId: $b) { ` + policyFields + ` } }`
-		results := make([]gqlResponse, n)
+		results := make([]gqltest.Response, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
@@ -1469,8 +1470,8 @@ func TestConcurrentAddBackupProduct(t *testing.T) {
 				t.Fatalf("request %d: %v", i, errs[i])
 			}
 			product := candidates[i%len(candidates)]
-			if r.code() != "" {
-				if r.code() != license.EINVALID {
+			if r.Code() != "" {
+				if r.Code() != license.EINVALID {
 					t.Errorf("request %d (%s): %+v; want success or BAD_USER_INPUT (full, or already in the policy)", i, product, r.Errors)
 				}
 				continue
@@ -1499,7 +1500,7 @@ func TestConcurrentAssignLicenseNeverOversells(t *testing.T) {
 		}
 		rpa := f.products[skuRPA] // 3 licenses
 		const q = `mutation($u: ID!, $p: ID!) { assignLicense(input: {userId: $u, productId: $p}) { id } }`
-		results := make([]gqlResponse, n)
+		results := make([]gqltest.Response, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
@@ -1511,9 +1512,9 @@ func TestConcurrentAssignLicenseNeverOversells(t *testing.T) {
 			switch {
 			case errs[i] != nil:
 				t.Fatalf("request %d: %v", i, errs[i])
-			case r.code() == "":
+			case r.Code() == "":
 				ok++
-			case r.code() != license.ECONFLICT:
+			case r.Code() != license.ECONFLICT:
 				t.Errorf("request %d: %+v; want success or CONFLICT", i, r.Errors)
 			}
 		}

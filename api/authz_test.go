@@ -1,34 +1,26 @@
-package main
+package api_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/graph"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// loadSchema parses schema.graphqls as gqlgen does.
+// loadSchema returns the schema the server serves.
 func loadSchema(t *testing.T) *ast.Schema {
 	t.Helper()
-	src, err := os.ReadFile("schema.graphqls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(src)})
-	if err != nil {
-		t.Fatalf("schema.graphqls does not load: %v", err)
-	}
-	return s
+	return graph.NewExecutableSchema(graph.Config{}).Schema()
 }
 
 // rootFields returns the fields of a root type a client can call (not the
@@ -131,12 +123,12 @@ func (a *testAPI) mustAssign(userID, productID string) {
 
 // checkError fails unless r failed with code and a message that is not empty,
 // not "internal error", and mentions each of words (case-insensitively).
-func checkError(t testing.TB, r gqlResponse, code string, words ...string) {
+func checkError(t testing.TB, r gqltest.Response, code string, words ...string) {
 	t.Helper()
 	if len(r.Errors) == 0 {
 		t.Fatalf("got no error, data %s; want %s", r.Data, code)
 	}
-	if got := r.code(); got != code {
+	if got := r.Code(); got != code {
 		t.Fatalf("code = %q (message %q); want %q", got, r.Errors[0].Message, code)
 	}
 	msg := r.Errors[0].Message
@@ -245,12 +237,12 @@ func TestAuthMatrixCoversEveryMutation(t *testing.T) {
 
 func TestAuthMatrix(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
+		ta := newTestAPI(t, b)
 		n := 0
 		nextID := func() string { n++; return fmt.Sprintf("m%03d", n) }
-		other := api.newFixture("other-tenant")
-		otherAdmin := api.token(other.adminID, other.tenantID, auth.GlobalAdmin)
-		expired, err := auth.Issue(api.secret, auth.Caller{Subject: "x", TenantID: "x", Roles: []auth.Role{auth.GlobalAdmin}}, time.Hour, time.Now().Add(-2*time.Hour))
+		other := ta.newFixture("other-tenant")
+		otherAdmin := ta.token(other.adminID, other.tenantID, auth.GlobalAdmin)
+		expired, err := auth.Issue(ta.secret, auth.Caller{Subject: "x", TenantID: "x", Roles: []auth.Role{auth.GlobalAdmin}}, time.Hour, time.Now().Add(-2*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +251,7 @@ func TestAuthMatrix(t *testing.T) {
 			// run prepares a fresh fixture, sends the request as the caller
 			// tokenFor returns, and checks the answer.
 			run := func(t *testing.T, tokenFor func(f *fixture) string, wantCode string, words ...string) {
-				a := api.on(t)
+				a := ta.on(t)
 				var f *fixture
 				if mc.bare {
 					f = a.newBareFixture(nextID())
@@ -292,11 +284,11 @@ func TestAuthMatrix(t *testing.T) {
 					run(t, func(f *fixture) string {
 						switch role {
 						case auth.Operator:
-							return api.token("operator-1", "", role)
+							return ta.token("operator-1", "", role)
 						case auth.GlobalAdmin:
 							return f.admin
 						}
-						return api.token("caller-"+strings.ToLower(string(role)), f.tenantID, role)
+						return ta.token("caller-"+strings.ToLower(string(role)), f.tenantID, role)
 					}, want, words...)
 				})
 			}
@@ -326,7 +318,7 @@ func TestAuthMatrix(t *testing.T) {
 		}
 
 		t.Run("tenant", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture(nextID())
 			const q = `query($id: ID!) { tenant(id: $id) { id name products { id } policies { id } users { totalCount } } }`
 			for _, role := range auth.AllRoles {
@@ -350,8 +342,8 @@ func TestAuthMatrix(t *testing.T) {
 					r := a.do(tok, q, map[string]any{"id": target.tenantID})
 					name := fmt.Sprintf("%s reading tenant %s (own %v)", role, target.tenantID, own)
 					if want != "" {
-						if r.code() != want {
-							t.Errorf("%s: code %q (%+v); want %s", name, r.code(), r.Errors, want)
+						if r.Code() != want {
+							t.Errorf("%s: code %q (%+v); want %s", name, r.Code(), r.Errors, want)
 						}
 						continue
 					}
@@ -379,7 +371,7 @@ func TestAuthMatrix(t *testing.T) {
 		})
 
 		t.Run("catalog", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			const q = `{ catalog { apps { id } products { skuPartNumber } } }`
 			for _, role := range auth.AllRoles {
 				tenantID := "t1"
@@ -411,7 +403,7 @@ func TestAuthMatrix(t *testing.T) {
 		})
 
 		t.Run("me", func(t *testing.T) {
-			a := api.on(t)
+			a := ta.on(t)
 			f := a.newFixture(nextID())
 			for _, role := range auth.AllRoles {
 				subject, tenantID := "caller-"+strings.ToLower(string(role)), f.tenantID

@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"encoding/json"
@@ -7,11 +7,11 @@ import (
 	"runtime"
 )
 
-// newDebugHandler serves profiling on the operator's debug listener
+// DebugHandler serves profiling on the operator's debug listener
 // (AUTOCLAIM_DEBUG_ADDR; keep it on loopback): net/http/pprof, and
 // /debug/heap, which collects garbage and reports the live heap and the
 // goroutine stacks in use, for measuring memory per subscriber or request.
-func newDebugHandler() http.Handler {
+func DebugHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

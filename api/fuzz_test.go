@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"bytes"
@@ -26,14 +26,14 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	api := newTestAPI(f, redistest.Mini(f))
-	fx := api.newFixture("fuzz")
+	ta := newTestAPI(f, redistest.Mini(f))
+	fx := ta.newFixture("fuzz")
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+fx.admin)
 		rec := httptest.NewRecorder()
-		api.handler.ServeHTTP(rec, req)
+		ta.handler.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("HTTP %d for %q: %s", rec.Code, body, rec.Body)
 		}
@@ -41,7 +41,7 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 			t.Fatalf("not JSON for %q: %s", body, rec.Body)
 		}
 		if strings.Contains(rec.Body.String(), `"INTERNAL"`) {
-			t.Fatalf("internal error for %q: %s\nlogs: %s", body, rec.Body, api.logs)
+			t.Fatalf("internal error for %q: %s\nlogs: %s", body, rec.Body, ta.logs)
 		}
 	})
 }

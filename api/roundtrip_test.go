@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"context"
@@ -39,22 +39,22 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // the claim itself, costs exactly one Redis round trip (the EVALSHA).
 func TestClaimIsOneRoundTrip(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		api := newTestAPI(t, b)
-		f := api.newFixture("trips")
-		api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+		ta := newTestAPI(t, b)
+		f := ta.newFixture("trips")
+		ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"tenantId": "trips", "name": "PA", "appId": "POWER_AUTOMATE",
 				"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
-		api.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "trips", enabled: true) { id } }`, nil, nil)
+		ta.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "trips", enabled: true) { id } }`, nil, nil)
 		app := f.admin // a Global admin may claim, and may read the pool counts the answer carries
 		const claim = `mutation($u: ID!) { claimLicense(input: {tenantId: "trips", userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) {
 			outcome reason replayed product { id skuPartNumber displayName totalLicenses assignedLicenses availableLicenses }
 			license { source assignedAt disabledServicePlans { id name } } event { id policyId productId outcome reason at availableAfter } } }`
-		api.mustDo(app, claim, map[string]any{"u": "warm-up"}, nil) // loads and caches the policy
+		ta.mustDo(app, claim, map[string]any{"u": "warm-up"}, nil) // loads and caches the policy
 
 		hook := &countingHook{}
 		b.Client.AddHook(hook)
 		var out struct{ ClaimLicense struct{ Outcome string } }
-		api.mustDo(app, claim, map[string]any{"u": "counted"}, &out)
+		ta.mustDo(app, claim, map[string]any{"u": "counted"}, &out)
 		if out.ClaimLicense.Outcome != "CLAIMED" {
 			t.Fatalf("outcome %s; want CLAIMED", out.ClaimLicense.Outcome)
 		}

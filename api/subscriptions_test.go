@@ -1,11 +1,10 @@
-package main
+package api_test
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,101 +13,17 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 
+	"github.com/autoclaim/autoclaim/api"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// wsMessage is a graphql-transport-ws (or graphql-ws) message.
-type wsMessage struct {
-	ID      string          `json:"id,omitempty"`
-	Type    string          `json:"type"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-}
-
-// wsClient speaks graphql-transport-ws to a test server.
-type wsClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	ctx  context.Context
-}
-
-func dialWS(t *testing.T, srv *httptest.Server, protocol string) *wsClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{protocol}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	return &wsClient{t: t, conn: conn, ctx: ctx}
-}
-
-func (c *wsClient) send(m wsMessage) {
-	c.t.Helper()
-	if err := wsjson.Write(c.ctx, c.conn, m); err != nil {
-		c.t.Fatalf("write %s: %v", m.Type, err)
-	}
-}
-
-// read returns the next message that is not a keep-alive or ping.
-func (c *wsClient) read() (wsMessage, error) {
-	for {
-		var m wsMessage
-		if err := wsjson.Read(c.ctx, c.conn, &m); err != nil {
-			return m, err
-		}
-		if m.Type != "ka" && m.Type != "ping" && m.Type != "pong" {
-			return m, nil
-		}
-	}
-}
-
-func (c *wsClient) mustRead(wantType string) wsMessage {
-	c.t.Helper()
-	m, err := c.read()
-	if err != nil {
-		c.t.Fatalf("read (want %s): %v", wantType, err)
-	}
-	if m.Type != wantType {
-		c.t.Fatalf("got message %s %s; want %s", m.Type, m.Payload, wantType)
-	}
-	return m
-}
-
-func (c *wsClient) init(token string) {
-	c.t.Helper()
-	payload, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
-	c.send(wsMessage{Type: "connection_init", Payload: payload})
-	c.mustRead("connection_ack")
-}
-
-func (c *wsClient) subscribe(id, query string, vars map[string]any) {
-	c.t.Helper()
-	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	c.send(wsMessage{ID: id, Type: "subscribe", Payload: payload})
-}
-
-// nextEvent reads the next "next" message of a subscription and decodes its data field.
-func (c *wsClient) nextEvent(field string) map[string]any {
-	c.t.Helper()
-	m := c.mustRead("next")
-	var p struct {
-		Data   map[string]map[string]any `json:"data"`
-		Errors []gqlError                `json:"errors"`
-	}
-	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
-		c.t.Fatalf("next payload %s: %v", m.Payload, err)
-	}
-	return p.Data[field]
-}
-
 // subscriptionFixture is a tenant with an on Power Automate policy, served by
 // a real handler over a real listener.
 type subscriptionFixture struct {
-	api    *testAPI
+	ta     *testAPI
 	srv    *httptest.Server
 	f      *fixture
 	reader string // REPORTS_READER token
@@ -118,22 +33,22 @@ type subscriptionFixture struct {
 
 func newSubscriptionFixture(t *testing.T, b *redistest.Backend, tenantID string) *subscriptionFixture {
 	t.Helper()
-	api := newTestAPI(t, b)
-	srv := httptest.NewServer(api.handler)
+	ta := newTestAPI(t, b)
+	srv := httptest.NewServer(ta.handler)
 	t.Cleanup(srv.Close)
-	f := api.newFixture(tenantID)
+	f := ta.newFixture(tenantID)
 	var created struct{ CreateAutoClaimPolicy struct{ ID string } }
-	api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+	ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"tenantId": tenantID, "name": "PA", "appId": "POWER_AUTOMATE",
 			"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}, map[string]any{"productId": f.products["POWERAUTOMATE_ATTENDED_RPA"]}}}}, &created)
-	api.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": tenantID}, nil)
-	return &subscriptionFixture{api: api, srv: srv, f: f, policy: created.CreateAutoClaimPolicy.ID,
-		reader: api.token("reader", tenantID, "REPORTS_READER"), app: api.token("app", tenantID, "APP")}
+	ta.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": tenantID}, nil)
+	return &subscriptionFixture{ta: ta, srv: srv, f: f, policy: created.CreateAutoClaimPolicy.ID,
+		reader: ta.token("reader", tenantID, "REPORTS_READER"), app: ta.token("app", tenantID, "APP")}
 }
 
 func (s *subscriptionFixture) claim(t *testing.T, user, app, trigger string) {
 	t.Helper()
-	s.api.mustDo(s.app, `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
+	s.ta.mustDo(s.app, `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
 		map[string]any{"in": map[string]any{"tenantId": s.f.tenantID, "userId": user, "appId": app, "trigger": trigger}}, nil)
 }
 
@@ -145,19 +60,19 @@ func TestWebsocketClaimEvents(t *testing.T) {
 		for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 			t.Run(protocol, func(t *testing.T) {
 				sf := newSubscriptionFixture(t, b, "ws-"+strings.ReplaceAll(protocol, "graphql-", ""))
-				c := dialWS(t, sf.srv, protocol)
-				c.init(sf.reader)
+				c := gqltest.DialWS(t, sf.srv.URL+"/graphql", protocol)
+				c.Init(sf.reader)
 				if protocol == "graphql-ws" {
 					payload, _ := json.Marshal(map[string]any{"query": claimEventsSub, "variables": map[string]any{"t": sf.f.tenantID, "after": "0-0"}})
-					c.send(wsMessage{ID: "1", Type: "start", Payload: payload})
+					c.Send(gqltest.Message{ID: "1", Type: "start", Payload: payload})
 				} else {
-					c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
+					c.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
 				}
 				// after "0-0" replays the whole stream, so the claim is seen whether
 				// it lands before or after the subscription goes live.
 				sf.claim(t, "alex", "POWER_AUTOMATE", "TRIGGER_PREMIUM_FLOW")
 				msgType := map[string]string{"graphql-ws": "data", "graphql-transport-ws": "next"}[protocol]
-				m := c.mustRead(msgType)
+				m := c.MustRead(msgType)
 				var p struct {
 					Data struct{ ClaimEvents map[string]any }
 				}
@@ -183,11 +98,11 @@ func TestWebsocketRefusesBadTokens(t *testing.T) {
 		"Basic":       `{"Authorization": "Basic dXNlcjpwYXNz"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := dialWS(t, sf.srv, "graphql-transport-ws")
-			c.send(wsMessage{Type: "connection_init", Payload: json.RawMessage(payload)})
+			c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+			c.Send(gqltest.Message{Type: "connection_init", Payload: json.RawMessage(payload)})
 			var err error
 			for err == nil {
-				_, err = c.read()
+				_, err = c.Read()
 			}
 			if code := websocket.CloseStatus(err); code != 4403 {
 				t.Fatalf("close status %d (%v); want 4403", code, err)
@@ -199,9 +114,9 @@ func TestWebsocketRefusesBadTokens(t *testing.T) {
 func TestWebsocketSubscribeBeforeAck(t *testing.T) {
 	b := redistest.Mini(t)
 	sf := newSubscriptionFixture(t, b, "wsearly")
-	c := dialWS(t, sf.srv, "graphql-transport-ws")
-	c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
-	m, err := c.read()
+	c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+	c.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
+	m, err := c.Read()
 	if err == nil {
 		t.Fatalf("got %s %s before connection_init; want the socket closed", m.Type, m.Payload)
 	}
@@ -213,27 +128,27 @@ func TestWebsocketSubscribeBeforeAck(t *testing.T) {
 func TestWebsocketOtherTenantAndFilter(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		sf := newSubscriptionFixture(t, b, "wsfilter")
-		c := dialWS(t, sf.srv, "graphql-transport-ws")
-		c.init(sf.api.token("stranger", "elsewhere", "GLOBAL_ADMIN"))
-		c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
-		m, err := c.read()
+		c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		c.Init(sf.ta.token("stranger", "elsewhere", "GLOBAL_ADMIN"))
+		c.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID})
+		m, err := c.Read()
 		if err != nil || !strings.Contains(string(m.Payload), `"code":"NOT_FOUND"`) {
 			t.Fatalf("another tenant's stream: %s %s, %v; want NOT_FOUND", m.Type, m.Payload, err)
 		}
-		c.mustRead("complete")
+		c.MustRead("complete")
 
 		// policyId filter: a Power Apps policy's claims don't reach a Power Automate subscriber.
 		var apps struct{ CreateAutoClaimPolicy struct{ ID string } }
-		sf.api.mustDo(sf.api.token("op", "", "OPERATOR"), `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 2) { id } }`, map[string]any{"t": sf.f.tenantID}, nil)
-		sf.api.mustDo(sf.f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+		sf.ta.mustDo(sf.ta.token("op", "", "OPERATOR"), `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 2) { id } }`, map[string]any{"t": sf.f.tenantID}, nil)
+		sf.ta.mustDo(sf.f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"tenantId": sf.f.tenantID, "name": "Apps", "appId": "POWER_APPS",
 				"products": []any{map[string]any{"productId": sf.f.products["POWERAPPS_PER_USER"]}}}}, &apps)
-		r := dialWS(t, sf.srv, "graphql-transport-ws")
-		r.init(sf.reader)
-		r.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "p": sf.policy, "after": "0-0"})
+		r := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		r.Init(sf.reader)
+		r.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "p": sf.policy, "after": "0-0"})
 		sf.claim(t, "megan", "POWER_APPS", "LAUNCH_PREMIUM_APP")
 		sf.claim(t, "lee", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
-		if ev := r.nextEvent("claimEvents"); ev["userId"] != "lee" || ev["policyId"] != sf.policy {
+		if ev := r.NextEvent("claimEvents"); ev["userId"] != "lee" || ev["policyId"] != sf.policy {
 			t.Fatalf("filtered event %v; want lee's claim under %s only", ev, sf.policy)
 		}
 	})
@@ -242,25 +157,25 @@ func TestWebsocketOtherTenantAndFilter(t *testing.T) {
 func TestWebsocketResumeAfterDisconnect(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		sf := newSubscriptionFixture(t, b, "wsresume")
-		c := dialWS(t, sf.srv, "graphql-transport-ws")
-		c.init(sf.reader)
-		c.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
+		c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		c.Init(sf.reader)
+		c.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": "0-0"})
 		sf.claim(t, "u1", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
-		last := c.nextEvent("claimEvents")["id"].(string)
-		c.conn.Close(websocket.StatusNormalClosure, "bye")
+		last := c.NextEvent("claimEvents")["id"].(string)
+		c.Conn.Close(websocket.StatusNormalClosure, "bye")
 
 		for _, u := range []string{"u2", "u3", "u4"} {
 			sf.claim(t, u, "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
 		}
-		again := dialWS(t, sf.srv, "graphql-transport-ws")
-		again.init(sf.reader)
-		again.subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": last})
+		again := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		again.Init(sf.reader)
+		again.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "after": last})
 		var got []string
 		for range 3 {
-			got = append(got, again.nextEvent("claimEvents")["userId"].(string))
+			got = append(got, again.NextEvent("claimEvents")["userId"].(string))
 		}
 		sf.claim(t, "u5", "POWER_AUTOMATE", "SAVE_PREMIUM_FLOW")
-		got = append(got, again.nextEvent("claimEvents")["userId"].(string))
+		got = append(got, again.NextEvent("claimEvents")["userId"].(string))
 		if fmt.Sprint(got) != "[u2 u3 u4 u5]" {
 			t.Fatalf("after resuming: %v; want [u2 u3 u4 u5]", got)
 		}
@@ -270,17 +185,17 @@ func TestWebsocketResumeAfterDisconnect(t *testing.T) {
 func TestPolicyEventsOverWebsocket(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		sf := newSubscriptionFixture(t, b, "wspolicy")
-		c := dialWS(t, sf.srv, "graphql-transport-ws")
-		c.init(sf.reader)
-		c.subscribe("1", `subscription($t: ID!) { policyEvents(tenantId: $t, after: "0-0") { id kind enabled policyId productIds version policy { status } } }`,
+		c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		c.Init(sf.reader)
+		c.Subscribe("1", `subscription($t: ID!) { policyEvents(tenantId: $t, after: "0-0") { id kind enabled policyId productIds version policy { status } } }`,
 			map[string]any{"t": sf.f.tenantID})
-		sf.api.mustDo(sf.f.admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { id } }`, map[string]any{"p": sf.policy}, nil)
+		sf.ta.mustDo(sf.f.admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { id } }`, map[string]any{"p": sf.policy}, nil)
 		// The replay brings the fixture's changes first: products added, policy created, setting on.
 		var kinds []any
-		ev := c.nextEvent("policyEvents")
+		ev := c.NextEvent("policyEvents")
 		for ev["kind"] != "POLICY_UPDATED" {
 			kinds = append(kinds, ev["kind"])
-			ev = c.nextEvent("policyEvents")
+			ev = c.NextEvent("policyEvents")
 		}
 		if want := "[PRODUCT_ADDED PRODUCT_ADDED PRODUCT_ADDED POLICY_CREATED AUTO_CLAIM_SETTING_CHANGED]"; fmt.Sprint(kinds) != want {
 			t.Fatalf("replayed changes %v; want %s", kinds, want)
@@ -336,64 +251,14 @@ func TestSSEClaimEvents(t *testing.T) {
 	})
 }
 
-func TestShutdownCompletesSubscriptions(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := newSyncBuffer()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, stdout, newSyncBuffer())
-	}()
-	var url, token, app string
-	for token == "" || app == "" {
-		select {
-		case <-stdout.wrote:
-		case err := <-done:
-			t.Fatalf("run ended: %v", err)
-		}
-		for _, line := range strings.Split(stdout.String(), "\n") {
-			if v, ok := strings.CutPrefix(line, "export AUTOCLAIM_URL="); ok {
-				url = v
-			}
-			if v, ok := strings.CutPrefix(line, "export READER_TOKEN="); ok {
-				token = v
-			}
-			if v, ok := strings.CutPrefix(line, "export APP_TOKEN="); ok {
-				app = v
-			}
-		}
-	}
-	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer wcancel()
-	conn, _, err := websocket.Dial(wctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	c := &wsClient{t: t, conn: conn, ctx: wctx}
-	c.init(token)
-	mustPost(t, url, app, `mutation { claimLicense(input: {tenantId: "contoso", userId: "alex", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, nil, nil)
-	c.subscribe("1", claimEventsSub, map[string]any{"t": "contoso", "after": "0-0"})
-	if ev := c.nextEvent("claimEvents"); ev["userId"] != "alex" {
-		t.Fatalf("replayed %v; want alex's claim", ev)
-	}
-	cancel() // the subscription is live: shutdown must complete it
-	m := c.mustRead("complete")
-	if m.ID != "1" {
-		t.Fatalf("complete for %q; want the subscription 1", m.ID)
-	}
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("run returned %v", err)
-	}
-}
-
 // TestWebsocketAllowedOrigins: a browser page of another origin may open a
 // websocket only when AUTOCLAIM_ALLOWED_ORIGINS lists it.
 func TestWebsocketAllowedOrigins(t *testing.T) {
 	b := redistest.Mini(t)
-	api := newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *serverDeps) {
+	ta := newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *api.Deps) {
 		d.AllowedOrigins = []string{"admin.example.com"}
 	})
-	srv := httptest.NewServer(api.handler)
+	srv := httptest.NewServer(ta.handler)
 	t.Cleanup(srv.Close)
 	for origin, allowed := range map[string]bool{"https://admin.example.com": true, "https://evil.example": false} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

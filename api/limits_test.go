@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 )
 
 func TestBodyOverOneMiBIsRefused(t *testing.T) {
-	api := newTestAPI(t, redistest.Mini(t))
+	ta := newTestAPI(t, redistest.Mini(t))
 	big := `{"query": "{ me { subject } }", "variables": {"pad": "` + strings.Repeat("x", 1<<20) + `"}}`
 	for name, chunked := range map[string]bool{"WithLength": false, "Chunked": true} {
 		t.Run(name, func(t *testing.T) {
@@ -24,7 +24,7 @@ func TestBodyOverOneMiBIsRefused(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
-			api.handler.ServeHTTP(rec, req)
+			ta.handler.ServeHTTP(rec, req)
 			if rec.Code != http.StatusRequestEntityTooLarge {
 				t.Fatalf("HTTP %d; want 413", rec.Code)
 			}
@@ -33,9 +33,9 @@ func TestBodyOverOneMiBIsRefused(t *testing.T) {
 	small := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewBufferString(`{"query": "{ me { subject } }"}`))
 	small.ContentLength = -1
 	small.Header.Set("Content-Type", "application/json")
-	small.Header.Set("Authorization", "Bearer "+api.token("op", "", "OPERATOR"))
+	small.Header.Set("Authorization", "Bearer "+ta.token("op", "", "OPERATOR"))
 	rec := httptest.NewRecorder()
-	api.handler.ServeHTTP(rec, small)
+	ta.handler.ServeHTTP(rec, small)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"subject":"op"`) {
 		t.Fatalf("a small chunked request: HTTP %d %s", rec.Code, rec.Body)
 	}
@@ -55,8 +55,8 @@ func TestProductOfARetiredSKU(t *testing.T) {
 	if err := old.LoadScripts(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api := newTestAPI(t, b) // the built-in catalog, without RETIRED_FLOWS
-	f := api.newFixture("retired")
+	ta := newTestAPI(t, b) // the built-in catalog, without RETIRED_FLOWS
+	f := ta.newFixture("retired")
 	if _, err := old.AddProduct(context.Background(), "retired", "RETIRED_FLOWS", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestProductOfARetiredSKU(t *testing.T) {
 			}
 		}
 	}
-	api.mustDo(f.admin, `{ tenant(id: "retired") { products { skuPartNumber displayName apps { id } } } }`, nil, &out)
+	ta.mustDo(f.admin, `{ tenant(id: "retired") { products { skuPartNumber displayName apps { id } } } }`, nil, &out)
 	last := out.Tenant.Products[len(out.Tenant.Products)-1]
 	if last.SkuPartNumber != "RETIRED_FLOWS" || !strings.Contains(last.DisplayName, "no longer in the catalog") || len(last.Apps) != 0 {
 		t.Fatalf("retired product %+v; want RETIRED_FLOWS marked as no longer in the catalog", last)

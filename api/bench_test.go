@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"bytes"
@@ -18,16 +18,16 @@ func BenchmarkClaimHandler(b *testing.B) {
 	for _, backend := range []func(testing.TB) *redistest.Backend{redistest.Mini, redistest.Real} {
 		be := backend(b)
 		b.Run(be.Name, func(b *testing.B) {
-			api := newTestAPI(b, be)
+			ta := newTestAPI(b, be)
 			tenant := "hb" + redistest.Prefix()[5:11]
-			f := api.newFixture(tenant)
-			api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+			f := ta.newFixture(tenant)
+			ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"tenantId": tenant, "name": "PA", "appId": "POWER_APPS",
 					"products": []any{map[string]any{"productId": f.products["POWERAPPS_PER_USER"]}}}}, nil)
-			api.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": tenant}, nil)
-			api.mustDo(f.admin, `mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: 10000000) { id } }`,
+			ta.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": tenant}, nil)
+			ta.mustDo(f.admin, `mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: 10000000) { id } }`,
 				map[string]any{"p": f.products["POWERAPPS_PER_USER"]}, nil)
-			auth := "Bearer " + api.token("app", tenant, "APP")
+			auth := "Bearer " + ta.token("app", tenant, "APP")
 			head := []byte(`{"query":"mutation($t: ID!, $u: ID!) { claimLicense(input: {tenantId: $t, userId: $u, appId: \"POWER_APPS\", trigger: LAUNCH_PREMIUM_APP}) { outcome reason } }","variables":{"t":"` + tenant + `","u":"`)
 			var n atomic.Int64
 			b.ReportAllocs()
@@ -42,7 +42,7 @@ func BenchmarkClaimHandler(b *testing.B) {
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Authorization", auth)
 					rec := httptest.NewRecorder()
-					api.handler.ServeHTTP(rec, req)
+					ta.handler.ServeHTTP(rec, req)
 					if !bytes.Contains(rec.Body.Bytes(), []byte(`"CLAIMED"`)) {
 						b.Fatalf("answer %s", rec.Body)
 					}

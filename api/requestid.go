@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"context"
@@ -28,6 +28,10 @@ func withRequestID(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
 }
+
+// LogHandler returns h with the request id of the context added to each
+// record logged about a request.
+func LogHandler(h slog.Handler) slog.Handler { return requestIDLogs{h} }
 
 // requestIDLogs adds the request id of the context to each log record.
 type requestIDLogs struct{ slog.Handler }

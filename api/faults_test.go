@@ -1,4 +1,4 @@
-package main
+package api_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
@@ -20,15 +21,15 @@ import (
 // newAPIOn serves the real handler on a Redis the test owns.
 func newAPIOn(t *testing.T, srv *redistest.Server) (*testAPI, *store.Store) {
 	t.Helper()
-	api := newTestAPIOn(t, srv.Client(), "", license.BuiltinCatalog(), nil)
-	return api, api.store
+	ta := newTestAPIOn(t, srv.Client(), "", license.BuiltinCatalog(), nil)
+	return ta, ta.store
 }
 
 // doWithin sends a request and fails the test if no answer comes within the
 // bound: with Redis down the server must answer, not hang.
-func (a *testAPI) doWithin(bound time.Duration, token, query string) gqlResponse {
+func (a *testAPI) doWithin(bound time.Duration, token, query string) gqltest.Response {
 	a.t.Helper()
-	done := make(chan gqlResponse, 1)
+	done := make(chan gqltest.Response, 1)
 	go func() {
 		body, _ := json.Marshal(map[string]any{"query": query})
 		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
@@ -36,7 +37,7 @@ func (a *testAPI) doWithin(bound time.Duration, token, query string) gqlResponse
 		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
 		a.handler.ServeHTTP(rec, req)
-		var r gqlResponse
+		var r gqltest.Response
 		json.Unmarshal(rec.Body.Bytes(), &r)
 		done <- r
 	}()
@@ -45,7 +46,7 @@ func (a *testAPI) doWithin(bound time.Duration, token, query string) gqlResponse
 		return r
 	case <-time.After(bound):
 		a.t.Fatalf("no answer within %s: %s", bound, query)
-		return gqlResponse{}
+		return gqltest.Response{}
 	}
 }
 
@@ -60,17 +61,17 @@ func readyz(h http.Handler) int {
 // back with an empty script cache the server recovers by itself.
 func TestRedisOutageAndRecovery(t *testing.T) {
 	srv := redistest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
-	api, _ := newAPIOn(t, srv)
-	f := api.newFixture("outage")
-	api.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+	ta, _ := newAPIOn(t, srv)
+	f := ta.newFixture("outage")
+	ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"tenantId": "outage", "name": "PA", "appId": "POWER_AUTOMATE",
 			"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
-	api.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "outage", enabled: true) { id } }`, nil, nil)
+	ta.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "outage", enabled: true) { id } }`, nil, nil)
 	claim := func(user string) string {
 		return fmt.Sprintf(`mutation { claimLicense(input: {tenantId: "outage", userId: %q, appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, user)
 	}
-	api.mustDo(f.admin, claim("before"), nil, nil)
-	before := api.snapshot(f.admin, "outage")
+	ta.mustDo(f.admin, claim("before"), nil, nil)
+	before := ta.snapshot(f.admin, "outage")
 
 	srv.Stop()
 	for name, q := range map[string]string{
@@ -80,23 +81,23 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 		"Report":  `{ tenant(id: "outage") { autoClaimReport(days: 7) { totalClaims } } }`,
 		"AddUser": `mutation { createUser(input: {tenantId: "outage", userPrincipalName: "x@o.example", displayName: "X"}) { id } }`,
 	} {
-		if r := api.doWithin(15*time.Second, f.admin, q); r.code() != "UNAVAILABLE" {
-			t.Errorf("%s with Redis down: code %q (%+v); want UNAVAILABLE", name, r.code(), r.Errors)
+		if r := ta.doWithin(15*time.Second, f.admin, q); r.Code() != "UNAVAILABLE" {
+			t.Errorf("%s with Redis down: code %q (%+v); want UNAVAILABLE", name, r.Code(), r.Errors)
 		}
 	}
-	if code := readyz(api.handler); code != http.StatusServiceUnavailable {
+	if code := readyz(ta.handler); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz with Redis down = %d; want 503", code)
 	}
 
 	srv.Start() // same files (AOF), empty script cache
-	if code := readyz(api.handler); code != http.StatusOK {
+	if code := readyz(ta.handler); code != http.StatusOK {
 		t.Fatalf("/readyz after Redis came back = %d; want 200", code)
 	}
-	if after := api.snapshot(f.admin, "outage"); after != before {
+	if after := ta.snapshot(f.admin, "outage"); after != before {
 		t.Fatalf("the outage changed state:\n%s\n%s", before, after)
 	}
 	var out struct{ ClaimLicense struct{ Outcome string } }
-	api.mustDo(f.admin, claim("after"), nil, &out)
+	ta.mustDo(f.admin, claim("after"), nil, &out)
 	if out.ClaimLicense.Outcome != "CLAIMED" {
 		t.Fatalf("claim after recovery: %s; want CLAIMED", out.ClaimLicense.Outcome)
 	}

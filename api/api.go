@@ -1,0 +1,104 @@
+// Package api is autoclaim's HTTP surface: every route, the middleware
+// around them (request ids, body limit, queries-only GET, CORS), the gqlgen
+// handler with its request limits, and the metrics and debug endpoints.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// Readiness reports whether the store can serve requests, and loads what it
+// needs (scripts) when it can't.
+type Readiness interface {
+	// Ready returns nil when the store can serve. Returns EUNAVAILABLE otherwise.
+	Ready(ctx context.Context) error
+	// LoadScripts loads the store's scripts into Redis.
+	LoadScripts(ctx context.Context) error
+}
+
+// Deps are what New wires together.
+type Deps struct {
+	Service  license.Service
+	Ready    Readiness
+	Verifier *auth.Verifier
+	Log      *slog.Logger
+	// GraphiQL serves GraphiQL at /.
+	GraphiQL bool
+	// Introspection allows schema introspection and field suggestions.
+	Introspection bool
+	// Limits bound each request; zero bounds take DefaultLimits' (zero
+	// claim rates mean unlimited).
+	Limits Limits
+	// Metrics is what /metrics serves (nil: the runtime's metrics only).
+	Metrics *Metrics
+	// Shutdown, when done, completes every live subscription (nil: never).
+	Shutdown context.Context
+	// AllowedOrigins are host patterns (path.Match) whose browser pages may
+	// open websockets; same-origin pages always may.
+	AllowedOrigins []string
+	// CORSOrigins may call the API from browsers (empty: same origin only).
+	CORSOrigins []string
+}
+
+// New returns the HTTP handler of autoclaim: every route in one place.
+func New(d Deps) http.Handler {
+	d.Limits = d.Limits.withDefaults()
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	var gql http.Handler = limitBody(newGraphQLHandler(d))
+	if len(d.CORSOrigins) > 0 {
+		gql = cors.New(cors.Options{
+			AllowedOrigins: d.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Request-Id"},
+			ExposedHeaders: []string{"X-Request-Id"},
+			MaxAge:         600,
+		}).Handler(gql)
+	}
+	mux.Handle("/graphql", gql)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Log))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
+	if d.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
+	}
+	return withRequestID(mux)
+}
+
+// readyz answers 200 when the store is ready and 503 when not. Redis may
+// have restarted with an empty script cache: it loads the scripts again.
+func readyz(ready Readiness, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		err := ready.Ready(ctx)
+		if err != nil && license.ErrorCode(err) == license.EUNAVAILABLE {
+			if ready.LoadScripts(ctx) == nil {
+				err = ready.Ready(ctx)
+			}
+		}
+		if err != nil {
+			log.WarnContext(ctx, "not ready", "err", err)
+			http.Error(w, "not ready: "+license.ErrorMessage(err), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	}
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/graph"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/resolvers"
+)
+
+// closeForbidden is the websocket close code of a refused connection_init
+// (a bad or missing token).
+const closeForbidden = 4403
+
+// newGraphQLHandler builds the gqlgen handler: transports, caches, limits,
+// the directives and the error presenter, behind the token check.
+func newGraphQLHandler(d Deps) http.Handler {
+	cfg := graph.Config{Resolvers: &resolvers.Resolver{
+		Service: d.Service, Log: d.Log, Shutdown: d.Shutdown,
+		Claims: newClaimLimiter(d.Limits),
+	}}
+	cfg.Directives.HasRole = auth.HasRole
+	cfg.Directives.TenantScoped = auth.TenantScoped
+	// A page of n items costs n times its items.
+	page := func(child int, first *int) int {
+		n := 50
+		if first != nil {
+			n = max(1, *first)
+		}
+		return child * n
+	}
+	cfg.Complexity.Tenant.Users = func(child int, first *int, _ *string) int { return page(child, first) }
+	cfg.Complexity.PolicyReport.ClaimedUsers = func(child int, first *int, _ *string) int { return page(child, first) }
+	srv := handler.New(graph.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: d.AllowedOrigins},
+		},
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			c, err := d.Verifier.VerifyHeader(p.Authorization())
+			if err != nil {
+				ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+				ctx = transport.AppendCloseReason(ctx, "forbidden: "+license.ErrorMessage(err))
+				return ctx, nil, err
+			}
+			return resolvers.WithWebsocket(auth.WithCaller(ctx, c, nil)), nil, nil
+		},
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+		PingPongInterval:      15 * time.Second,
+	})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(d.Limits.MaxTokens)
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(d.Limits.MaxComplexity))
+	srv.Use(&requestLimits{Limits: d.Limits, introspection: d.Introspection})
+	srv.Use(d.Metrics)
+	if d.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+	}
+	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
+	srv.SetRecoverFunc(resolvers.Recover(d.Log))
+	return getQueriesOnly(auth.Middleware(d.Verifier)(srv))
+}

@@ -1,0 +1,172 @@
+//go:generate go tool gqlgen generate
+
+// Command autoclaim serves the auto-claim license policy API: one binary,
+// Redis behind it. With no Redis configured it runs an in-process Redis and
+// seeds demo tenants, so `go run .` works on a fresh machine.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/autoclaim/autoclaim/api"
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "autoclaim:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the server and blocks until ctx is done, then shuts down.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	catalog := license.BuiltinCatalog()
+	if cfg.CatalogFile != "" {
+		if catalog, err = extendCatalog(catalog, cfg.CatalogFile); err != nil {
+			return err
+		}
+	}
+
+	metrics := api.NewMetrics()
+	st, err := store.Open(store.Options{
+		URL: cfg.RedisURL, Cluster: cfg.RedisCluster, PoolSize: cfg.PoolSize, Prefix: cfg.RedisPrefix,
+		Catalog: catalog, Log: log, CommandFailed: metrics.RedisCommandFailed,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	metrics.CountLive(st.LiveSubscriptions)
+	if err := st.LoadScripts(ctx); err != nil {
+		// Not fatal: /readyz says 503 and loads them once Redis answers.
+		log.WarnContext(ctx, "could not load scripts into Redis", "err", err)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, st); err != nil {
+			return err
+		}
+	}
+
+	secret := []byte(cfg.JWTSecret)
+	printTokens := len(secret) == 0
+	if printTokens {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+		if !cfg.embedded() {
+			log.Warn("AUTOCLAIM_JWT_SECRET is empty: this instance signs and accepts only its own random demo tokens; set the same secret on every instance")
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "autoclaim listening on %s/graphql\n", base)
+	if cfg.GraphiQL {
+		fmt.Fprintf(stdout, "GraphiQL: %s/\n", base)
+	}
+	if cfg.embedded() {
+		fmt.Fprintln(stdout, "Redis: embedded in-process (data is lost when the server stops)")
+	}
+	if printTokens {
+		tokens, err := issueDemoTokens(secret, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "export AUTOCLAIM_URL=%s/graphql\n", base)
+		printDemoTokens(stdout, tokens)
+	}
+
+	subscriptions, endSubscriptions := context.WithCancel(context.Background())
+	defer endSubscriptions()
+	srv := &http.Server{
+		Handler: api.New(api.Deps{
+			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, Metrics: metrics,
+			GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
+			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, CORSOrigins: cfg.CORSOrigins,
+		}),
+		// No read or write timeout: websockets and SSE streams live long.
+		// Slow clients are bounded by the header timeout and the body limit.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("AUTOCLAIM_DEBUG_ADDR: %w", err)
+		}
+		dsrv := &http.Server{Handler: api.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		fmt.Fprintf(stdout, "debug endpoints on http://%s/debug/\n", dln.Addr())
+	}
+	srv.RegisterOnShutdown(endSubscriptions)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newLogger logs text for a developer's embedded run and JSON otherwise,
+// each line with the request id of the request it is about.
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.embedded() {
+		return slog.New(api.LogHandler(slog.NewTextHandler(w, opts)))
+	}
+	return slog.New(api.LogHandler(slog.NewJSONHandler(w, opts)))
+}
+
+func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("AUTOCLAIM_CATALOG: %w", err)
+	}
+	ext, err := c.ExtendWith(data)
+	if err != nil {
+		return nil, fmt.Errorf("AUTOCLAIM_CATALOG %s: %w", file, err)
+	}
+	return ext, nil
+}
+
+// displayAddr turns a listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+}
