@@ -382,12 +382,3 @@ func (m *Migration) Finish(ctx context.Context) error {
 	}
 	return nil
 }
-
-// MoveSlot moves a slot and its keys to the master at to.
-func (c *Cluster) MoveSlot(ctx context.Context, slot int, to string) error {
-	m, err := c.BeginMigration(ctx, slot, to)
-	if err != nil {
-		return err
-	}
-	return m.Finish(ctx)
-}

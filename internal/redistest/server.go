@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -93,6 +92,3 @@ func (s *Server) Client() *redis.Client {
 	s.tb.Cleanup(func() { c.Close() })
 	return c
 }
-
-// String names the server in messages.
-func (s *Server) String() string { return fmt.Sprintf("redis-server at %s", s.Addr) }
