@@ -66,7 +66,6 @@ func newGraphQLHandler(d Deps) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(d.Limits.MaxTokens)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(d.Limits.MaxComplexity))
 	srv.Use(&requestLimits{Limits: d.Limits, introspection: d.Introspection})
 	srv.Use(d.Metrics)
 	if d.Introspection {

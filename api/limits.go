@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/autoclaim/autoclaim/license"
@@ -52,10 +52,13 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// requestLimits enforce Limits' shape bounds on each request, before it runs.
+// requestLimits enforce Limits' shape bounds on each request, before it
+// runs: what it may select at its root, how deep, with how many aliases, and
+// how complex. Every walk is linear in the document (walk.go).
 type requestLimits struct {
 	Limits
 	introspection bool // allow __schema and __type
+	es            graphql.ExecutableSchema
 }
 
 var _ interface {
@@ -67,105 +70,50 @@ var _ interface {
 func (l *requestLimits) ExtensionName() string { return "RequestLimits" }
 
 // Validate implements graphql.HandlerExtension.
-func (l *requestLimits) Validate(graphql.ExecutableSchema) error { return nil }
+func (l *requestLimits) Validate(es graphql.ExecutableSchema) error {
+	l.es = es
+	return nil
+}
 
-// MutateOperationContext checks introspection, root fields, depth and aliases.
-func (l *requestLimits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+// MutateOperationContext checks introspection, root fields, depth, aliases
+// and complexity.
+func (l *requestLimits) MutateOperationContext(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
 	if op.Operation == nil {
 		return nil
 	}
-	roots := selectedRootFields(op.Doc, op.Operation.SelectionSet)
-	claim := false
-	for _, f := range roots {
-		claim = claim || f.Name == "claimLicense"
-		if !l.introspection && (f.Name == "__schema" || f.Name == "__type") {
-			le := license.Errorf(license.EFORBIDDEN, "Introspection is turned off on this server (AUTOCLAIM_INTROSPECTION).")
-			return &gqlerror.Error{Message: le.Message, Err: le}
-		}
+	r := newRootWalk(op.Doc).of(op.Operation.SelectionSet)
+	if !l.introspection && (r.names["__schema"] || r.names["__type"]) {
+		le := license.Errorf(license.EFORBIDDEN, "Introspection is turned off on this server (AUTOCLAIM_INTROSPECTION).")
+		return &gqlerror.Error{Message: le.Message, Err: le}
 	}
 	switch {
-	case claim && len(roots) != 1:
-		return limitError(fmt.Sprintf("A request that calls claimLicense must call nothing else; this one has %d root fields.", len(roots)))
-	case len(roots) > l.MaxRootFields:
-		return limitError(fmt.Sprintf("A request may have at most %d root fields; this one has %d.", l.MaxRootFields, len(roots)))
+	case r.names["claimLicense"] && r.count != 1:
+		return limitError(fmt.Sprintf("A request that calls claimLicense must call nothing else; this one has %s root fields.", count(r.count)))
+	case r.count > l.MaxRootFields:
+		return limitError(fmt.Sprintf("A request may have at most %d root fields; this one has %s.", l.MaxRootFields, count(r.count)))
 	}
-	if d := depth(op.Doc, op.Operation.SelectionSet, 0); d > l.MaxDepth {
-		return limitError(fmt.Sprintf("The selection is %d levels deep; at most %d are allowed.", d, l.MaxDepth))
-	}
-	if n := aliases(op.Doc, op.Operation.SelectionSet, 0); n > l.MaxAliases {
-		return limitError(fmt.Sprintf("The request uses %d aliases; at most %d are allowed.", n, l.MaxAliases))
+	m := newMeasureWalk(ctx, l.es, op).of(op.Operation.SelectionSet)
+	switch {
+	case m.depth > l.MaxDepth:
+		return limitError(fmt.Sprintf("The selection is %d levels deep; at most %d are allowed.", m.depth, l.MaxDepth))
+	case m.aliases > l.MaxAliases:
+		return limitError(fmt.Sprintf("The request uses %s aliases; at most %d are allowed.", count(m.aliases), l.MaxAliases))
+	case m.complexity > l.MaxComplexity:
+		err := gqlerror.Errorf("operation has complexity %s, which exceeds the limit of %d", count(m.complexity), l.MaxComplexity)
+		errcode.Set(err, "COMPLEXITY_LIMIT_EXCEEDED")
+		return err
 	}
 	return nil
 }
 
+// count writes a walker's count, saying when it stopped counting.
+func count(n int) string {
+	if n >= saturated {
+		return fmt.Sprintf("over %d", saturated)
+	}
+	return fmt.Sprint(n)
+}
+
 func limitError(msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Err: license.Errorf(license.EINVALID, "%s", msg)}
-}
-
-// selectedRootFields lists the fields of a selection set, through fragments.
-func selectedRootFields(doc *ast.QueryDocument, set ast.SelectionSet) []*ast.Field {
-	var out []*ast.Field
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			out = append(out, s)
-		case *ast.InlineFragment:
-			out = append(out, selectedRootFields(doc, s.SelectionSet)...)
-		case *ast.FragmentSpread:
-			if f := doc.Fragments.ForName(s.Name); f != nil {
-				out = append(out, selectedRootFields(doc, f.SelectionSet)...)
-			}
-		}
-	}
-	return out
-}
-
-// depth returns how deep a selection set goes, through fragments. Validation
-// has already refused fragment cycles; level bounds the walk all the same.
-func depth(doc *ast.QueryDocument, set ast.SelectionSet, level int) int {
-	if level > 64 {
-		return level
-	}
-	deepest := level
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) > 0 {
-				deepest = max(deepest, depth(doc, s.SelectionSet, level+1))
-			} else {
-				deepest = max(deepest, level+1)
-			}
-		case *ast.InlineFragment:
-			deepest = max(deepest, depth(doc, s.SelectionSet, level))
-		case *ast.FragmentSpread:
-			if f := doc.Fragments.ForName(s.Name); f != nil {
-				deepest = max(deepest, depth(doc, f.SelectionSet, level))
-			}
-		}
-	}
-	return deepest
-}
-
-// aliases counts aliased fields, through fragments.
-func aliases(doc *ast.QueryDocument, set ast.SelectionSet, level int) int {
-	if level > 64 {
-		return 0
-	}
-	n := 0
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Alias != "" && s.Alias != s.Name {
-				n++
-			}
-			n += aliases(doc, s.SelectionSet, level+1)
-		case *ast.InlineFragment:
-			n += aliases(doc, s.SelectionSet, level+1)
-		case *ast.FragmentSpread:
-			if f := doc.Fragments.ForName(s.Name); f != nil {
-				n += aliases(doc, f.SelectionSet, level+1)
-			}
-		}
-	}
-	return n
 }
