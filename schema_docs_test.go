@@ -1,0 +1,104 @@
+package main
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/autoclaim/autoclaim/graph"
+)
+
+// undescribed lists, as "Type.field(arg:)" paths, every name of the schema
+// that a client can see and that has no description: types, scalars, fields,
+// arguments, input fields, enum values, directives and their arguments.
+// Names the GraphQL spec itself defines (String, @skip, __Type…) are not ours.
+func undescribed(s *ast.Schema) []string {
+	var out []string
+	missing := func(desc, path string) {
+		if strings.TrimSpace(desc) == "" {
+			out = append(out, path)
+		}
+	}
+	args := func(owner string, list ast.ArgumentDefinitionList) {
+		for _, a := range list {
+			missing(a.Description, owner+"("+a.Name+":)")
+		}
+	}
+	for name, def := range s.Types {
+		if def.BuiltIn || strings.HasPrefix(name, "__") {
+			continue
+		}
+		missing(def.Description, name)
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue // __schema, __type, __typename
+			}
+			missing(f.Description, name+"."+f.Name)
+			args(name+"."+f.Name, f.Arguments)
+		}
+		for _, v := range def.EnumValues {
+			missing(v.Description, name+"."+v.Name)
+		}
+	}
+	for name, d := range s.Directives {
+		if d.Position != nil && d.Position.Src != nil && d.Position.Src.BuiltIn {
+			continue
+		}
+		missing(d.Description, "@"+name)
+		args("@"+name, d.Arguments)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servedSchemas are the schema as written and as the generated executor
+// serves it (and introspection shows it).
+func servedSchemas(t *testing.T) map[string]*ast.Schema {
+	return map[string]*ast.Schema{
+		"schema.graphqls": loadSchema(t),
+		"graph":           graph.NewExecutableSchema(graph.Config{}).Schema(),
+	}
+}
+
+func TestSchemaDescribesEveryName(t *testing.T) {
+	for name, s := range servedSchemas(t) {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := s.Types["AutoClaimPolicy"]; !ok {
+				t.Fatalf("the schema has no AutoClaimPolicy type")
+			}
+			if names := undescribed(s); len(names) > 0 {
+				t.Errorf("%d names have no description; say what each is for an admin or app developer:\n  %s",
+					len(names), strings.Join(names, "\n  "))
+			}
+		})
+	}
+}
+
+// TestUndescribedNamesEachKind: the check above finds a missing description
+// on every kind of name, and nothing else.
+func TestUndescribedNamesEachKind(t *testing.T) {
+	s, err := gqlparser.LoadSchema(&ast.Source{Name: "kinds.graphqls", Input: `
+		"d" directive @described(a: Int "d" b: Int) on FIELD_DEFINITION
+		directive @bare on FIELD_DEFINITION
+		scalar Stamp
+		"d" scalar Described
+		type Query {
+			"d" ok("d" id: ID): Kind
+			bare(id: ID): Int @described
+		}
+		type Kind { "d" x: Int }
+		"d" enum Choice { "d" ONE TWO }
+		"d" input Filter { "d" x: Int y: Int }
+	`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"@bare", "@described(a:)", "Choice.TWO", "Filter.y", "Kind", "Query", "Query.bare", "Query.bare(id:)", "Stamp"}
+	if got := undescribed(s); !slices.Equal(got, want) {
+		t.Errorf("undescribed =\n  %v\nwant\n  %v", got, want)
+	}
+}
