@@ -102,3 +102,21 @@ func TestUndescribedNamesEachKind(t *testing.T) {
 		t.Errorf("undescribed =\n  %v\nwant\n  %v", got, want)
 	}
 }
+
+func TestTimeIsSpecified(t *testing.T) {
+	for name, s := range servedSchemas(t) {
+		t.Run(name, func(t *testing.T) {
+			def := s.Types["Time"]
+			if def == nil || def.Kind != ast.Scalar {
+				t.Fatalf("Time is not a scalar of the schema")
+			}
+			d := def.Directives.ForName("specifiedBy")
+			if d == nil {
+				t.Fatalf("scalar Time has no @specifiedBy: clients can't tell its format")
+			}
+			if url := d.Arguments.ForName("url"); url == nil || !strings.HasPrefix(url.Value.Raw, "https://") {
+				t.Errorf("scalar Time: @specifiedBy has no https url (%v)", d.Arguments)
+			}
+		})
+	}
+}

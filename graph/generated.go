@@ -1739,7 +1739,7 @@ An instant in time, as an RFC 3339 date-time string in UTC with up to
 millisecond precision (trailing zeros of the fraction left off), e.g.
 2026-11-30T22:53:28.488Z.
 """
-scalar Time
+scalar Time @specifiedBy(url: "https://scalars.graphql.org/andimarek/date-time")
 
 "A caller's role, as named in the bearer token's roles claim. A token may name several."
 enum Role {
