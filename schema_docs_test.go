@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -9,7 +11,9 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/graph"
+	"github.com/autoclaim/autoclaim/internal/redistest"
 )
 
 // undescribed lists, as "Type.field(arg:)" paths, every name of the schema
@@ -118,5 +122,75 @@ func TestTimeIsSpecified(t *testing.T) {
 				t.Errorf("scalar Time: @specifiedBy has no https url (%v)", d.Arguments)
 			}
 		})
+	}
+}
+
+func TestStatusIsDeprecatedForEnabled(t *testing.T) {
+	for name, s := range servedSchemas(t) {
+		t.Run(name, func(t *testing.T) {
+			policy := s.Types["AutoClaimPolicy"]
+			if policy.Fields.ForName("enabled") == nil {
+				t.Fatalf("AutoClaimPolicy has no enabled field")
+			}
+			if policy.Fields.ForName("enabled").Directives.ForName("deprecated") != nil {
+				t.Errorf("AutoClaimPolicy.enabled is deprecated; status is the one to retire")
+			}
+			d := policy.Fields.ForName("status").Directives.ForName("deprecated")
+			if d == nil {
+				t.Fatalf("AutoClaimPolicy.status is not deprecated")
+			}
+			if r := d.Arguments.ForName("reason"); r == nil || !strings.Contains(r.Value.Raw, "enabled") {
+				t.Errorf("AutoClaimPolicy.status: @deprecated does not point to enabled (%v)", d.Arguments)
+			}
+		})
+	}
+}
+
+// TestIntrospectionShowsSchemaDocs: what clients and tools read through
+// introspection carries Time's specification and status's deprecation.
+func TestIntrospectionShowsSchemaDocs(t *testing.T) {
+	a := newTestAPI(t, redistest.Mini(t))
+	token := a.token("someone", "docs", auth.ReportsReader)
+	var got struct {
+		Time struct {
+			Description    string
+			SpecifiedByURL string
+		}
+		Policy struct {
+			Description string
+			Fields      []struct {
+				Name              string
+				Description       string
+				IsDeprecated      bool
+				DeprecationReason *string
+			}
+		}
+	}
+	a.mustDo(token, `{
+		time: __type(name: "Time") { description specifiedByURL }
+		policy: __type(name: "AutoClaimPolicy") { description fields(includeDeprecated: true) { name description isDeprecated deprecationReason } }
+	}`, nil, &got)
+	if got.Time.Description == "" || !strings.HasPrefix(got.Time.SpecifiedByURL, "https://") {
+		t.Errorf("__type(Time) = %+v; want a description and a specifiedByURL", got.Time)
+	}
+	if got.Policy.Description == "" {
+		t.Errorf("__type(AutoClaimPolicy) has no description")
+	}
+	fields := map[string]string{}
+	for _, f := range got.Policy.Fields {
+		reason := ""
+		if f.DeprecationReason != nil {
+			reason = *f.DeprecationReason
+		}
+		fields[f.Name] = fmt.Sprintf("deprecated=%v reason=%q described=%v", f.IsDeprecated, reason, f.Description != "")
+	}
+	for name, want := range map[string]string{
+		"status":  `deprecated=true reason="Use enabled." described=true`,
+		"enabled": `deprecated=false reason="" described=true`,
+	} {
+		if fields[name] != want {
+			raw, _ := json.Marshal(got.Policy.Fields)
+			t.Errorf("AutoClaimPolicy.%s: %s; want %s (fields: %s)", name, fields[name], want, raw)
+		}
 	}
 }

@@ -1989,7 +1989,7 @@ type AutoClaimPolicy {
   "The app whose claims the policy serves."
   app: App!
   "ON or OFF: the same as enabled."
-  status: PolicyStatus!
+  status: PolicyStatus! @deprecated(reason: "Use enabled.")
   """
   Whether the policy is on: the admin center's 'Turn this policy on or off'.
   While off, no claim assigns a license under it (they are denied with
