@@ -142,7 +142,7 @@ func checkError(t testing.TB, r gqltest.Response, code string, words ...string) 
 	}
 }
 
-// The mutations of schema.graphqls, and who may call them (API.md). claimLicense
+// The mutations of schema.graphqls, and who may call them. claimLicense
 // has its own tests.
 var mutationCases = []struct {
 	name    string

@@ -18,7 +18,7 @@ import (
 // Role is a caller's role, as named in tokens.
 type Role string
 
-// The roles of API.md.
+// The roles a bearer token may name; the schema's Role enum lists the same.
 const (
 	Operator      Role = "OPERATOR"
 	GlobalAdmin   Role = "GLOBAL_ADMIN"

@@ -1711,51 +1711,86 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# autoclaim: auto-claim license policies. See API.md for the contract.
+	{Name: "../schema.graphqls", Input: `# autoclaim: the GraphQL API for auto-claim license policies, as the
+# Microsoft 365 admin center's "Auto-claim policy" tab manages them.
 
 """
-Who may call a field. Every root field carries it; a field without it can't be
-added (a test checks). Fields that show a tenant's pools, policies' contents or
-other users carry it too, so APP and USER callers see only what a claim answer
-needs. OPERATOR callers act on any tenant; every other role acts on its own
-tenant only.
+Who may use a field: the caller's bearer token must name at least one of the
+roles, else the field answers FORBIDDEN. Every root field carries it. Fields
+that show a tenant's license pools, a policy's contents or other users carry it
+too, so APP and USER callers see only what a claim answer needs. OPERATOR
+callers act on any tenant; every other role acts on its own tenant only.
 """
-directive @hasRole(roles: [Role!]!) on FIELD_DEFINITION
+directive @hasRole(
+  "The roles that may use the field; the caller needs at least one of them."
+  roles: [Role!]!
+) on FIELD_DEFINITION
 
 """
 The argument or input field is the id of a tenant, or of an object of a tenant
-(a product or a policy). A caller outside that tenant gets NOT_FOUND.
+(a product or a policy). A caller outside that tenant, or an id that names no
+tenant's object, gets NOT_FOUND: the API never reveals another tenant's objects.
+OPERATOR callers may name any tenant.
 """
 directive @tenantScoped on ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION
 
-scalar Time
+"""
+An instant in time, as an RFC 3339 date-time string in UTC with up to
+millisecond precision (trailing zeros of the fraction left off), e.g.
+2026-11-30T22:53:28.488Z.
+"""
+scalar Time @specifiedBy(url: "https://scalars.graphql.org/andimarek/date-time")
 
-"A caller's role, as named in the bearer token's roles claim."
+"A caller's role, as named in the bearer token's roles claim. A token may name several."
 enum Role {
+  "Runs the service: creates tenants, sets a tenant's policyLimit and reads any tenant. Its token need not name a tenant."
   OPERATOR
+  "The tenant's Global admin: reads everything of its tenant and makes every admin change (the org setting, products, users, licenses, policies). May also claim for any user of its tenant."
   GLOBAL_ADMIN
+  "Reads its tenant's products, policies, users and reports; makes no changes."
   LICENSE_ADMIN
+  "Reads its tenant's products, policies, users and reports; makes no changes."
   REPORTS_READER
+  "An app (such as Power Apps or Power Automate) that claims licenses for any user of its tenant and reads the catalog."
   APP
+  "A user of the tenant: claims a license for itself only and reads its own licenses through me.user."
   USER
 }
 
-"The action that caused a claim."
+"""
+The action that caused a claim. Each app accepts some of these triggers
+(App.triggers), and each product covers some of them for an app
+(CatalogProduct.coverage); a claim skips the products that don't cover its
+trigger.
+"""
 enum ClaimTrigger {
+  "The user signed in to the app (the admin center's 'Let users auto-claim licenses the first time they sign in')."
   SIGN_IN
+  "The user asked for an individual license of the app."
   LICENSE_REQUEST
+  "Power Apps: the user launched an app that requires a premium license."
   LAUNCH_PREMIUM_APP
+  "Power Apps: the user launched an app in a Managed Environment."
   LAUNCH_MANAGED_ENVIRONMENT_APP
+  "Power Automate: the user triggered a premium cloud flow."
   TRIGGER_PREMIUM_FLOW
+  "Power Automate: the user saved a premium cloud flow."
   SAVE_PREMIUM_FLOW
+  "Power Automate: the user turned on a premium cloud flow."
   TURN_ON_PREMIUM_FLOW
+  "Power Automate: the user triggered a premium cloud flow with attended RPA (covered by Power Automate Premium, not by the per user plan)."
   TRIGGER_PREMIUM_FLOW_ATTENDED_RPA
+  "Power Automate: the user saved a premium cloud flow with attended RPA (covered by Power Automate Premium, not by the per user plan)."
   SAVE_PREMIUM_FLOW_ATTENDED_RPA
+  "Power Automate: the user turned on a premium cloud flow with attended RPA (covered by Power Automate Premium, not by the per user plan)."
   TURN_ON_PREMIUM_FLOW_ATTENDED_RPA
 }
 
+"A policy's status as the admin center's policy list shows it. The same as AutoClaimPolicy.enabled."
 enum PolicyStatus {
+  "The policy is on: users may claim licenses under it (enabled is true)."
   ON
+  "The policy is off: no new claims under it; users who claimed keep their licenses (enabled is false)."
   OFF
 }
 
@@ -1769,23 +1804,36 @@ enum LicenseSource {
 
 "Where a product moves within a policy: UP is towards the primary."
 enum Direction {
+  "One place towards the primary: a product moved to the first place becomes the primary."
   UP
+  "One place away from the primary, towards the end of the backups."
   DOWN
 }
 
+"""
+What a caller can read: who it is, the catalog, and (for admins, readers and
+operators) a tenant with everything in it. Objects of another tenant are
+answered NOT_FOUND.
+"""
 type Query {
   "The caller, as the bearer token describes it."
   me: Me! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER, APP, USER])
   "The apps, products, service plans and triggers autoclaim knows."
   catalog: Catalog! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER, APP, USER])
   "A tenant. NOT_FOUND if it does not exist or is not the caller's."
-  tenant(id: ID! @tenantScoped): Tenant @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  tenant(
+    "The tenant's id (Tenant.id); a caller other than an OPERATOR may name only its own tenant."
+    id: ID! @tenantScoped
+  ): Tenant @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
 }
 
+"The caller of a request, as its bearer token describes it."
 type Me {
   "The token's subject: a user id or an app client id."
   subject: String!
+  "The tenant the token belongs to (its tid claim); null when the token names none, as an OPERATOR's need not."
   tenantId: ID
+  "The roles the token grants."
   roles: [Role!]!
   "The caller's tenant (admins and readers)."
   tenant: Tenant @hasRole(roles: [GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
@@ -1793,14 +1841,22 @@ type Me {
   user: User
 }
 
+"""
+The apps and products autoclaim knows: the same for every tenant, built into
+the server (an operator may extend it with the server's catalog file).
+"""
 type Catalog {
+  "The apps users claim licenses for, e.g. POWER_APPS and POWER_AUTOMATE."
   apps: [App!]!
+  "The products a tenant can buy licenses of (addProduct), with their service plans and what they cover."
   products: [CatalogProduct!]!
 }
 
 "An app that users claim licenses for."
 type App {
+  "The app's id, e.g. POWER_APPS or POWER_AUTOMATE: the appId of claims and policies."
   id: ID!
+  "The app's name, e.g. Power Automate."
   displayName: String!
   "The actions of the app that can cause a claim."
   triggers: [ClaimTrigger!]!
@@ -1808,79 +1864,138 @@ type App {
 
 "A product as the catalog describes it."
 type CatalogProduct {
+  "The SKU's id (a lower-case GUID), as Microsoft 365 names it."
   skuId: ID!
+  "The SKU's part number, e.g. FLOW_PER_USER: what addProduct takes."
   skuPartNumber: String!
+  "The product's name, e.g. Power Automate per user plan."
   displayName: String!
+  "The apps and services a license of the product includes, in the catalog's order."
   servicePlans: [ServicePlan!]!
+  "One entry per app the product serves: which of the app's triggers it covers."
   coverage: [Coverage!]!
 }
 
 "A product covers these triggers of one app; requiredServicePlan can't be turned off in a policy for it."
 type Coverage {
+  "The app the product serves."
   app: App!
+  "The app's triggers a license of the product covers."
   triggers: [ClaimTrigger!]!
+  "The product's service plan the app needs: a policy for the app can't leave it off a claimed license."
   requiredServicePlan: ServicePlan!
 }
 
 "An app or service included in a product's license."
 type ServicePlan {
-  "The servicePlanId."
+  "The servicePlanId (a lower-case GUID); inputs accept it in any case."
   id: ID!
   "The service plan name, e.g. FLOW_PER_USER."
   name: String!
+  "The service plan's friendly name, e.g. Flow per User Plan."
   displayName: String!
 }
 
+"""
+An organization that buys licenses (a Microsoft 365 tenant). Readable by its
+GLOBAL_ADMIN, LICENSE_ADMIN and REPORTS_READER callers, and by OPERATOR callers.
+"""
 type Tenant {
+  "The tenant's id: 2 to 40 characters of a-z, 0-9 and -."
   id: ID!
+  "The organization's name."
   name: String!
-  "The org setting 'Let users auto-claim licenses the first time they sign in'. Off by default."
+  "The org setting 'Let users auto-claim licenses the first time they sign in'. Off by default; while off, no claim assigns a license (they are denied with AUTO_CLAIM_DISABLED)."
   autoClaimEnabled: Boolean!
-  "How many auto-claim policies the tenant may hold."
+  "How many auto-claim policies the tenant may hold: 1 for a new tenant; an OPERATOR may set 1 to 100."
   policyLimit: Int!
+  "When the tenant was created."
   createdAt: Time!
   "The pools of licenses the tenant bought, in the order they were added."
   products: [Product!]!
-  product(id: ID!): Product
+  "One of the tenant's products. NOT_FOUND if the tenant has no product with this id."
+  product(
+    "The product's id (Product.id)."
+    id: ID!
+  ): Product
   "The auto-claim policies, in the order they were created."
   policies: [AutoClaimPolicy!]!
-  policy(id: ID!): AutoClaimPolicy
+  "One of the tenant's policies. NOT_FOUND if the tenant has no policy with this id."
+  policy(
+    "The policy's id (AutoClaimPolicy.id)."
+    id: ID!
+  ): AutoClaimPolicy
   """
   The directory, in a stable order of the store's (not alphabetical): walking
   the pages with each endCursor as the next after sees every user once.
   """
-  users(first: Int = 50, after: String): UserConnection!
-  user(id: ID!): User
+  users(
+    "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
+    first: Int = 50
+    "The endCursor of the previous page; null for the first page."
+    after: String
+  ): UserConnection!
+  "One user of the directory. NOT_FOUND if the directory has no user with this id."
+  user(
+    "The user's id (User.id)."
+    id: ID!
+  ): User
   """
   Licenses assigned by each policy (and per product and day) over the past
   1, 7, 30 or 90 days (UTC calendar days, today included), and who claimed them.
   """
-  autoClaimReport(days: Int = 90): AutoClaimReport!
+  autoClaimReport(
+    "The period in days: 1, 7, 30 or 90 (else BAD_USER_INPUT). The admin center's report shows 90 by default."
+    days: Int = 90
+  ): AutoClaimReport!
 }
 
 "A pool of licenses of one SKU."
 type Product {
+  "The product's id in this tenant (not the skuId)."
   id: ID!
+  "The SKU's id (a lower-case GUID); empty if the catalog no longer lists the SKU."
   skuId: ID!
+  "The SKU's part number, e.g. FLOW_PER_USER."
   skuPartNumber: String!
+  "The product's name, e.g. Power Automate per user plan; the part number followed by '(no longer in the catalog)' if the catalog no longer lists the SKU."
   displayName: String!
+  "Licenses bought: 0 to 10,000,000."
   totalLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "Licenses of the pool that users hold, claimed or assigned directly."
   assignedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "totalLicenses - assignedLicenses."
   availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "The apps and services a license includes; empty if the catalog no longer lists the SKU."
   servicePlans: [ServicePlan!]!
   "The apps the product serves."
   apps: [App!]!
   "The triggers the product covers, for any of its apps."
   triggers: [ClaimTrigger!]!
+  "When the pool was added to the tenant."
   createdAt: Time!
 }
 
+"""
+An auto-claim policy: when a user of the policy's app needs a license, a claim
+assigns one from the policy's products, the primary first, then the backups in
+order. A tenant holds at most policyLimit policies, and at most one per app.
+"""
 type AutoClaimPolicy {
+  "The policy's id."
   id: ID!
+  "The policy's friendly name: 1 to 100 characters."
   name: String!
+  "The app whose claims the policy serves."
   app: App!
-  status: PolicyStatus!
+  "ON or OFF: the same as enabled."
+  status: PolicyStatus! @deprecated(reason: "Use enabled.")
+  """
+  Whether the policy is on: the admin center's 'Turn this policy on or off'.
+  While off, no claim assigns a license under it (they are denied with
+  POLICY_DISABLED); users who claimed keep their licenses. Claims also need
+  the tenant's autoClaimEnabled.
+  """
   enabled: Boolean!
   "Preconfigured for the tenant rather than created by an admin."
   autoCreated: Boolean!
@@ -1892,57 +2007,87 @@ type AutoClaimPolicy {
   availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "Licenses claimed under the policy that their holders still have."
   claimedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
-  "Bumped by every change."
+  "1 when created, then one more with every edit of the policy (name, status, products, order, service plans)."
   version: Int!
+  "When the policy was created."
   createdAt: Time!
+  "When the policy was last edited; createdAt until then."
   updatedAt: Time!
 }
 
+"One product of a policy, with the service plans a license claimed from it includes."
 type PolicyProduct {
   "1 for the primary product, then 2, 3… for the backups in order."
   position: Int!
+  "True for the primary product (position 1)."
   isPrimary: Boolean!
+  "The product, the pool licenses are claimed from."
   product: Product!
   "The product's service plans a claimed license includes."
   enabledServicePlans: [ServicePlan!]!
   "The product's service plans a claimed license leaves off."
   disabledServicePlans: [ServicePlan!]!
+  "Licenses available in the product's pool (its availableLicenses)."
   availableLicenses: Int!
 }
 
+"A person of a tenant's directory."
 type User {
+  "The user's id: the identity provider's object id, or one autoclaim chose when the user was created without one."
   id: ID!
+  "The user's sign-in name, name@domain; empty for a user first seen in a claim that gave none (or a name another user already had)."
   userPrincipalName: String!
+  "The user's name; empty for a user first seen in a claim that gave none."
   displayName: String!
+  "When the user was added to the directory: by createUser, createTenant (the first Global admin) or the user's first claim."
   createdAt: Time!
+  "The licenses the user holds, claimed or assigned directly: at most one per product."
   licenses: [License!]!
 }
 
+"A license of one product held by one user."
 type License {
+  "The product the license is of."
   product: Product!
   "The policy it was claimed under; null for a direct assignment or a deleted policy."
   policy: AutoClaimPolicy
+  "Whether it was claimed under a policy or assigned by an admin."
   source: LicenseSource!
+  "The product's service plans this license leaves off, as set when it was assigned (later policy changes don't alter it)."
   disabledServicePlans: [ServicePlan!]!
+  "When the license was assigned."
   assignedAt: Time!
 }
 
+"One page of a tenant's directory."
 type UserConnection {
+  "The users of the page, each with its cursor."
   edges: [UserEdge!]!
+  "The users of the page."
   nodes: [User!]!
+  "Whether more pages follow, and the cursors that bound this one."
   pageInfo: PageInfo!
+  "How many users the directory holds in all, not only on this page."
   totalCount: Int!
 }
 
+"A user of a page, with its cursor."
 type UserEdge {
+  "Where this user is in the directory: pass it as after to continue after it."
   cursor: String!
+  "The user."
   node: User!
 }
 
+"Where a page lies in a list. Pages are walked forward only, with after."
 type PageInfo {
+  "True when more items follow this page."
   hasNextPage: Boolean!
+  "Always false: pages are walked forward only."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null for an empty page."
   startCursor: String
+  "The cursor of the page's last item, to pass as after for the next page; null for an empty page."
   endCursor: String
 }
 
@@ -1950,7 +2095,7 @@ type PageInfo {
 enum ClaimOutcome {
   "A license was assigned now."
   CLAIMED
-  "The user already holds a license that covers the app and trigger; nothing changed."
+  "The user already holds a license (claimed or assigned directly) that covers the app and trigger; no license was assigned."
   ALREADY_LICENSED
   "No license was assigned; reason says why."
   DENIED
@@ -1970,31 +2115,40 @@ enum DenialReason {
   NO_LICENSES_AVAILABLE
 }
 
+"A request for a license for a user who needs one now."
 input ClaimLicenseInput {
-  "The caller's tenant; another tenant is NOT_FOUND."
+  "The tenant of the user and the app; callers name their own (another tenant is NOT_FOUND)."
   tenantId: ID!
-  "The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded."
+  """
+  The user who needs a license: the identity provider's id, 1 to 128 characters
+  of letters, digits and . _ @ : -. A user the tenant has not seen is recorded.
+  """
   userId: ID!
+  "The app the user is using, a catalog App.id such as POWER_AUTOMATE; NOT_FOUND if the catalog has no such app."
   appId: ID!
+  "What the user did; it must be one of the app's triggers (else BAD_USER_INPUT)."
   trigger: ClaimTrigger!
   """
   Makes retries safe: the same key within 24 hours returns the first answer and
   changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
+  1 to 128 characters of letters, digits and . _ @ : -.
   """
   idempotencyKey: String
-  "Recorded for a user the tenant has not seen before."
+  "Recorded for a user the tenant has not seen before: name@domain, unless another user of the tenant has it."
   userPrincipalName: String
-  "Recorded for a user the tenant has not seen before."
+  "Recorded for a user the tenant has not seen before: at most 100 characters."
   displayName: String
 }
 
+"The answer to claimLicense."
 type ClaimResult {
+  "What happened: CLAIMED, ALREADY_LICENSED or DENIED."
   outcome: ClaimOutcome!
   "Null unless outcome is DENIED."
   reason: DenialReason
   "The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
   product: Product
-  "The license assigned or already held; null when denied."
+  "The license assigned or already held; null when denied, or on a replay once that license has been removed."
   license: License
   "The decision as it went to the tenant's event stream."
   event: ClaimEvent!
@@ -2006,31 +2160,52 @@ type ClaimResult {
 type ClaimEvent {
   "The event's stream id: pass it as after to resume from here."
   id: ID!
+  "The id of the app's policy; null when the app had no policy."
   policyId: ID
+  "The app's policy; null when the app had no policy or the policy was deleted since."
   policy: AutoClaimPolicy @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "The id of the user the claim was for."
   userId: ID!
+  "The user the claim was for; null if the directory has no such user."
   user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "The app the claim was for."
   app: App!
+  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
   productId: ID
+  "The product assigned or already held; null when denied."
   product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "The action that caused the claim."
   trigger: ClaimTrigger!
+  "What the claim's answer was."
   outcome: ClaimOutcome!
+  "Why the claim was denied; null unless outcome is DENIED."
   reason: DenialReason
+  "When the claim was decided."
   at: Time!
-  "Licenses available across the policy's products after the claim."
+  "Licenses available across the policy's products after the claim; 0 when the app had no policy."
   availableAfter: Int!
 }
 
+"""
+The auto-claim policy report: the licenses each policy assigned over a period,
+as the admin center's 'View report' page shows them.
+"""
 type AutoClaimReport {
+  "The period in days: 1, 7, 30 or 90."
   days: Int!
   "Start of the first day of the period (UTC)."
   since: Time!
+  "The moment the report was read: the period ends here."
   until: Time!
+  "Licenses assigned under the tenant's current policies in the period (the sum of their claims)."
   totalClaims: Int!
+  "One report per current policy, in the order the policies were created; a deleted policy's counts go with it."
   policies: [PolicyReport!]!
 }
 
+"What one policy assigned in the report's period."
 type PolicyReport {
+  "The policy."
   policy: AutoClaimPolicy!
   "Licenses the policy assigned in the period."
   claims: Int!
@@ -2039,84 +2214,203 @@ type PolicyReport {
   "One entry per day of the period, oldest first."
   daily: [DailyClaims!]!
   "Users who claimed under the policy in the period, newest first."
-  claimedUsers(first: Int = 50, after: String): ClaimedUserConnection!
+  claimedUsers(
+    "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
+    first: Int = 50
+    "The endCursor of the previous page; null for the first page."
+    after: String
+  ): ClaimedUserConnection!
 }
 
+"Licenses a policy assigned from one product in the report's period."
 type ProductClaims {
+  "The product."
   product: Product!
+  "Licenses assigned from it under the policy in the period."
   claims: Int!
 }
 
+"Licenses a policy assigned on one day."
 type DailyClaims {
   "YYYY-MM-DD (UTC)."
   date: String!
+  "Licenses the policy assigned that day."
   claims: Int!
 }
 
+"One page of the users who claimed under a policy."
 type ClaimedUserConnection {
+  "The users of the page, each with its cursor."
   edges: [ClaimedUserEdge!]!
+  "The users of the page."
   nodes: [ClaimedUser!]!
+  "Whether more pages follow, and the cursors that bound this one."
   pageInfo: PageInfo!
+  "How many users claimed under the policy in the period, not only on this page."
   totalCount: Int!
 }
 
+"A claimed user of a page, with its cursor."
 type ClaimedUserEdge {
+  "Where this user is in the list: pass it as after to continue after it."
   cursor: String!
+  "The user and when it claimed."
   node: ClaimedUser!
 }
 
+"A user who claimed a license under a policy. Each user appears once, at its latest claim."
 type ClaimedUser {
+  "The user's id."
   userId: ID!
+  "The user; null if the directory has no such user."
   user: User
+  "When the user last claimed a license under the policy."
   claimedAt: Time!
 }
 
+"""
+The changes a caller can make. Each returns the changed object (or a payload
+holding it); an invalid argument is BAD_USER_INPUT, a change the current state
+forbids is CONFLICT, and a refused change changes nothing.
+"""
 type Mutation {
   "Creates a tenant and its first Global admin (the person who signs up)."
-  createTenant(input: CreateTenantInput!): CreateTenantPayload! @hasRole(roles: [OPERATOR])
+  createTenant(
+    "The tenant, its name and its first Global admin."
+    input: CreateTenantInput!
+  ): CreateTenantPayload! @hasRole(roles: [OPERATOR])
   "Sets how many auto-claim policies a tenant may hold (1 to 100)."
-  setTenantPolicyLimit(tenantId: ID! @tenantScoped, limit: Int!): Tenant! @hasRole(roles: [OPERATOR])
+  setTenantPolicyLimit(
+    "The tenant's id."
+    tenantId: ID! @tenantScoped
+    "The new limit: 1 to 100 (else BAD_USER_INPUT); CONFLICT if the tenant already holds more policies."
+    limit: Int!
+  ): Tenant! @hasRole(roles: [OPERATOR])
   "Turns the org setting 'Let users auto-claim licenses the first time they sign in' on or off."
-  setAutoClaimEnabled(tenantId: ID! @tenantScoped, enabled: Boolean!): Tenant! @hasRole(roles: [GLOBAL_ADMIN])
+  setAutoClaimEnabled(
+    "The tenant's id."
+    tenantId: ID! @tenantScoped
+    "True turns auto-claim on; false stops every new claim of the tenant (holders keep their licenses)."
+    enabled: Boolean!
+  ): Tenant! @hasRole(roles: [GLOBAL_ADMIN])
   "Buys a pool of licenses of a catalog product."
-  addProduct(input: AddProductInput!): Product! @hasRole(roles: [GLOBAL_ADMIN])
+  addProduct(
+    "The tenant, the catalog product and how many licenses."
+    input: AddProductInput!
+  ): Product! @hasRole(roles: [GLOBAL_ADMIN])
   "Sets a product's total number of licenses; never below those assigned."
-  setLicenseQuantity(productId: ID! @tenantScoped, quantity: Int!): Product! @hasRole(roles: [GLOBAL_ADMIN])
+  setLicenseQuantity(
+    "The product's id."
+    productId: ID! @tenantScoped
+    "The new total: 0 to 10,000,000 (else BAD_USER_INPUT); CONFLICT if below the licenses assigned."
+    quantity: Int!
+  ): Product! @hasRole(roles: [GLOBAL_ADMIN])
   "Adds a user to the tenant's directory."
-  createUser(input: CreateUserInput!): User! @hasRole(roles: [GLOBAL_ADMIN])
+  createUser(
+    "The tenant and the user's names."
+    input: CreateUserInput!
+  ): User! @hasRole(roles: [GLOBAL_ADMIN])
   "Assigns a license to a user directly."
-  assignLicense(input: AssignLicenseInput!): User! @hasRole(roles: [GLOBAL_ADMIN])
+  assignLicense(
+    "The user, the product and the service plans to leave off."
+    input: AssignLicenseInput!
+  ): User! @hasRole(roles: [GLOBAL_ADMIN])
   "Takes a user's license; it goes back to its pool."
-  removeLicense(userId: ID!, productId: ID! @tenantScoped): User! @hasRole(roles: [GLOBAL_ADMIN])
+  removeLicense(
+    "The id of the user who holds the license."
+    userId: ID!
+    "The product the license is of; NOT_FOUND if the user holds no license of it."
+    productId: ID! @tenantScoped
+  ): User! @hasRole(roles: [GLOBAL_ADMIN])
   "Creates an auto-claim policy: a primary product and up to four backups, for one app."
-  createAutoClaimPolicy(input: CreateAutoClaimPolicyInput!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
-  renameAutoClaimPolicy(policyId: ID! @tenantScoped, name: String!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  createAutoClaimPolicy(
+    "The policy's tenant, name, app and products."
+    input: CreateAutoClaimPolicyInput!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  "Renames a policy (the admin center's 'Edit the policy friendly name')."
+  renameAutoClaimPolicy(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "The new name: 1 to 100 characters, no control characters such as line breaks; leading and trailing spaces are dropped."
+    name: String!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Turns a policy on or off. Off stops new claims; holders keep their licenses."
-  setAutoClaimPolicyEnabled(policyId: ID! @tenantScoped, enabled: Boolean!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  setAutoClaimPolicyEnabled(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "True turns the policy on, false turns it off."
+    enabled: Boolean!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Appends a backup product (at most four)."
-  addBackupProduct(policyId: ID! @tenantScoped, productId: ID!, disabledServicePlanIds: [ID!] = []): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  addBackupProduct(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "A product of the tenant that serves the policy's app and is not in the policy yet."
+    productId: ID!
+    "Service plans of the product a claimed license leaves off; not the one the app needs."
+    disabledServicePlanIds: [ID!] = []
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Takes a product out of a policy; holders keep their licenses. The last product can't be removed."
-  removePolicyProduct(policyId: ID! @tenantScoped, productId: ID!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  removePolicyProduct(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "The product to take out; NOT_FOUND if it is not in the policy, CONFLICT if it is the only one."
+    productId: ID!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Moves a product one place up (towards primary) or down."
-  movePolicyProduct(policyId: ID! @tenantScoped, productId: ID!, direction: Direction!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  movePolicyProduct(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "The product to move; NOT_FOUND if it is not in the policy."
+    productId: ID!
+    "UP or DOWN; BAD_USER_INPUT if the product is already first (UP) or last (DOWN)."
+    direction: Direction!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Puts the policy's products in the given order; it must list each of them once."
-  setPolicyProductOrder(policyId: ID! @tenantScoped, productIds: [ID!]!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  setPolicyProductOrder(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "Every product of the policy exactly once, the new primary first."
+    productIds: [ID!]!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   """
   Sets the service plans a claimed license leaves off, for one product, or for
   all products when productId is null (each turns off those of the plans it has).
   """
-  setPolicyServicePlans(policyId: ID! @tenantScoped, productId: ID, disabledServicePlanIds: [ID!]!): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  setPolicyServicePlans(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "One product of the policy, or null for all of them (the admin center's 'All products')."
+    productId: ID
+    """
+    The plans to leave off, replacing the current list; an empty list turns
+    every plan on. A plan the product lacks (or, for all products, that none
+    has) or the plan the policy's app needs is BAD_USER_INPUT.
+    """
+    disabledServicePlanIds: [ID!]!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   "Deletes a policy. Licenses claimed under it stay with their holders."
-  deleteAutoClaimPolicy(policyId: ID! @tenantScoped): DeleteAutoClaimPolicyPayload! @hasRole(roles: [GLOBAL_ADMIN])
+  deleteAutoClaimPolicy(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+  ): DeleteAutoClaimPolicyPayload! @hasRole(roles: [GLOBAL_ADMIN])
   """
   Claims a license for a user who needs one now, from the app's policy: the
   first product in order that covers the trigger and has a license. A denial
   is an answer (outcome DENIED with a reason), not an error. APP callers claim
   for any user of their tenant, USER callers for themselves only.
   """
-  claimLicense(input: ClaimLicenseInput!): ClaimResult! @hasRole(roles: [APP, USER, GLOBAL_ADMIN])
+  claimLicense(
+    "The tenant, user, app and trigger of the claim."
+    input: ClaimLicenseInput!
+  ): ClaimResult! @hasRole(roles: [APP, USER, GLOBAL_ADMIN])
 }
 
+"""
+Live streams of a tenant's events, for dashboards: over websockets
+(graphql-transport-ws or graphql-ws) or server-sent events. Events are kept
+for 90 days: an older after resumes from the oldest event kept.
+"""
 type Subscription {
   """
   Claim decisions of a tenant as they happen, optionally of one policy.
@@ -2124,7 +2418,14 @@ type Subscription {
   with no gap and no repeat, then goes live. A subscriber that falls more than
   256 events behind is ended with an UNAVAILABLE error and may resume with after.
   """
-  claimEvents(tenantId: ID! @tenantScoped, policyId: ID, after: String): ClaimEvent!
+  claimEvents(
+    "The tenant's id."
+    tenantId: ID! @tenantScoped
+    "Only claims under this policy of the tenant; null for all claims."
+    policyId: ID
+    "The id of the last event the caller saw; null to start from now. BAD_USER_INPUT if it is not an event id."
+    after: String
+  ): ClaimEvent!
     @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   """
   Admin changes of a tenant that dashboards show: the org setting, policies
@@ -2133,18 +2434,32 @@ type Subscription {
   after works as for claimEvents; both share one stream, so an id from either
   resumes either.
   """
-  policyEvents(tenantId: ID! @tenantScoped, after: String): PolicyEvent!
+  policyEvents(
+    "The tenant's id."
+    tenantId: ID! @tenantScoped
+    "The id of the last event the caller saw; null to start from now. BAD_USER_INPUT if it is not an event id."
+    after: String
+  ): PolicyEvent!
     @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
 }
 
+"The kinds of admin change policyEvents reports."
 enum PolicyEventKind {
+  "setAutoClaimEnabled: the org setting was set on or off."
   AUTO_CLAIM_SETTING_CHANGED
+  "addProduct: the tenant bought a pool of licenses."
   PRODUCT_ADDED
+  "setLicenseQuantity: a product's total changed."
   LICENSE_QUANTITY_CHANGED
+  "assignLicense: an admin assigned a license directly."
   LICENSE_ASSIGNED
+  "removeLicense: a license went back to its pool."
   LICENSE_REMOVED
+  "createAutoClaimPolicy: a policy was created."
   POLICY_CREATED
+  "A policy was renamed, turned on or off, or its products, their order or their service plans changed."
   POLICY_UPDATED
+  "deleteAutoClaimPolicy: a policy was deleted."
   POLICY_DELETED
 }
 
@@ -2152,65 +2467,93 @@ enum PolicyEventKind {
 type PolicyEvent {
   "The event's stream id: pass it as after to resume from here."
   id: ID!
+  "What changed."
   kind: PolicyEventKind!
+  "When the change was made."
   at: Time!
-  "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_*) after the change."
+  "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_CREATED, POLICY_UPDATED) after the change; null otherwise."
   enabled: Boolean
+  "The id of the policy changed (POLICY_*); null otherwise."
   policyId: ID
-  "The policy as it is now; null once deleted."
+  "The policy as it is now (POLICY_CREATED, POLICY_UPDATED); null otherwise, or once the policy is deleted."
   policy: AutoClaimPolicy
-  "The policy's products in order after the change (POLICY_CREATED, POLICY_UPDATED)."
+  "The policy's products in order after the change (POLICY_CREATED, POLICY_UPDATED); null otherwise."
   productIds: [ID!]
-  "The policy's version after the change (POLICY_CREATED, POLICY_UPDATED)."
+  "The policy's version after the change (POLICY_CREATED, POLICY_UPDATED); null otherwise."
   version: Int
+  "The id of the product changed (PRODUCT_ADDED, LICENSE_*); null otherwise."
   productId: ID
+  "The product as it is now (PRODUCT_ADDED, LICENSE_*); null otherwise."
   product: Product
+  "The id of the user whose license was assigned or removed (LICENSE_ASSIGNED, LICENSE_REMOVED); null otherwise."
   userId: ID
-  "The product's counts after the change (PRODUCT_ADDED, LICENSE_*)."
+  "The product's total licenses after the change (PRODUCT_ADDED, LICENSE_*); null otherwise."
   totalLicenses: Int
+  "The product's assigned licenses after the change (PRODUCT_ADDED, LICENSE_*); null otherwise."
   assignedLicenses: Int
 }
 
+"A new tenant and its first Global admin."
 input CreateTenantInput {
-  "Optional: 2 to 40 characters of a-z, 0-9 and -. A random id is chosen when absent."
+  "Optional: 2 to 40 characters of a-z, 0-9 and -, not starting with -; CONFLICT if taken. A random id is chosen when absent."
   id: ID
+  "The organization's name: 1 to 100 characters."
   name: String!
+  "The first Global admin's sign-in name, name@domain."
   adminUserPrincipalName: String!
+  "The first Global admin's name: 1 to 100 characters."
   adminDisplayName: String!
   "Some tenants come with the auto-claim feature on."
   autoClaimEnabled: Boolean = false
 }
 
+"The answer to createTenant."
 type CreateTenantPayload {
+  "The new tenant, with policyLimit 1."
   tenant: Tenant!
   "The tenant's first Global admin."
   admin: User!
 }
 
+"A pool of licenses to buy."
 input AddProductInput {
+  "The tenant's id."
   tenantId: ID! @tenantScoped
   "A catalog skuPartNumber, e.g. FLOW_PER_USER."
   skuPartNumber: String!
+  "How many licenses: 0 to 10,000,000."
   quantity: Int!
 }
 
+"A user to add to a tenant's directory."
 input CreateUserInput {
+  "The tenant's id."
   tenantId: ID! @tenantScoped
-  "Optional: the identity provider's object id. A random UUID is chosen when absent."
+  "Optional: the identity provider's object id, 1 to 128 characters of letters, digits and . _ @ : -; CONFLICT if taken. A random UUID is chosen when absent."
   id: ID
+  "The user's sign-in name, name@domain; CONFLICT if another user of the tenant has it (in any case)."
   userPrincipalName: String!
+  "The user's name: 1 to 100 characters."
   displayName: String!
 }
 
+"A license to assign directly."
 input AssignLicenseInput {
+  "The id of a user of the tenant's directory; CONFLICT if the user already holds a license of the product."
   userId: ID!
+  "The product the license comes from; CONFLICT if none of its licenses is available."
   productId: ID! @tenantScoped
+  "Service plans of the product the license leaves off."
   disabledServicePlanIds: [ID!] = []
 }
 
+"A new auto-claim policy (the admin center's 'Add a policy')."
 input CreateAutoClaimPolicyInput {
+  "The tenant's id."
   tenantId: ID! @tenantScoped
+  "The policy's friendly name: 1 to 100 characters, no control characters such as line breaks."
   name: String!
+  "The catalog app whose claims the policy serves; CONFLICT if the app already has a policy."
   appId: ID!
   "The primary product first, then up to four backups."
   products: [PolicyProductInput!]!
@@ -2218,14 +2561,19 @@ input CreateAutoClaimPolicyInput {
   enabled: Boolean = true
 }
 
+"A product of a new policy, with the service plans a claimed license leaves off."
 input PolicyProductInput {
+  "A product of the tenant that serves the policy's app; each product at most once per policy."
   productId: ID!
   "Service plans a claimed license of this product leaves off."
   disabledServicePlanIds: [ID!] = []
 }
 
+"The answer to deleteAutoClaimPolicy."
 type DeleteAutoClaimPolicyPayload {
+  "The id of the policy deleted."
   deletedPolicyId: ID!
+  "The policy's tenant, as the deletion left it."
   tenant: Tenant!
 }
 `, BuiltIn: false},

@@ -12,147 +12,218 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
+// A pool of licenses to buy.
 type AddProductInput struct {
+	// The tenant's id.
 	TenantID string `json:"tenantId"`
 	// A catalog skuPartNumber, e.g. FLOW_PER_USER.
 	SkuPartNumber string `json:"skuPartNumber"`
-	Quantity      int    `json:"quantity"`
+	// How many licenses: 0 to 10,000,000.
+	Quantity int `json:"quantity"`
 }
 
+// A license to assign directly.
 type AssignLicenseInput struct {
-	UserID                 string   `json:"userId"`
-	ProductID              string   `json:"productId"`
+	// The id of a user of the tenant's directory; CONFLICT if the user already holds a license of the product.
+	UserID string `json:"userId"`
+	// The product the license comes from; CONFLICT if none of its licenses is available.
+	ProductID string `json:"productId"`
+	// Service plans of the product the license leaves off.
 	DisabledServicePlanIds []string `json:"disabledServicePlanIds,omitempty"`
 }
 
+// A request for a license for a user who needs one now.
 type ClaimLicenseInput struct {
-	// The caller's tenant; another tenant is NOT_FOUND.
+	// The tenant of the user and the app; callers name their own (another tenant is NOT_FOUND).
 	TenantID string `json:"tenantId"`
-	// The user who needs a license: the identity provider's id. A user the tenant has not seen is recorded.
-	UserID  string          `json:"userId"`
-	AppID   string          `json:"appId"`
+	// The user who needs a license: the identity provider's id, 1 to 128 characters
+	// of letters, digits and . _ @ : -. A user the tenant has not seen is recorded.
+	UserID string `json:"userId"`
+	// The app the user is using, a catalog App.id such as POWER_AUTOMATE; NOT_FOUND if the catalog has no such app.
+	AppID string `json:"appId"`
+	// What the user did; it must be one of the app's triggers (else BAD_USER_INPUT).
 	Trigger license.Trigger `json:"trigger"`
 	// Makes retries safe: the same key within 24 hours returns the first answer and
 	// changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
+	// 1 to 128 characters of letters, digits and . _ @ : -.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
-	// Recorded for a user the tenant has not seen before.
+	// Recorded for a user the tenant has not seen before: name@domain, unless another user of the tenant has it.
 	UserPrincipalName *string `json:"userPrincipalName,omitempty"`
-	// Recorded for a user the tenant has not seen before.
+	// Recorded for a user the tenant has not seen before: at most 100 characters.
 	DisplayName *string `json:"displayName,omitempty"`
 }
 
+// One page of the users who claimed under a policy.
 type ClaimedUserConnection struct {
-	Edges      []*ClaimedUserEdge     `json:"edges"`
-	Nodes      []*license.ClaimedUser `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The users of the page, each with its cursor.
+	Edges []*ClaimedUserEdge `json:"edges"`
+	// The users of the page.
+	Nodes []*license.ClaimedUser `json:"nodes"`
+	// Whether more pages follow, and the cursors that bound this one.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many users claimed under the policy in the period, not only on this page.
+	TotalCount int `json:"totalCount"`
 }
 
+// A claimed user of a page, with its cursor.
 type ClaimedUserEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *license.ClaimedUser `json:"node"`
+	// Where this user is in the list: pass it as after to continue after it.
+	Cursor string `json:"cursor"`
+	// The user and when it claimed.
+	Node *license.ClaimedUser `json:"node"`
 }
 
+// A new auto-claim policy (the admin center's 'Add a policy').
 type CreateAutoClaimPolicyInput struct {
+	// The tenant's id.
 	TenantID string `json:"tenantId"`
-	Name     string `json:"name"`
-	AppID    string `json:"appId"`
+	// The policy's friendly name: 1 to 100 characters, no control characters such as line breaks.
+	Name string `json:"name"`
+	// The catalog app whose claims the policy serves; CONFLICT if the app already has a policy.
+	AppID string `json:"appId"`
 	// The primary product first, then up to four backups.
 	Products []*PolicyProductInput `json:"products"`
 	// New policies are on unless this says otherwise.
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
+// A new tenant and its first Global admin.
 type CreateTenantInput struct {
-	// Optional: 2 to 40 characters of a-z, 0-9 and -. A random id is chosen when absent.
-	ID                     *string `json:"id,omitempty"`
-	Name                   string  `json:"name"`
-	AdminUserPrincipalName string  `json:"adminUserPrincipalName"`
-	AdminDisplayName       string  `json:"adminDisplayName"`
+	// Optional: 2 to 40 characters of a-z, 0-9 and -, not starting with -; CONFLICT if taken. A random id is chosen when absent.
+	ID *string `json:"id,omitempty"`
+	// The organization's name: 1 to 100 characters.
+	Name string `json:"name"`
+	// The first Global admin's sign-in name, name@domain.
+	AdminUserPrincipalName string `json:"adminUserPrincipalName"`
+	// The first Global admin's name: 1 to 100 characters.
+	AdminDisplayName string `json:"adminDisplayName"`
 	// Some tenants come with the auto-claim feature on.
 	AutoClaimEnabled *bool `json:"autoClaimEnabled,omitempty"`
 }
 
+// The answer to createTenant.
 type CreateTenantPayload struct {
+	// The new tenant, with policyLimit 1.
 	Tenant *license.Tenant `json:"tenant"`
 	// The tenant's first Global admin.
 	Admin *license.User `json:"admin"`
 }
 
+// A user to add to a tenant's directory.
 type CreateUserInput struct {
+	// The tenant's id.
 	TenantID string `json:"tenantId"`
-	// Optional: the identity provider's object id. A random UUID is chosen when absent.
-	ID                *string `json:"id,omitempty"`
-	UserPrincipalName string  `json:"userPrincipalName"`
-	DisplayName       string  `json:"displayName"`
+	// Optional: the identity provider's object id, 1 to 128 characters of letters, digits and . _ @ : -; CONFLICT if taken. A random UUID is chosen when absent.
+	ID *string `json:"id,omitempty"`
+	// The user's sign-in name, name@domain; CONFLICT if another user of the tenant has it (in any case).
+	UserPrincipalName string `json:"userPrincipalName"`
+	// The user's name: 1 to 100 characters.
+	DisplayName string `json:"displayName"`
 }
 
+// The answer to deleteAutoClaimPolicy.
 type DeleteAutoClaimPolicyPayload struct {
-	DeletedPolicyID string          `json:"deletedPolicyId"`
-	Tenant          *license.Tenant `json:"tenant"`
+	// The id of the policy deleted.
+	DeletedPolicyID string `json:"deletedPolicyId"`
+	// The policy's tenant, as the deletion left it.
+	Tenant *license.Tenant `json:"tenant"`
 }
 
+// The caller of a request, as its bearer token describes it.
 type Me struct {
 	// The token's subject: a user id or an app client id.
-	Subject  string      `json:"subject"`
-	TenantID *string     `json:"tenantId,omitempty"`
-	Roles    []auth.Role `json:"roles"`
+	Subject string `json:"subject"`
+	// The tenant the token belongs to (its tid claim); null when the token names none, as an OPERATOR's need not.
+	TenantID *string `json:"tenantId,omitempty"`
+	// The roles the token grants.
+	Roles []auth.Role `json:"roles"`
 	// The caller's tenant (admins and readers).
 	Tenant *license.Tenant `json:"tenant,omitempty"`
 	// The caller as a user of its tenant's directory, with its licenses; null if the directory has no such user.
 	User *license.User `json:"user,omitempty"`
 }
 
+// The changes a caller can make. Each returns the changed object (or a payload
+// holding it); an invalid argument is BAD_USER_INPUT, a change the current state
+// forbids is CONFLICT, and a refused change changes nothing.
 type Mutation struct {
 }
 
+// Where a page lies in a list. Pages are walked forward only, with after.
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// True when more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Always false: pages are walked forward only.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item, to pass as after for the next page; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// One product of a policy, with the service plans a license claimed from it includes.
 type PolicyProduct struct {
 	// 1 for the primary product, then 2, 3… for the backups in order.
-	Position  int              `json:"position"`
-	IsPrimary bool             `json:"isPrimary"`
-	Product   *license.Product `json:"product"`
+	Position int `json:"position"`
+	// True for the primary product (position 1).
+	IsPrimary bool `json:"isPrimary"`
+	// The product, the pool licenses are claimed from.
+	Product *license.Product `json:"product"`
 	// The product's service plans a claimed license includes.
 	EnabledServicePlans []*license.ServicePlan `json:"enabledServicePlans"`
 	// The product's service plans a claimed license leaves off.
 	DisabledServicePlans []*license.ServicePlan `json:"disabledServicePlans"`
-	AvailableLicenses    int                    `json:"availableLicenses"`
+	// Licenses available in the product's pool (its availableLicenses).
+	AvailableLicenses int `json:"availableLicenses"`
 }
 
+// A product of a new policy, with the service plans a claimed license leaves off.
 type PolicyProductInput struct {
+	// A product of the tenant that serves the policy's app; each product at most once per policy.
 	ProductID string `json:"productId"`
 	// Service plans a claimed license of this product leaves off.
 	DisabledServicePlanIds []string `json:"disabledServicePlanIds,omitempty"`
 }
 
+// What a caller can read: who it is, the catalog, and (for admins, readers and
+// operators) a tenant with everything in it. Objects of another tenant are
+// answered NOT_FOUND.
 type Query struct {
 }
 
+// Live streams of a tenant's events, for dashboards: over websockets
+// (graphql-transport-ws or graphql-ws) or server-sent events. Events are kept
+// for 90 days: an older after resumes from the oldest event kept.
 type Subscription struct {
 }
 
+// One page of a tenant's directory.
 type UserConnection struct {
-	Edges      []*UserEdge     `json:"edges"`
-	Nodes      []*license.User `json:"nodes"`
-	PageInfo   *PageInfo       `json:"pageInfo"`
-	TotalCount int             `json:"totalCount"`
+	// The users of the page, each with its cursor.
+	Edges []*UserEdge `json:"edges"`
+	// The users of the page.
+	Nodes []*license.User `json:"nodes"`
+	// Whether more pages follow, and the cursors that bound this one.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many users the directory holds in all, not only on this page.
+	TotalCount int `json:"totalCount"`
 }
 
+// A user of a page, with its cursor.
 type UserEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *license.User `json:"node"`
+	// Where this user is in the directory: pass it as after to continue after it.
+	Cursor string `json:"cursor"`
+	// The user.
+	Node *license.User `json:"node"`
 }
 
+// A policy's status as the admin center's policy list shows it. The same as AutoClaimPolicy.enabled.
 type PolicyStatus string
 
 const (
-	PolicyStatusOn  PolicyStatus = "ON"
+	// The policy is on: users may claim licenses under it (enabled is true).
+	PolicyStatusOn PolicyStatus = "ON"
+	// The policy is off: no new claims under it; users who claimed keep their licenses (enabled is false).
 	PolicyStatusOff PolicyStatus = "OFF"
 )
 
