@@ -7,7 +7,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -16,6 +15,14 @@ import (
 	"github.com/autoclaim/autoclaim/graph"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/resolvers"
+)
+
+// Cache budgets. A parsed document holds about 22 bytes per byte of its
+// text (measured on the API's own queries); the budget counts 24.
+const (
+	queryCacheBytes     = 32 << 20
+	parsedBytesPerByte  = 24
+	persistedQueryBytes = 8 << 20
 )
 
 // closeForbidden is the websocket close code of a refused connection_init
@@ -61,11 +68,12 @@ func newGraphQLHandler(d Deps) http.Handler {
 	})
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(httpTransport{})
+	docs := newByteCache(queryCacheBytes, parsedBytesPerByte, func(*ast.QueryDocument) int { return 0 })
+	srv.SetQueryCache(docs)
 	srv.SetParserTokenLimit(d.Limits.MaxTokens)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(&gate{maxBytes: d.Limits.MaxDocumentBytes, maxTokens: d.Limits.MaxTokens, maxFragments: d.Limits.MaxFragments, seen: docs,
+		apq: extension.AutomaticPersistedQuery{Cache: newByteCache(persistedQueryBytes, 1, func(q string) int { return len(q) })}})
 	srv.Use(&requestLimits{Limits: d.Limits, introspection: d.Introspection})
 	srv.Use(d.Metrics)
 	if d.Introspection {
@@ -75,5 +83,5 @@ func newGraphQLHandler(d Deps) http.Handler {
 	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(resolvers.Recover(d.Log))
-	return getQueriesOnly(auth.Middleware(d.Verifier)(srv))
+	return auth.Middleware(d.Verifier)(srv)
 }

@@ -1,6 +1,11 @@
 package api_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +14,7 @@ import (
 
 	"github.com/autoclaim/autoclaim/api"
 	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
@@ -16,7 +22,7 @@ import (
 
 // newLimitedAPI is a test API with the production defaults: no introspection,
 // no suggestions, the limits and the claim rate limits.
-func newLimitedAPI(t *testing.T, b *redistest.Backend, tune func(*api.Deps)) *testAPI {
+func newLimitedAPI(t testing.TB, b *redistest.Backend, tune func(*api.Deps)) *testAPI {
 	t.Helper()
 	return newTestAPIOn(t, b.Client, b.Prefix, license.BuiltinCatalog(), func(d *api.Deps) {
 		d.GraphiQL, d.Introspection = false, false
@@ -89,7 +95,14 @@ func aliasList(n int) string {
 	return b.String()
 }
 
-func rootList(n int) string { return strings.Repeat(" catalog { apps { id } }", n) }
+// rootList selects the catalog n times, under n response names.
+func rootList(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, " c%d: catalog { apps { id } }", i)
+	}
+	return b.String()
+}
 
 func TestClaimRateLimit(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
@@ -174,15 +187,23 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		}
 	})
 	t.Run("ParseErrorCarriesItsCode", func(t *testing.T) {
-		rec := send(http.MethodPost, "application/json", "", `{"query": "{ me { "}`, "")
-		if (rec.Code != http.StatusUnprocessableEntity && rec.Code != http.StatusBadRequest) || !strings.Contains(rec.Body.String(), "GRAPHQL_PARSE_FAILED") {
-			t.Fatalf("parse error: %d %s; want 400 or 422 with GRAPHQL_PARSE_FAILED", rec.Code, rec.Body)
+		// Under application/json every GraphQL response is 200 (GraphQL over HTTP).
+		rec := send(http.MethodPost, "application/json", "application/json", `{"query": "{ me { "}`, "")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "GRAPHQL_PARSE_FAILED") {
+			t.Fatalf("parse error: %d %s; want 200 with GRAPHQL_PARSE_FAILED", rec.Code, rec.Body)
 		}
 	})
 	t.Run("GraphQLResponseJSON", func(t *testing.T) {
 		rec := send(http.MethodPost, "application/json", "application/graphql-response+json", `{"query": "{ nope }"}`, "")
 		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/graphql-response+json") {
 			t.Fatalf("graphql-response+json: %d %q; want 400 with that media type", rec.Code, rec.Header().Get("Content-Type"))
+		}
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		if _, has := body["data"]; has || body["errors"] == nil {
+			t.Fatalf("a request error under graphql-response+json: %s; want errors and no data entry", rec.Body)
 		}
 	})
 	t.Run("RequestID", func(t *testing.T) {
@@ -226,5 +247,104 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestHostileDocuments: requests without a token are refused after parsing,
+// with 401 under graphql-response+json; documents over the size cap, with
+// too many fragments or a fragment bomb are refused, persisted ones too.
+func TestHostileDocuments(t *testing.T) {
+	ta := newLimitedAPI(t, redistest.Mini(t), nil)
+	f := ta.newFixture("hostile")
+	post := func(token, accept string, body any) (*httptest.ResponseRecorder, gqltest.Response) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		ta.handler.ServeHTTP(rec, req)
+		return rec, gqltest.Decode(t, rec.Code, bytes.NewReader(rec.Body.Bytes()))
+	}
+	var bomb strings.Builder
+	bomb.WriteString("query { ...F0 }\n")
+	for i := range 26 {
+		fmt.Fprintf(&bomb, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	bomb.WriteString("fragment F26 on Query { __typename }\n")
+
+	t.Run("AnonymousIs401", func(t *testing.T) {
+		for _, q := range []string{`{ me { subject } }`, strings.Replace(bomb.String(), "__typename", "me { subject }", 1), `{`, `mutation { claimLicense(input: {tenantId: "hostile", userId: "u", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`} {
+			rec, r := post("", "application/graphql-response+json", map[string]any{"query": q})
+			if rec.Code != http.StatusUnauthorized || r.Code() != "UNAUTHENTICATED" || rec.Header().Get("WWW-Authenticate") == "" {
+				t.Errorf("%.30q without a token: %d %s; want 401 UNAUTHENTICATED with WWW-Authenticate", q, rec.Code, rec.Body)
+			}
+		}
+		if rec, r := post("", "", map[string]any{"query": `{ __typename }`}); rec.Code != http.StatusOK || string(r.Data) != `{"__typename":"Query"}` {
+			t.Errorf("__typename without a token: %d %s; want 200 (it is public)", rec.Code, rec.Body)
+		}
+		if rec, _ := post("not-a-token", "", map[string]any{"query": `{ me { subject } }`}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("a bad token: %d; want 401", rec.Code)
+		}
+		apq := map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("ab", 32)}}}
+		if rec, _ := post("", "", apq); rec.Code != http.StatusUnauthorized {
+			t.Errorf("a persisted query's hash without a token: %d; want 401", rec.Code)
+		}
+	})
+	t.Run("FragmentBombRefused", func(t *testing.T) {
+		_, r := post(f.admin, "", map[string]any{"query": bomb.String()})
+		if r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "root fields") {
+			t.Fatalf("a fragment bomb: %+v; want BAD_USER_INPUT about root fields", r.Errors)
+		}
+	})
+	t.Run("DocumentOver64KiB", func(t *testing.T) {
+		padded := "{ me { subject } }" + strings.Repeat(" ", 64<<10)
+		_, r := post(f.admin, "", map[string]any{"query": padded})
+		if r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "bytes long") {
+			t.Fatalf("a padded document: %+v; want BAD_USER_INPUT about its length", r.Errors)
+		}
+		sum := sha256.Sum256([]byte(padded))
+		_, r = post(f.admin, "", map[string]any{"query": padded, "extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}})
+		if r.Code() != "BAD_USER_INPUT" {
+			t.Fatalf("a padded persisted document: %+v; want BAD_USER_INPUT", r.Errors)
+		}
+	})
+	t.Run("TooManyFragments", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("{ ...F0 }\n")
+		for i := range 60 {
+			fmt.Fprintf(&b, "fragment F%d on Query { __typename ...F%d }\n", i, i+1)
+		}
+		b.WriteString("fragment F60 on Query { __typename }\n")
+		if _, r := post(f.admin, "", map[string]any{"query": b.String()}); r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "fragments") {
+			t.Fatalf("61 fragments: %+v; want BAD_USER_INPUT about fragments", r.Errors)
+		}
+	})
+}
+
+// BenchmarkFragmentBomb: the time to refuse a nested-spread document grows
+// linearly with its depth (compare ns/op across depths).
+func BenchmarkFragmentBomb(b *testing.B) {
+	ta := newLimitedAPI(b, redistest.Mini(b), func(d *api.Deps) { d.Limits.MaxFragments = 1000; d.Limits.MaxDocumentBytes = 1 << 20 })
+	f := ta.newFixture("bomb")
+	for _, n := range []int{8, 16, 32, 64} {
+		var q strings.Builder
+		q.WriteString("query { ...F0 }\n")
+		for i := range n {
+			fmt.Fprintf(&q, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+		}
+		fmt.Fprintf(&q, "fragment F%d on Query { __typename }\n", n)
+		b.Run(fmt.Sprintf("depth=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if r := ta.do(f.admin, q.String(), nil); r.Code() != "BAD_USER_INPUT" {
+					b.Fatalf("%+v", r.Errors)
+				}
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // maxBodyBytes bounds a request body; larger ones are answered 413.
@@ -33,25 +32,4 @@ func limitBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// getQueriesOnly answers a mutation over GET with 405 and Allow: POST, as
-// GraphQL over HTTP asks (gqlgen's GET transport answers 406).
-func getQueriesOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			w = &notAcceptableTo405{ResponseWriter: w}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-type notAcceptableTo405 struct{ http.ResponseWriter }
-
-func (w *notAcceptableTo405) WriteHeader(code int) {
-	if code == http.StatusNotAcceptable {
-		w.Header().Set("Allow", "POST")
-		code = http.StatusMethodNotAllowed
-	}
-	w.ResponseWriter.WriteHeader(code)
 }

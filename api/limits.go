@@ -19,6 +19,9 @@ type Limits struct {
 	MaxRootFields int // root fields in a request (claimLicense: exactly one)
 	MaxComplexity int // query complexity (a page of n items costs n times its items)
 	MaxTokens     int // parser tokens of a query document
+	// MaxDocumentBytes bounds a query document's length, persisted ones too.
+	MaxDocumentBytes int
+	MaxFragments     int // fragment definitions in a document
 	// claimLicense calls per second, and bursts, per caller: apps and admins
 	// claim for many users; a USER claims for itself only. 0 = unlimited.
 	ClaimRate, UserClaimRate   float64
@@ -29,8 +32,9 @@ type Limits struct {
 // where their defaults are written.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxComplexity: 10000, MaxTokens: 15000,
-		ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10,
+		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxComplexity: 10000, MaxTokens: 15000, MaxDocumentBytes: 64 << 10,
+		MaxFragments: 50,
+		ClaimRate:    1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10,
 	}
 }
 
@@ -43,7 +47,8 @@ func (l Limits) withDefaults() Limits {
 		d int
 	}{
 		{&l.MaxDepth, def.MaxDepth}, {&l.MaxAliases, def.MaxAliases}, {&l.MaxRootFields, def.MaxRootFields},
-		{&l.MaxComplexity, def.MaxComplexity}, {&l.MaxTokens, def.MaxTokens},
+		{&l.MaxComplexity, def.MaxComplexity}, {&l.MaxTokens, def.MaxTokens}, {&l.MaxDocumentBytes, def.MaxDocumentBytes},
+		{&l.MaxFragments, def.MaxFragments},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d
