@@ -34,6 +34,10 @@ type config struct {
 	AllowedOrigins []string
 }
 
+// minSecretBytes is the shortest HS256 secret accepted (RFC 7518 asks for a
+// key at least as long as the hash, 256 bits).
+const minSecretBytes = 32
+
 // embedded reports whether the server runs its own in-process Redis.
 func (c config) embedded() bool { return c.RedisURL == "" && len(c.RedisCluster) == 0 }
 
@@ -65,7 +69,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	def := api.DefaultLimits()
 	fs := flag.NewFlagSet("autoclaim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", envOr(getenv, "AUTOCLAIM_ADDR", ":8080"), "listen address (AUTOCLAIM_ADDR)")
+	fs.StringVar(&c.Addr, "addr", getenv("AUTOCLAIM_ADDR"), "listen address; default 127.0.0.1:8080 with the embedded Redis, else :8080 (AUTOCLAIM_ADDR)")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("AUTOCLAIM_JWT_SECRET"), "HS256 secret of bearer tokens, at least 32 bytes, the same on every instance; required with a Redis of your own (AUTOCLAIM_JWT_SECRET)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("AUTOCLAIM_REDIS_URL"), "redis://host:port/db; empty = embedded in-process Redis (AUTOCLAIM_REDIS_URL)")
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
@@ -79,6 +84,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", def.MaxAliases), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
 	fs.IntVar(&c.Limits.MaxRootFields, "max-root-fields", envInt("AUTOCLAIM_MAX_ROOT_FIELDS", def.MaxRootFields), "root fields a request may have; claimLicense always goes alone (AUTOCLAIM_MAX_ROOT_FIELDS)")
 	fs.IntVar(&c.Limits.MaxComplexity, "max-complexity", envInt("AUTOCLAIM_MAX_COMPLEXITY", def.MaxComplexity), "query complexity limit (AUTOCLAIM_MAX_COMPLEXITY)")
+	fs.IntVar(&c.Limits.MaxDocumentBytes, "max-document-bytes", envInt("AUTOCLAIM_MAX_DOCUMENT_BYTES", def.MaxDocumentBytes), "bytes of a query document, persisted ones too (AUTOCLAIM_MAX_DOCUMENT_BYTES)")
+	fs.IntVar(&c.Limits.MaxFragments, "max-fragments", envInt("AUTOCLAIM_MAX_FRAGMENTS", def.MaxFragments), "fragment definitions of a query document (AUTOCLAIM_MAX_FRAGMENTS)")
+	fs.IntVar(&c.Limits.MaxSubscriptionsPerConnection, "max-subscriptions-per-connection", envInt("AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CONNECTION", def.MaxSubscriptionsPerConnection), "live subscriptions of one websocket connection (AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CONNECTION)")
+	fs.IntVar(&c.Limits.MaxSubscriptionsPerCaller, "max-subscriptions-per-caller", envInt("AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CALLER", def.MaxSubscriptionsPerCaller), "live subscriptions of one caller on this instance (AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CALLER)")
 	fs.IntVar(&c.Limits.MaxTokens, "max-tokens", envInt("AUTOCLAIM_MAX_TOKENS", def.MaxTokens), "parser token limit of a query document (AUTOCLAIM_MAX_TOKENS)")
 	fs.Float64Var(&c.Limits.ClaimRate, "claim-rate", envFloat("AUTOCLAIM_CLAIM_RATE", def.ClaimRate), "claimLicense calls per second per APP or GLOBAL_ADMIN caller, 0 = unlimited (AUTOCLAIM_CLAIM_RATE)")
 	fs.IntVar(&c.Limits.ClaimBurst, "claim-burst", envInt("AUTOCLAIM_CLAIM_BURST", def.ClaimBurst), "burst of claimLicense calls per APP or GLOBAL_ADMIN caller (AUTOCLAIM_CLAIM_BURST)")
@@ -96,7 +105,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	c.JWTSecret = getenv("AUTOCLAIM_JWT_SECRET")
 	c.AllowedOrigins = splitList(*origins)
 	c.RedisCluster = splitList(*cluster)
 	if strings.ContainsAny(c.RedisPrefix, "{} \t\n") {
@@ -116,13 +124,27 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	for name, v := range map[string]int{"AUTOCLAIM_REDIS_POOL_SIZE": c.PoolSize, "AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
-		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootFields, "AUTOCLAIM_MAX_COMPLEXITY": c.Limits.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.Limits.MaxTokens} {
+		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootFields, "AUTOCLAIM_MAX_COMPLEXITY": c.Limits.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.Limits.MaxTokens,
+		"AUTOCLAIM_MAX_DOCUMENT_BYTES": c.Limits.MaxDocumentBytes, "AUTOCLAIM_MAX_FRAGMENTS": c.Limits.MaxFragments,
+		"AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CONNECTION": c.Limits.MaxSubscriptionsPerConnection, "AUTOCLAIM_MAX_SUBSCRIPTIONS_PER_CALLER": c.Limits.MaxSubscriptionsPerCaller} {
 		if v < 1 {
 			return c, fmt.Errorf("%s must be at least 1, got %d", name, v)
 		}
 	}
 	if c.Limits.ClaimRate < 0 || c.Limits.UserClaimRate < 0 {
 		return c, fmt.Errorf("claim rates must be 0 (unlimited) or more")
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+		if c.embedded() {
+			c.Addr = "127.0.0.1:8080" // a development server: this machine only
+		}
+	}
+	switch {
+	case c.JWTSecret == "" && !c.embedded():
+		return c, errors.New("AUTOCLAIM_JWT_SECRET is required with a Redis of your own: set the same secret, at least 32 bytes (e.g. openssl rand -base64 32), on every instance")
+	case c.JWTSecret != "" && len(c.JWTSecret) < minSecretBytes:
+		return c, fmt.Errorf("AUTOCLAIM_JWT_SECRET is %d bytes long; use at least %d (e.g. openssl rand -base64 32)", len(c.JWTSecret), minSecretBytes)
 	}
 	return c, nil
 }

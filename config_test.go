@@ -11,6 +11,9 @@ import (
 	"github.com/autoclaim/autoclaim/internal/gqltest"
 )
 
+// secret32 is a secret long enough for AUTOCLAIM_JWT_SECRET.
+const secret32 = "0123456789abcdef0123456789abcdef"
+
 func TestParseConfig(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -20,12 +23,15 @@ func TestParseConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"DefaultsEmbedded", nil, nil, func(c config) bool {
-			return c.Addr == ":8080" && c.embedded() && c.Demo && c.GraphiQL && c.RedisPrefix == "ac:"
+			return c.Addr == "127.0.0.1:8080" && c.embedded() && c.Demo && c.GraphiQL && c.RedisPrefix == "ac:"
 		}, ""},
-		{"RedisURLTurnsDemoAndGraphiQLOff", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0"}, func(c config) bool {
-			return !c.embedded() && !c.Demo && !c.GraphiQL
+		{"RedisURLTurnsDemoAndGraphiQLOff", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0", "AUTOCLAIM_JWT_SECRET": secret32}, func(c config) bool {
+			return !c.embedded() && !c.Demo && !c.GraphiQL && c.Addr == ":8080"
 		}, ""},
-		{"ClusterList", nil, map[string]string{"AUTOCLAIM_REDIS_CLUSTER": " 127.0.0.1:7000, 127.0.0.1:7001 ,"}, func(c config) bool {
+		{"ErrRedisWithoutSecret", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0"}, nil, "AUTOCLAIM_JWT_SECRET is required"},
+		{"ErrShortSecret", nil, map[string]string{"AUTOCLAIM_JWT_SECRET": "too-short"}, nil, "AUTOCLAIM_JWT_SECRET is 9 bytes long; use at least 32"},
+		{"SecretFlag", []string{"-jwt-secret", secret32}, nil, func(c config) bool { return c.JWTSecret == secret32 }, ""},
+		{"ClusterList", nil, map[string]string{"AUTOCLAIM_REDIS_CLUSTER": " 127.0.0.1:7000, 127.0.0.1:7001 ,", "AUTOCLAIM_JWT_SECRET": secret32}, func(c config) bool {
 			return len(c.RedisCluster) == 2 && c.RedisCluster[1] == "127.0.0.1:7001"
 		}, ""},
 		{"FlagWinsOverEnv", []string{"-addr", "127.0.0.1:0"}, map[string]string{"AUTOCLAIM_ADDR": ":9999"}, func(c config) bool {
@@ -83,5 +89,16 @@ func TestRunExtendsTheCatalog(t *testing.T) {
 	gqltest.MustPost(t, env["AUTOCLAIM_URL"], env["ADMIN_TOKEN"], `{ catalog { products { skuPartNumber } } }`, nil, &out)
 	if n := len(out.Catalog.Products); n != 4 || out.Catalog.Products[3].SkuPartNumber != "CONTOSO_FLOW_EXTRA" {
 		t.Fatalf("catalog products %+v; want the 3 built-in ones and CONTOSO_FLOW_EXTRA", out.Catalog.Products)
+	}
+}
+
+// TestRunRefusesToStartWithoutASecret: with a Redis of the operator's own,
+// run refuses to start without AUTOCLAIM_JWT_SECRET, naming it, before it
+// connects or listens.
+func TestRunRefusesToStartWithoutASecret(t *testing.T) {
+	env := map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:1/0"}
+	err := run(t.Context(), []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "AUTOCLAIM_JWT_SECRET") {
+		t.Fatalf("run = %v; want a refusal naming AUTOCLAIM_JWT_SECRET", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
@@ -41,9 +42,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startServer calls run on 127.0.0.1:0 with env, waits until it prints its
-// tokens and answers /healthz, and stops it when the test ends. It returns
-// the printed exports (AUTOCLAIM_URL, *_TOKEN).
+// startServer calls run on 127.0.0.1:0 with env, waits until it listens,
+// prints its tokens (with the embedded Redis) and answers /healthz, and
+// stops it when the test ends. It returns the printed exports
+// (AUTOCLAIM_URL, and *_TOKEN with the embedded Redis).
 func startServer(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -57,17 +59,22 @@ func startServer(t *testing.T, env map[string]string) map[string]string {
 			t.Errorf("run returned %v", err)
 		}
 	})
+	embedded := env["AUTOCLAIM_REDIS_URL"] == "" && env["AUTOCLAIM_REDIS_CLUSTER"] == ""
 	exports := map[string]string{}
-	for exports["FABRIKAM_ADMIN_TOKEN"] == "" {
+	for exports["AUTOCLAIM_URL"] == "" || (embedded && exports["FABRIKAM_ADMIN_TOKEN"] == "") {
 		select {
 		case err := <-done:
+			done <- err // for the cleanup
 			t.Fatalf("run ended early: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 		case <-stdout.wrote:
 		case <-t.Context().Done():
-			t.Fatal("test ended before the server printed its tokens")
+			t.Fatal("test ended before the server was up")
 		}
 		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "autoclaim listening on "); ok {
+				exports["AUTOCLAIM_URL"] = u
+			}
 			if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(sc.Text(), "export ") {
 				exports[k] = v
 			}
@@ -91,12 +98,25 @@ func TestEndToEndAdminFlow(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		b := redistest.Real(t)
-		adminFlow(t, startServer(t, map[string]string{
+		secret := "an-e2e-secret-of-at-least-32-bytes-" + b.Prefix
+		env := startServer(t, map[string]string{
 			"AUTOCLAIM_REDIS_URL":    "redis://" + b.Addr + "/0",
 			"AUTOCLAIM_REDIS_PREFIX": b.Prefix,
+			"AUTOCLAIM_JWT_SECRET":   secret,
 			"AUTOCLAIM_DEMO":         "1",
 			"AUTOCLAIM_GRAPHIQL":     "1",
-		}))
+		})
+		if env["FABRIKAM_ADMIN_TOKEN"] != "" {
+			t.Fatal("demo tokens were printed with a Redis of the operator's own")
+		}
+		tokens, err := issueDemoTokens([]byte(secret), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range tokens {
+			env[tok.name] = tok.token
+		}
+		adminFlow(t, env)
 	})
 }
 

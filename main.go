@@ -69,14 +69,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	secret := []byte(cfg.JWTSecret)
-	printTokens := len(secret) == 0
-	if printTokens {
+	// Demo tokens only for a development server: the embedded Redis.
+	secret, printTokens := []byte(cfg.JWTSecret), cfg.embedded()
+	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		rand.Read(secret)
-		if !cfg.embedded() {
-			log.Warn("AUTOCLAIM_JWT_SECRET is empty: this instance signs and accepts only its own random demo tokens; set the same secret on every instance")
-		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -134,7 +131,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	// Websockets and event streams outlive Shutdown: complete them, and let
+	// them finish before the store closes under them.
+	endSubscriptions()
+	for st.LiveSubscriptions() > 0 && shutdownCtx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -48,11 +48,21 @@ type Deps struct {
 	AllowedOrigins []string
 	// CORSOrigins may call the API from browsers (empty: same origin only).
 	CORSOrigins []string
+	// StreamKeepAlive is how often an idle event stream (SSE) or websocket
+	// is pinged, and StreamWriteTimeout how long one write to an event
+	// stream may take before its reader is dropped (0: 15 s and 10 s).
+	StreamKeepAlive, StreamWriteTimeout time.Duration
 }
 
 // New returns the HTTP handler of autoclaim: every route in one place.
 func New(d Deps) http.Handler {
 	d.Limits = d.Limits.withDefaults()
+	if d.StreamKeepAlive == 0 {
+		d.StreamKeepAlive = 15 * time.Second
+	}
+	if d.StreamWriteTimeout == 0 {
+		d.StreamWriteTimeout = 10 * time.Second
+	}
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}

@@ -34,7 +34,8 @@ const closeForbidden = 4403
 func newGraphQLHandler(d Deps) http.Handler {
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{
 		Service: d.Service, Log: d.Log, Shutdown: d.Shutdown,
-		Claims: newClaimLimiter(d.Limits),
+		Claims:        newClaimLimiter(d.Limits),
+		Subscriptions: newSubscriptionLimiter(d.Limits.MaxSubscriptionsPerConnection, d.Limits.MaxSubscriptionsPerCaller),
 	}}
 	cfg.Directives.HasRole = auth.HasRole
 	cfg.Directives.TenantScoped = auth.TenantScoped
@@ -50,9 +51,9 @@ func newGraphQLHandler(d Deps) http.Handler {
 	cfg.Complexity.PolicyReport.ClaimedUsers = func(child int, first *int, _ *string) int { return page(child, first) }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: sessionWebsocket{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: d.AllowedOrigins},
-		},
+		}},
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			c, err := d.Verifier.VerifyHeader(p.Authorization())
 			if err != nil {
@@ -60,13 +61,13 @@ func newGraphQLHandler(d Deps) http.Handler {
 				ctx = transport.AppendCloseReason(ctx, "forbidden: "+license.ErrorMessage(err))
 				return ctx, nil, err
 			}
-			return resolvers.WithWebsocket(auth.WithCaller(ctx, c, nil)), nil, nil
+			return resolvers.WithWebsocket(auth.WithCaller(endAtExpiry(ctx, c), c, nil)), nil, nil
 		},
 		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
-		PingPongInterval:      15 * time.Second,
+		KeepAlivePingInterval: d.StreamKeepAlive,
+		PingPongInterval:      d.StreamKeepAlive,
 	})
-	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(sseTransport{keepAlive: d.StreamKeepAlive, writeTimeout: d.StreamWriteTimeout})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
 	docs := newByteCache(queryCacheBytes, parsedBytesPerByte, func(*ast.QueryDocument) int { return 0 })
@@ -83,5 +84,5 @@ func newGraphQLHandler(d Deps) http.Handler {
 	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(resolvers.Recover(d.Log))
-	return auth.Middleware(d.Verifier)(srv)
+	return withWSSession(auth.Middleware(d.Verifier)(srv))
 }

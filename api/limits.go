@@ -22,6 +22,9 @@ type Limits struct {
 	// MaxDocumentBytes bounds a query document's length, persisted ones too.
 	MaxDocumentBytes int
 	MaxFragments     int // fragment definitions in a document
+	// Live subscriptions of one websocket connection, and of one caller
+	// across this instance.
+	MaxSubscriptionsPerConnection, MaxSubscriptionsPerCaller int
 	// claimLicense calls per second, and bursts, per caller: apps and admins
 	// claim for many users; a USER claims for itself only. 0 = unlimited.
 	ClaimRate, UserClaimRate   float64
@@ -33,8 +36,8 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxComplexity: 10000, MaxTokens: 15000, MaxDocumentBytes: 64 << 10,
-		MaxFragments: 50,
-		ClaimRate:    1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10,
+		MaxFragments: 50, MaxSubscriptionsPerConnection: 100, MaxSubscriptionsPerCaller: 200,
+		ClaimRate: 1000, ClaimBurst: 2000, UserClaimRate: 5, UserClaimBurst: 10,
 	}
 }
 
@@ -48,7 +51,8 @@ func (l Limits) withDefaults() Limits {
 	}{
 		{&l.MaxDepth, def.MaxDepth}, {&l.MaxAliases, def.MaxAliases}, {&l.MaxRootFields, def.MaxRootFields},
 		{&l.MaxComplexity, def.MaxComplexity}, {&l.MaxTokens, def.MaxTokens}, {&l.MaxDocumentBytes, def.MaxDocumentBytes},
-		{&l.MaxFragments, def.MaxFragments},
+		{&l.MaxFragments, def.MaxFragments}, {&l.MaxSubscriptionsPerConnection, def.MaxSubscriptionsPerConnection},
+		{&l.MaxSubscriptionsPerCaller, def.MaxSubscriptionsPerCaller},
 	} {
 		if *f.v == 0 {
 			*f.v = f.d

@@ -36,6 +36,23 @@ type Caller struct {
 	Subject  string // a user id or an app client id
 	TenantID string // empty for operators
 	Roles    []Role
+	// Expires is when the caller's token expires (zero: never, for callers
+	// made in process); from then on the caller is refused.
+	Expires time.Time
+
+	now func() time.Time // the verifier's clock
+}
+
+// Expired reports whether the caller's token has expired.
+func (c *Caller) Expired() bool {
+	if c.Expires.IsZero() {
+		return false
+	}
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	return !now().Before(c.Expires)
 }
 
 // Has reports whether the caller holds any of roles.
@@ -102,7 +119,7 @@ func (v *Verifier) Verify(token string) (*Caller, error) {
 	_, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.secret, nil })
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token has expired; get a new one.")
+		return nil, errExpired()
 	case err != nil:
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token is not valid: %v.", err)
 	case claims.Subject == "" || len(claims.Roles) == 0:
@@ -116,7 +133,7 @@ func (v *Verifier) Verify(token string) (*Caller, error) {
 	if claims.TenantID == "" && !slices.Contains(claims.Roles, Operator) {
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a tenant (tid) unless it is an operator's.")
 	}
-	caller := &Caller{Subject: claims.Subject, TenantID: claims.TenantID, Roles: claims.Roles}
+	caller := &Caller{Subject: claims.Subject, TenantID: claims.TenantID, Roles: claims.Roles, Expires: claims.ExpiresAt.Time, now: v.now}
 	v.mu.Lock()
 	if len(v.cache) >= maxCached {
 		clear(v.cache)
@@ -124,6 +141,10 @@ func (v *Verifier) Verify(token string) (*Caller, error) {
 	v.cache[token] = cached{caller: caller, exp: claims.ExpiresAt.Time}
 	v.mu.Unlock()
 	return caller, nil
+}
+
+func errExpired() error {
+	return license.Errorf(license.EUNAUTHENTICATED, "The bearer token has expired; get a new one.")
 }
 
 // Issue signs a token for c valid for ttl.
@@ -166,6 +187,9 @@ func CallerFrom(ctx context.Context) (*Caller, error) {
 	}
 	if id.caller == nil {
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "This request needs a bearer token (Authorization: Bearer <token>).")
+	}
+	if id.caller.Expired() {
+		return nil, errExpired()
 	}
 	return id.caller, nil
 }

@@ -18,6 +18,16 @@ type Resolver struct {
 	Shutdown context.Context
 	// Claims limits how fast each caller claims (nil: unlimited).
 	Claims ClaimLimiter
+	// Subscriptions caps live subscriptions (nil: no cap).
+	Subscriptions SubscriptionLimiter
+}
+
+// SubscriptionLimiter caps how many subscriptions a caller, and a
+// connection, may hold.
+type SubscriptionLimiter interface {
+	// AcquireSubscription takes a place for a subscription made on ctx,
+	// given back when ctx ends. Returns ERATELIMITED when there is none.
+	AcquireSubscription(ctx context.Context, c *auth.Caller) error
 }
 
 // ClaimLimiter limits how fast a caller may claim licenses.

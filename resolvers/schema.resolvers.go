@@ -390,12 +390,18 @@ func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string,
 			return nil, err
 		}
 	}
+	if err := r.acquireSubscription(ctx); err != nil {
+		return nil, err
+	}
 	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ClaimEvent, bool) {
 		return ev.Claim, ev.Claim != nil && (policyID == nil || ev.Claim.PolicyID == *policyID)
 	})
 }
 
 func (r *subscriptionResolver) PolicyEvents(ctx context.Context, tenantID string, after *string) (<-chan *license.ChangeEvent, error) {
+	if err := r.acquireSubscription(ctx); err != nil {
+		return nil, err
+	}
 	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ChangeEvent, bool) {
 		return ev.Change, ev.Change != nil
 	})

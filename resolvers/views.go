@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/graph/model"
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -126,4 +127,17 @@ func claimedUserConnection(page *license.ClaimedUserPage) *model.ClaimedUserConn
 		c.PageInfo.EndCursor = &page.EndCursor
 	}
 	return c
+}
+
+// acquireSubscription takes a place for a subscription of the caller,
+// given back when ctx ends.
+func (r *Resolver) acquireSubscription(ctx context.Context) error {
+	if r.Subscriptions == nil {
+		return nil
+	}
+	c, err := auth.CallerFrom(ctx)
+	if err != nil {
+		return err
+	}
+	return r.Subscriptions.AcquireSubscription(ctx, c)
 }

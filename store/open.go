@@ -107,14 +107,18 @@ func Open(opts Options) (*Store, error) {
 		so.MaintNotificationsConfig = noMaintNotifications
 		streams = redis.NewClient(&so)
 	default:
+		// The in-process Redis listens on loopback only, behind a random
+		// password: other local users can't reach the pools.
 		mr := miniredis.NewMiniRedis()
+		password := randomID(32)
+		mr.RequireAuth(password)
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("store: start the in-process Redis: %w", err)
 		}
 		closers = append(closers, func() error { mr.Close(); return nil })
-		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, PoolSize: opts.PoolSize,
+		rdb = redis.NewClient(&redis.Options{Addr: mr.Addr(), Password: password, MaxRetries: -1, PoolSize: opts.PoolSize,
 			ReadBufferSize: commandBuffer, WriteBufferSize: commandBuffer})
-		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: streamReaders,
+		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), Password: password, PoolSize: streamReaders,
 			ReadBufferSize: streamReadBuffer, WriteBufferSize: streamWriteBuffer, MaintNotificationsConfig: noMaintNotifications})
 	}
 	if opts.CommandFailed != nil {
