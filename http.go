@@ -12,12 +12,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/autoclaim/autoclaim/api/console"
+	"github.com/autoclaim/autoclaim/api/graphiql"
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/graph"
 	"github.com/autoclaim/autoclaim/license"
@@ -37,6 +38,7 @@ type serverDeps struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	GraphiQL bool
+	Console  bool
 	// Introspection allows schema introspection and field suggestions.
 	Introspection bool
 	// Limits bound each request; zero values take defaults.
@@ -192,8 +194,13 @@ func NewServer(d serverDeps) http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
+	if d.Console {
+		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql"}))
+	}
 	if d.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
+		g := graphiql.Handler(graphiql.Options{Path: "/graphiql", Endpoint: "/graphql"})
+		mux.Handle("GET /graphiql", g)
+		mux.Handle("GET /graphiql/", g)
 	}
 	return withRequestID(mux)
 }

@@ -89,8 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "autoclaim listening on %s/graphql\n", base)
+	if cfg.Console {
+		fmt.Fprintf(stdout, "Console: %s/\n", base)
+	}
 	if cfg.GraphiQL {
-		fmt.Fprintf(stdout, "GraphiQL: %s/\n", base)
+		fmt.Fprintf(stdout, "GraphiQL: %s/graphiql\n", base)
 	}
 	if cfg.embedded() {
 		fmt.Fprintln(stdout, "Redis: embedded in-process (data is lost when the server stops)")
@@ -102,13 +105,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stdout, "export AUTOCLAIM_URL=%s/graphql\n", base)
 		printDemoTokens(stdout, tokens)
+		if cfg.Console {
+			fmt.Fprintf(stdout, "Sign in to the console as the Contoso admin: %s/#token=%s\n", base, tokens[1].token)
+		}
 	}
 
 	subscriptions, endSubscriptions := context.WithCancel(context.Background())
 	defer endSubscriptions()
 	srv := &http.Server{
 		Handler: NewServer(serverDeps{
-			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL,
+			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, GraphiQL: cfg.GraphiQL, Console: cfg.Console,
 			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, Metrics: m, CORSOrigins: cfg.CORSOrigins,
 			Introspection: cfg.Introspection, Limits: cfg.Limits, MaxComplexity: cfg.MaxComplexity, MaxTokens: cfg.MaxTokens,
 		}),
