@@ -98,10 +98,21 @@ type tab struct {
 	base  string
 	shots string
 	name  string
+	seen  *pageLog
+}
 
+// pageLog is what a tab's pages did, as the browser reported it.
+type pageLog struct {
 	mu       sync.Mutex
 	requests []string
 	problems []string
+}
+
+// at returns the tab for a subtest: failures go to t.
+func (tb *tab) at(t *testing.T) *tab {
+	c := *tb
+	c.t = t
+	return &c
 }
 
 // newTab opens a tab in the browser (in a browser context of its own: its
@@ -109,8 +120,8 @@ type tab struct {
 // nothing from another host and threw nothing.
 func newTab(t *testing.T, browser context.Context, base, shots, name string) *tab {
 	t.Helper()
-	tb := &tab{t: t, base: base, shots: shots, name: name}
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.listen))
+	tb := &tab{t: t, base: base, shots: shots, name: name, seen: &pageLog{}}
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.seen.listen))
 	tb.ctx = ctx
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		cancel()
@@ -118,10 +129,10 @@ func newTab(t *testing.T, browser context.Context, base, shots, name string) *ta
 	}
 	t.Cleanup(func() {
 		cancel()
-		tb.mu.Lock()
-		defer tb.mu.Unlock()
+		tb.seen.mu.Lock()
+		defer tb.seen.mu.Unlock()
 		host := strings.TrimPrefix(base, "http://")
-		for _, u := range tb.requests {
+		for _, u := range tb.seen.requests {
 			p, err := url.Parse(u)
 			if err != nil || p.Scheme == "data" || p.Scheme == "about" || p.Scheme == "blob" {
 				continue
@@ -130,14 +141,14 @@ func newTab(t *testing.T, browser context.Context, base, shots, name string) *ta
 				t.Errorf("%s: the page requested %s, on another host than %s: it must work offline", name, u, host)
 			}
 		}
-		for _, p := range tb.problems {
+		for _, p := range tb.seen.problems {
 			t.Errorf("%s: %s", name, p)
 		}
 	})
 	return tb
 }
 
-func (tb *tab) listen(ev any) {
+func (tb *pageLog) listen(ev any) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	switch e := ev.(type) {

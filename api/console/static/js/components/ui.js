@@ -95,6 +95,7 @@ export function Pane({ title, onClose, children, footer, wide = false, label }) 
     const el = ref.current;
     const first = el.querySelector("[data-autofocus]") || el.querySelector("h2");
     if (first) first.focus();
+    // On the document: focus may be on the body after a control went away.
     const onKey = (e) => {
       if (e.key === "Escape") {
         e.preventDefault();
@@ -102,10 +103,10 @@ export function Pane({ title, onClose, children, footer, wide = false, label }) 
       }
       if (e.key === "Tab") trapTab(el, e);
     };
-    el.addEventListener("keydown", onKey);
+    document.addEventListener("keydown", onKey);
     document.body.classList.add("has-pane");
     return () => {
-      el.removeEventListener("keydown", onKey);
+      document.removeEventListener("keydown", onKey);
       document.body.classList.remove("has-pane");
       if (before && before.isConnected) before.focus();
     };

@@ -161,8 +161,10 @@ function UserRow({ u, products, canEdit, onChanged }) {
       <ul class="chips">
         ${u.licenses.map(
           (l) => html`<li class="chip" data-license=${l.product.id} title=${`Assigned ${formatDateTime(l.assignedAt)}`}>
-            <span>${l.product.displayName}</span>
-            <span class="chip-sub">${l.source === "AUTO_CLAIM" ? (l.policy ? `Auto-claim · ${l.policy.name}` : "Auto-claim") : "Direct"}</span>
+            <span class="chip-text">
+              <span class="chip-name">${l.product.displayName}</span>
+              <span class="chip-sub">${l.source === "AUTO_CLAIM" ? (l.policy ? `Auto-claim · ${l.policy.name}` : "Auto-claim") : "Assigned directly"}</span>
+            </span>
             ${canEdit && html`<button type="button" class="chip-remove" disabled=${busy}
               aria-label=${`Remove ${l.product.displayName} from ${u.displayName}`} title="Remove license"
               onClick=${() => run(UNASSIGN, { u: u.id, x: l.product.id }, `${l.product.displayName} removed from ${u.displayName}; it's back in the pool.`)}>×</button>`}
