@@ -186,7 +186,7 @@ func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 func (tb *tab) waitJS(expr string) {
 	tb.t.Helper()
 	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(0))(ctx, t)
+		_, err := chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(0))(ctx, t)
 		if err != nil {
 			return fmt.Errorf("waiting for %s: %w", expr, err)
 		}

@@ -48,7 +48,9 @@ func TestConsoleAdminFlow(t *testing.T) {
 		tb := tb.at(t)
 		tb.click(`[data-org-setting=off] button`)
 		tb.waitJS(`document.querySelector("[data-org-setting=on] [role=switch]:checked")`)
-		var got struct{ Tenant struct{ AutoClaimEnabled bool } }
+		var got struct {
+			Tenant struct{ AutoClaimEnabled bool }
+		}
 		mustPost(t, api, admin, `{ tenant(id: "fabrikam") { autoClaimEnabled } }`, nil, &got)
 		if !got.Tenant.AutoClaimEnabled {
 			t.Fatal("the console turned the setting on, but the API says it is off")
@@ -128,7 +130,13 @@ func TestConsoleAdminFlow(t *testing.T) {
 		if got := eval[string](tb, `document.activeElement.closest("li") && document.activeElement.closest("li").dataset.orderProduct`); got != "fabrikam:product:3" {
 			t.Errorf("after moving up, focus is on %q; want the moved product's row", got)
 		}
-		var got struct{ Tenant struct{ Policy struct{ Products []struct{ Product struct{ ID string } } } } }
+		var got struct {
+			Tenant struct {
+				Policy struct {
+					Products []struct{ Product struct{ ID string } }
+				}
+			}
+		}
 		mustPost(t, api, admin, `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { products { product { id } } } } }`, map[string]any{"p": policyID}, &got)
 		if ps := got.Tenant.Policy.Products; len(ps) != 2 || ps[0].Product.ID != "fabrikam:product:3" {
 			t.Fatalf("after move up the API has %+v; want product 3 first", ps)
@@ -384,7 +392,9 @@ func TestRunPrintsConsoleLink(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		out := newSyncBuffer()
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, newSyncBuffer()) }()
+		go func() {
+			done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, newSyncBuffer())
+		}()
 		defer func() { cancel(); <-done }()
 		var link, admin string
 		for link == "" || admin == "" {

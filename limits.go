@@ -145,7 +145,11 @@ func depth(doc *ast.QueryDocument, set ast.SelectionSet, level int) int {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if len(s.SelectionSet) > 0 {
+			if strings.HasPrefix(s.Name, "__") {
+				// Introspection (refused before this when it is off) is as
+				// deep as the schema's type wrappers: its depth isn't counted.
+				deepest = max(deepest, level+1)
+			} else if len(s.SelectionSet) > 0 {
 				deepest = max(deepest, depth(doc, s.SelectionSet, level+1))
 			} else {
 				deepest = max(deepest, level+1)
