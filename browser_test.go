@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -123,7 +125,15 @@ func newTab(t *testing.T, browser context.Context, base, shots, name string) *ta
 	tb := &tab{t: t, base: base, shots: shots, name: name, seen: &pageLog{}}
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.seen.listen))
 	tb.ctx = ctx
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	// Reduced motion: the console then skips its animations, so each
+	// screenshot shows the screen as it settles.
+	reduced := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+		})
+		return err
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), reduced); err != nil {
 		cancel()
 		t.Fatalf("start chromium: %v", err)
 	}

@@ -73,34 +73,38 @@ function ProductRow({ p, canEdit, onChanged }) {
     }
   };
   const low = p.totalLicenses > 0 && p.availableLicenses === 0;
-  return html`<tr data-product-id=${p.id}>
-    <th scope="row" data-label="Product"><span class="cell-main">${p.displayName}</span><span class="cell-sub">${p.skuPartNumber}</span></th>
-    <td class="num" data-label="Total" data-total>${count(p.totalLicenses)}</td>
-    <td class="num" data-label="Assigned">${count(p.assignedLicenses)}</td>
-    <td class="num" data-label="Available">${low ? html`<${Badge} tone="warning">None left<//>` : count(p.availableLicenses)}</td>
-    ${canEdit && html`<td class="actions-cell">
-      ${!editing
-        ? html`<button type="button" class="btn btn--small" onClick=${() => {
-            setValue(String(p.totalLicenses));
-            setEditing(true);
-          }}>Set quantity<span class="sr-only"> of ${p.displayName}</span></button>`
-        : html`<form class="quantity-form" onSubmit=${save} novalidate data-form="quantity">
-            <${Field} name="quantity" label=${`Licenses of ${p.displayName}`} error=${errors.fields.quantity}
-              hint=${`At least ${count(p.assignedLicenses)}: the licenses assigned now.`}>
-              ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${value} ref=${inputRef}
-                aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setValue(e.currentTarget.value)} />`}
-            <//>
-            <${FormErrors} messages=${errors.form} />
-            <div class="button-row">
-              <button type="submit" class="btn btn--primary btn--small" disabled=${busy}>Save</button>
-              <button type="button" class="btn btn--small" onClick=${() => {
-                setEditing(false);
-                setErrors({ fields: {}, form: [] });
-              }}>Cancel</button>
-            </div>
-          </form>`}
-    </td>`}
-  </tr>`;
+  // The quantity form opens in a row of its own under the product's.
+  return html`<tr data-product-id=${p.id} class=${editing ? "is-editing" : ""}>
+      <th scope="row" data-label="Product"><span class="cell-main">${p.displayName}</span><span class="cell-sub">${p.skuPartNumber}</span></th>
+      <td class="num" data-label="Total" data-total>${count(p.totalLicenses)}</td>
+      <td class="num" data-label="Assigned">${count(p.assignedLicenses)}</td>
+      <td class="num" data-label="Available">${low ? html`<${Badge} tone="warning">None left<//>` : count(p.availableLicenses)}</td>
+      ${canEdit && html`<td class="actions-cell">
+        <button type="button" class="btn btn--small" disabled=${editing} onClick=${() => {
+          setValue(String(p.totalLicenses));
+          setEditing(true);
+        }}>Set quantity<span class="sr-only"> of ${p.displayName}</span></button>
+      </td>`}
+    </tr>
+    ${editing && html`<tr class="edit-row" data-product-id=${p.id}>
+      <td colspan="5">
+        <form class="quantity-form" onSubmit=${save} novalidate data-form="quantity">
+          <${Field} name="quantity" label=${`Licenses of ${p.displayName}`} error=${errors.fields.quantity}
+            hint=${`At least ${count(p.assignedLicenses)}: the licenses assigned now.`}>
+            ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${value} ref=${inputRef}
+              aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setValue(e.currentTarget.value)} />`}
+          <//>
+          <${FormErrors} messages=${errors.form} />
+          <div class="button-row">
+            <button type="submit" class="btn btn--primary btn--small" disabled=${busy}>Save</button>
+            <button type="button" class="btn btn--small" onClick=${() => {
+              setEditing(false);
+              setErrors({ fields: {}, form: [] });
+            }}>Cancel</button>
+          </div>
+        </form>
+      </td>
+    </tr>`}`;
 }
 
 function Users() {
@@ -174,14 +178,14 @@ function UserRow({ u, products, canEdit, onChanged }) {
     </div>
     ${canEdit && free.length > 0 && html`<form class="assign-form" novalidate data-form="assign" onSubmit=${(e) => {
       e.preventDefault();
-      const x = pick || free[0].id;
+      const x = pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id;
       const p = free.find((f) => f.id === x);
       run(ASSIGN, { in: { userId: u.id, productId: x } }, `${p.displayName} assigned to ${u.displayName}.`);
     }}>
       <${Field} name="product" label=${`Assign a license to ${u.displayName}`} className="field--sr-label" error=${errors.fields.product}>
-        ${(id, d, invalid) => html`<select id=${id} value=${pick || free[0].id} aria-describedby=${d} aria-invalid=${invalid}
+        ${(id, d, invalid) => html`<select id=${id} value=${pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id} aria-describedby=${d} aria-invalid=${invalid}
           onChange=${(e) => setPick(e.currentTarget.value)}>
-          ${free.map((p) => html`<option value=${p.id}>${p.displayName} (${count(p.availableLicenses)} available)</option>`)}
+          ${free.map((p) => html`<option value=${p.id} disabled=${p.availableLicenses === 0}>${p.displayName}${p.availableLicenses === 0 ? " (none left)" : ""}</option>`)}
         </select>`}
       <//>
       <button type="submit" class="btn btn--small" disabled=${busy}><${Icon} name="plus" />Assign</button>
