@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "export AUTOCLAIM_URL=%s/graphql\n", base)
 		printDemoTokens(stdout, tokens)
 		if cfg.Console {
-			fmt.Fprintf(stdout, "Sign in to the console as the Contoso admin: %s/#token=%s\n", base, tokens[1].token)
+			fmt.Fprintf(stdout, "Sign in to the console as the Contoso admin: %s/#token=%s\n", base, tokens[1].token) // ADMIN_TOKEN
 		}
 	}
 

@@ -1,5 +1,6 @@
 // Sign-in: paste a bearer token. (Opening /#token=<jwt> signs in without
-// this page; see boot.js.)
+// this page; see boot.js.) A "Sign in with your organization" button (OIDC
+// with PKCE) belongs above the form once the page's config names a provider.
 import { html, useState } from "../lib/preact.js";
 import { endpoint } from "../lib/config.js";
 import { setToken, claims } from "../lib/session.js";
