@@ -21,6 +21,7 @@ type config struct {
 	JWTSecret    string
 	Demo         bool
 	GraphiQL     bool
+	Console      bool
 	CatalogFile  string
 	RedisPrefix  string
 	DebugAddr    string
@@ -78,7 +79,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.DebugAddr, "debug-addr", getenv("AUTOCLAIM_DEBUG_ADDR"), "listen address of the profiling endpoints (/debug/pprof, /debug/heap); keep it on loopback; empty = off (AUTOCLAIM_DEBUG_ADDR)")
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
-	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at /; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
+	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at /graphiql; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
+	console := fs.String("console", getenv("AUTOCLAIM_CONSOLE"), "1 = serve the admin console at /; 0 = off (AUTOCLAIM_CONSOLE)")
 	fs.IntVar(&c.PoolSize, "redis-pool-size", envInt("AUTOCLAIM_REDIS_POOL_SIZE", store.DefaultPoolSize), "Redis connections of one instance, per node: at least the concurrent requests you expect (AUTOCLAIM_REDIS_POOL_SIZE)")
 	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", def.MaxDepth), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
 	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", def.MaxAliases), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
@@ -118,6 +120,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	if c.GraphiQL, err = boolSetting("AUTOCLAIM_GRAPHIQL", *graphiql, c.embedded()); err != nil {
+		return c, err
+	}
+	if c.Console, err = boolSetting("AUTOCLAIM_CONSOLE", *console, true); err != nil {
 		return c, err
 	}
 	if c.Introspection, err = boolSetting("AUTOCLAIM_INTROSPECTION", *introspection, c.GraphiQL); err != nil {

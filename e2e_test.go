@@ -202,14 +202,14 @@ func adminFlow(t *testing.T, env map[string]string) {
 		t.Fatalf("other tenant's admin got %q; want NOT_FOUND", r.Code())
 	}
 
-	// GraphiQL is served at /.
-	resp, err = http.Get(base + "/")
+	// GraphiQL is served at /graphiql.
+	resp, err = http.Get(base + "/graphiql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ToLower(string(page)), "graphiql") {
-		t.Fatalf("GET / = %d; want the GraphiQL page", resp.StatusCode)
+		t.Fatalf("GET /graphiql = %d; want the GraphiQL page", resp.StatusCode)
 	}
 }

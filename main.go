@@ -82,8 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "autoclaim listening on %s/graphql\n", base)
+	if cfg.Console {
+		fmt.Fprintf(stdout, "Console: %s/\n", base)
+	}
 	if cfg.GraphiQL {
-		fmt.Fprintf(stdout, "GraphiQL: %s/\n", base)
+		fmt.Fprintf(stdout, "GraphiQL: %s/graphiql\n", base)
 	}
 	if cfg.embedded() {
 		fmt.Fprintln(stdout, "Redis: embedded in-process (data is lost when the server stops)")
@@ -95,6 +98,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stdout, "export AUTOCLAIM_URL=%s/graphql\n", base)
 		printDemoTokens(stdout, tokens)
+		if cfg.Console {
+			fmt.Fprintf(stdout, "Sign in to the console as the Contoso admin: %s/#token=%s\n", base, tokens[1].token) // ADMIN_TOKEN
+		}
 	}
 
 	subscriptions, endSubscriptions := context.WithCancel(context.Background())
@@ -102,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: api.New(api.Deps{
 			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, Metrics: metrics,
-			GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
+			Console: cfg.Console, GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
 			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, CORSOrigins: cfg.CORSOrigins,
 		}),
 		// No read or write timeout: websockets and SSE streams live long.

@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
+	"github.com/autoclaim/autoclaim/api/console"
+	"github.com/autoclaim/autoclaim/api/graphiql"
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -32,7 +33,9 @@ type Deps struct {
 	Ready    Readiness
 	Verifier *auth.Verifier
 	Log      *slog.Logger
-	// GraphiQL serves GraphiQL at /.
+	// Console serves the admin console at /.
+	Console bool
+	// GraphiQL serves GraphiQL at /graphiql.
 	GraphiQL bool
 	// Introspection allows schema introspection and field suggestions.
 	Introspection bool
@@ -86,8 +89,14 @@ func New(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
+	if d.Console {
+		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
+		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql"}))
+	}
 	if d.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("autoclaim", "/graphql"))
+		g := graphiql.Handler(graphiql.Options{Path: "/graphiql", Endpoint: "/graphql"})
+		mux.Handle("GET /graphiql", g)
+		mux.Handle("GET /graphiql/", g)
 	}
 	return withRequestID(mux)
 }

@@ -14,9 +14,13 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// publicFields are the root fields a request without a token may select.
-// Every other field needs a caller.
-var publicFields = map[string]bool{"__typename": true}
+// publicFields are the root fields a request without a token may select:
+// __typename, and the schema (__schema, __type) where introspection is on
+// (a development server, or one whose operator chose to show it). Every
+// other field needs a caller.
+func publicFields(introspection bool) map[string]bool {
+	return map[string]bool{"__typename": true, "__schema": introspection, "__type": introspection}
+}
 
 // sameNameFields bounds the fields of one selection set, as written, that
 // share a response name. Validation compares such fields pairwise, so their
@@ -35,6 +39,7 @@ type gate struct {
 	maxBytes     int
 	maxTokens    int
 	maxFragments int
+	public       map[string]bool                   // root fields open to requests without a token
 	seen         graphql.Cache[*ast.QueryDocument] // documents validated already
 	apq          extension.AutomaticPersistedQuery
 }
@@ -59,7 +64,7 @@ func (g *gate) MutateOperationParameters(ctx context.Context, p *graphql.RawPara
 	if _, validated := g.seen.Get(ctx, p.Query); !validated || anonymous != nil {
 		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, g.maxTokens)
 		switch {
-		case anonymous != nil && (err != nil || !public(doc)):
+		case anonymous != nil && (err != nil || !selectsOnly(doc, g.public)):
 			return &gqlerror.Error{Message: license.ErrorMessage(anonymous), Err: anonymous}
 		case err == nil:
 			if msg := g.shape(doc); msg != "" {
@@ -70,16 +75,17 @@ func (g *gate) MutateOperationParameters(ctx context.Context, p *graphql.RawPara
 	return g.apq.MutateOperationParameters(ctx, p)
 }
 
-// public reports whether every operation of a document selects only public
-// fields (a persisted query's hash alone has no document: not public).
-func public(doc *ast.QueryDocument) bool {
+// selectsOnly reports whether every operation of a document selects only
+// the given root fields (a persisted query's hash alone selects nothing
+// known: false).
+func selectsOnly(doc *ast.QueryDocument, fields map[string]bool) bool {
 	if len(doc.Operations) == 0 {
 		return false
 	}
 	w := newRootWalk(doc)
 	for _, op := range doc.Operations {
 		for name := range w.of(op.SelectionSet).names {
-			if !publicFields[name] {
+			if !fields[name] {
 				return false
 			}
 		}

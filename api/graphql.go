@@ -74,7 +74,8 @@ func newGraphQLHandler(d Deps) http.Handler {
 	srv.SetQueryCache(docs)
 	srv.SetParserTokenLimit(d.Limits.MaxTokens)
 	srv.Use(&gate{maxBytes: d.Limits.MaxDocumentBytes, maxTokens: d.Limits.MaxTokens, maxFragments: d.Limits.MaxFragments, seen: docs,
-		apq: extension.AutomaticPersistedQuery{Cache: newByteCache(persistedQueryBytes, 1, func(q string) int { return len(q) })}})
+		public: publicFields(d.Introspection),
+		apq:    extension.AutomaticPersistedQuery{Cache: newByteCache(persistedQueryBytes, 1, func(q string) int { return len(q) })}})
 	srv.Use(&requestLimits{Limits: d.Limits, introspection: d.Introspection})
 	srv.Use(d.Metrics)
 	if d.Introspection {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoclaim/autoclaim/api"
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
@@ -72,5 +73,52 @@ func TestProductOfARetiredSKU(t *testing.T) {
 	last := out.Tenant.Products[len(out.Tenant.Products)-1]
 	if last.SkuPartNumber != "RETIRED_FLOWS" || !strings.Contains(last.DisplayName, "no longer in the catalog") || len(last.Apps) != 0 {
 		t.Fatalf("retired product %+v; want RETIRED_FLOWS marked as no longer in the catalog", last)
+	}
+}
+
+// standardIntrospection is graphql-js's getIntrospectionQuery() with the
+// options GraphiQL turns on: what GraphiQL, codegen tools and Postman send.
+// Its TypeRef fragment nests ofType eight levels: 15 levels in all.
+const standardIntrospection = `query IntrospectionQuery {
+  __schema {
+    description
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}`
+
+// TestStandardIntrospectionQuery: with introspection on, the depth limit
+// doesn't count introspection fields, so GraphiQL's query works; other
+// selections are still bounded.
+func TestStandardIntrospectionQuery(t *testing.T) {
+	ta := newLimitedAPI(t, redistest.Mini(t), func(d *api.Deps) { d.Introspection = true })
+	f := ta.newFixture("intro")
+	var out struct {
+		Schema struct {
+			QueryType struct{ Name string }
+			Types     []struct{ Name string }
+		} `json:"__schema"`
+	}
+	ta.mustDo(f.admin, standardIntrospection, nil, &out)
+	if out.Schema.QueryType.Name != "Query" || len(out.Schema.Types) < 20 {
+		t.Fatalf("introspection answered query type %q and %d types; want Query and the schema's types", out.Schema.QueryType.Name, len(out.Schema.Types))
+	}
+	deep := `{ me { tenant { autoClaimReport { policies { claimedUsers { nodes { user { licenses { policy { products { product { apps { displayName } } } } } } } } } } } } }`
+	if r := ta.do(f.admin, deep, nil); r.Code() != "BAD_USER_INPUT" {
+		t.Fatalf("a 13-level selection beside introspection's exemption: %q (%+v); want BAD_USER_INPUT", r.Code(), r.Errors)
 	}
 }

@@ -74,9 +74,23 @@ func TestGateSeesPublicFieldsOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := public(doc); got != want {
-			t.Errorf("public(%.60q) = %v; want %v", src, got, want)
+		if got := selectsOnly(doc, publicFields(false)); got != want {
+			t.Errorf("selectsOnly(%.60q, public) = %v; want %v", src, got, want)
 		}
+	}
+}
+
+// TestIntrospectionIsPublicWhereItIsOn: with introspection on, a request
+// without a token may read the schema (GraphiQL loads its docs before a
+// token is set), and nothing else.
+func TestIntrospectionIsPublicWhereItIsOn(t *testing.T) {
+	doc, _ := parser.ParseQuery(&ast.Source{Input: "{ __schema { types { name } } __type(name: \"Tenant\") { name } }"})
+	if !selectsOnly(doc, publicFields(true)) {
+		t.Error("introspection is not public where it is on")
+	}
+	doc, _ = parser.ParseQuery(&ast.Source{Input: "{ __schema { types { name } } me { subject } }"})
+	if selectsOnly(doc, publicFields(true)) {
+		t.Error("a field beside introspection is public")
 	}
 }
 

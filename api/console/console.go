@@ -1,0 +1,155 @@
+// Package console is autoclaim's admin console: a single-page app in the
+// browser, embedded in the binary with go:embed and served with security
+// headers. It needs nothing at run time but the server that serves it: its
+// libraries (Preact, htm) are vendored ES modules, so it works offline.
+//
+// The page signs in with a bearer token (pasted, or opened as /#token=<jwt>)
+// and talks to the GraphQL endpoint over HTTP and graphql-transport-ws.
+package console
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// Options configure the console.
+type Options struct {
+	// Endpoint is the GraphQL endpoint's path, as the page's fetch and
+	// websocket URLs use it. Default "/graphql".
+	Endpoint string
+}
+
+// ContentSecurityPolicy is the policy every response of the console carries:
+// scripts and styles only from the server itself (no inline script, no eval),
+// requests only to the server itself, and the page never framed.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Handler serves the console: the page at "/" and its assets below it. It
+// answers 404 to any other path and 405 to methods other than GET and HEAD.
+// Mount it at the root of the server (or strip a prefix first): the page
+// loads its assets by relative URLs.
+func Handler(o Options) http.Handler {
+	if o.Endpoint == "" {
+		o.Endpoint = "/graphql"
+	}
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := map[string]asset{}
+	err = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || name == "index.html" {
+			return err
+		}
+		data, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return err
+		}
+		files["/"+name] = newAsset(name, data)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	page, err := renderIndex(sub, o)
+	if err != nil {
+		panic(err)
+	}
+	files["/"] = newAsset("index.html", page)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w.Header())
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		a, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		a.serve(w, r)
+	})
+}
+
+// renderIndex fills the page's configuration (a JSON data block, not script).
+func renderIndex(sub fs.FS, o Options) ([]byte, error) {
+	t, err := template.ParseFS(sub, "index.html")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, map[string]any{"Config": map[string]string{"endpoint": o.Endpoint}}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// setSecurityHeaders sets the headers every console response carries.
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+}
+
+// asset is one file as it is served.
+type asset struct {
+	name        string
+	data        []byte
+	contentType string
+	etag        string
+	// cache is the Cache-Control value: vendored files live under a
+	// versioned path and never change; the app's own files are revalidated.
+	cache string
+}
+
+func newAsset(name string, data []byte) asset {
+	sum := sha256.Sum256(data)
+	a := asset{name: name, data: data, contentType: contentType(name), etag: `"` + hex.EncodeToString(sum[:12]) + `"`, cache: "no-cache"}
+	if strings.HasPrefix(name, "vendor/") {
+		a.cache = "public, max-age=31536000, immutable"
+	}
+	return a
+}
+
+func (a asset) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", a.cache)
+	h.Set("ETag", a.etag)
+	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(a.data))
+}
+
+// contentType names the type of the files the console ships.
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".json", ".webmanifest":
+		return "application/json"
+	}
+	return "application/octet-stream"
+}

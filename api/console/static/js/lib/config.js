@@ -1,0 +1,12 @@
+// The server's settings for the page, from the JSON data block in index.html.
+const el = document.getElementById("config");
+const cfg = el ? JSON.parse(el.textContent || "{}") : {};
+
+export const endpoint = new URL(cfg.endpoint || "/graphql", location.href);
+
+// websocketURL is the endpoint with ws: or wss:.
+export function websocketURL() {
+  const u = new URL(endpoint);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.href;
+}

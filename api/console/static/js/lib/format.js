@@ -1,0 +1,56 @@
+// Words for the API's enums and numbers, as an admin reads them.
+
+export const triggerNames = {
+  SIGN_IN: "Signed in",
+  LICENSE_REQUEST: "Requested a license",
+  LAUNCH_PREMIUM_APP: "Launched a premium app",
+  LAUNCH_MANAGED_ENVIRONMENT_APP: "Launched an app in a managed environment",
+  TRIGGER_PREMIUM_FLOW: "Triggered a premium cloud flow",
+  SAVE_PREMIUM_FLOW: "Saved a premium cloud flow",
+  TURN_ON_PREMIUM_FLOW: "Turned on a premium cloud flow",
+  TRIGGER_PREMIUM_FLOW_ATTENDED_RPA: "Triggered a premium cloud flow with attended RPA",
+  SAVE_PREMIUM_FLOW_ATTENDED_RPA: "Saved a premium cloud flow with attended RPA",
+  TURN_ON_PREMIUM_FLOW_ATTENDED_RPA: "Turned on a premium cloud flow with attended RPA",
+};
+
+export const outcomeNames = {
+  CLAIMED: "Claimed",
+  ALREADY_LICENSED: "Already licensed",
+  DENIED: "Denied",
+  QUEUED: "Waitlisted",
+  PENDING_APPROVAL: "Waiting for approval",
+};
+
+export const reasonNames = {
+  AUTO_CLAIM_DISABLED: "Auto-claim is turned off",
+  NO_POLICY: "No policy for the app",
+  POLICY_DISABLED: "The policy is off",
+  TRIGGER_NOT_ELIGIBLE: "No product covers the action",
+  NO_LICENSES_AVAILABLE: "Out of licenses",
+};
+
+export const roleNames = {
+  OPERATOR: "Operator",
+  GLOBAL_ADMIN: "Global admin",
+  LICENSE_ADMIN: "License admin",
+  REPORTS_READER: "Reports reader",
+  APP: "App",
+  USER: "User",
+};
+
+export const label = (names, v) => names[v] || (v ? v.charAt(0) + v.slice(1).toLowerCase().replace(/_/g, " ") : "");
+
+const num = new Intl.NumberFormat(undefined);
+export const count = (n) => num.format(n || 0);
+
+export const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`;
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+const longDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+
+export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "");
+export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
+// formatDay formats a report's YYYY-MM-DD (a UTC day).
+export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));

@@ -1,0 +1,100 @@
+// The GraphQL documents the console sends, in one place.
+
+export const ME = `query Me {
+  me { subject tenantId roles tenant { id name autoClaimEnabled policyLimit } user { id displayName userPrincipalName } }
+  catalog {
+    apps { id displayName }
+    products { skuPartNumber displayName coverage { app { id } requiredServicePlan { id } } }
+  }
+}`;
+
+const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses apps { id displayName } servicePlans { id name displayName }`;
+
+export const POLICIES = `query Policies($t: ID!) {
+  tenant(id: $t) {
+    id autoClaimEnabled policyLimit
+    policies { id name status autoCreated app { id displayName } primaryProduct { id displayName } availableLicenses }
+  }
+}`;
+
+const POLICY = `id name status enabled autoCreated version availableLicenses claimedLicenses createdAt updatedAt
+  app { id displayName }
+  products { position isPrimary availableLicenses product { ${PRODUCT} } enabledServicePlans { id } disabledServicePlans { id } }`;
+
+export const POLICY_DETAILS = `query Policy($t: ID!, $p: ID!) {
+  tenant(id: $t) { id products { ${PRODUCT} } policy(id: $p) { ${POLICY} } }
+}`;
+
+export const PRODUCTS = `query Products($t: ID!) { tenant(id: $t) { id policyLimit policies { id app { id } } products { ${PRODUCT} } } }`;
+
+export const SET_ORG = `mutation SetOrg($t: ID!, $on: Boolean!) { setAutoClaimEnabled(tenantId: $t, enabled: $on) { id autoClaimEnabled } }`;
+
+export const CREATE_POLICY = `mutation Create($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { ${POLICY} } }`;
+export const RENAME = `mutation Rename($p: ID!, $name: String!) { renameAutoClaimPolicy(policyId: $p, name: $name) { ${POLICY} } }`;
+export const SET_POLICY_ON = `mutation SetOn($p: ID!, $on: Boolean!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: $on) { ${POLICY} } }`;
+export const ADD_BACKUP = `mutation AddBackup($p: ID!, $x: ID!) { addBackupProduct(policyId: $p, productId: $x) { ${POLICY} } }`;
+export const REMOVE_PRODUCT = `mutation RemoveProduct($p: ID!, $x: ID!) { removePolicyProduct(policyId: $p, productId: $x) { ${POLICY} } }`;
+export const MOVE_PRODUCT = `mutation Move($p: ID!, $x: ID!, $d: Direction!) { movePolicyProduct(policyId: $p, productId: $x, direction: $d) { ${POLICY} } }`;
+export const SET_PLANS = `mutation Plans($p: ID!, $x: ID, $off: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: $off) { ${POLICY} } }`;
+export const DELETE_POLICY = `mutation Delete($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`;
+
+export const REPORT = `query Report($t: ID!, $days: Int!, $first: Int!) {
+  tenant(id: $t) {
+    id
+    autoClaimReport(days: $days) {
+      days since until totalClaims
+      policies {
+        policy { id name status app { displayName } }
+        claims
+        products { product { id displayName } claims }
+        daily { date claims }
+        claimedUsers(first: $first) {
+          totalCount
+          nodes { userId claimedAt user { displayName userPrincipalName } }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    }
+  }
+}`;
+
+export const CLAIMED_USERS = `query ClaimedUsers($t: ID!, $days: Int!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    autoClaimReport(days: $days) {
+      policies {
+        policy { id }
+        claimedUsers(first: $first, after: $after) {
+          totalCount
+          nodes { userId claimedAt user { displayName userPrincipalName } }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    }
+  }
+}`;
+
+export const CLAIM_EVENTS = `subscription Live($t: ID!, $after: String) {
+  claimEvents(tenantId: $t, after: $after) {
+    id at outcome reason trigger availableAfter userId
+    user { displayName userPrincipalName }
+    app { displayName }
+    product { displayName }
+    policy { name }
+  }
+}`;
+
+export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
+
+const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;
+
+export const USERS = `query Users($t: ID!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    products { id displayName availableLicenses }
+    users(first: $first, after: $after) { totalCount nodes { ${USER} } pageInfo { hasNextPage endCursor } }
+  }
+}`;
+
+export const ASSIGN = `mutation Assign($in: AssignLicenseInput!) { assignLicense(input: $in) { ${USER} } }`;
+export const UNASSIGN = `mutation Unassign($u: ID!, $x: ID!) { removeLicense(userId: $u, productId: $x) { ${USER} } }`;

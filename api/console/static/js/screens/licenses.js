@@ -1,0 +1,201 @@
+// Licenses: the products your organization bought (total, assigned,
+// available; set the quantity), and users with their licenses (assign one
+// directly, or remove one).
+import { html, useState } from "../lib/preact.js";
+import { gql, placeErrors } from "../lib/api.js";
+import { PRODUCTS, SET_QUANTITY, USERS, ASSIGN, UNASSIGN } from "../lib/queries.js";
+import { useQuery } from "../lib/hooks.js";
+import { useSession } from "../lib/session-context.js";
+import { count, formatDateTime } from "../lib/format.js";
+import { Loading, ErrorNotice, Empty, Field, FormErrors, Badge, Icon, announce, useFocusWhen } from "../components/ui.js";
+
+const PAGE = 20;
+
+export function LicensesScreen() {
+  return html`
+    <div class="page">
+      <header class="page-header">
+        <div>
+          <p class="eyebrow">Billing</p>
+          <h1 tabindex="-1">Licenses</h1>
+          <p class="page-lead">The licenses your organization has, and who holds them.</p>
+        </div>
+      </header>
+      <${Products} />
+      <${Users} />
+    </div>
+  `;
+}
+
+function Products() {
+  const { tenant, canEdit } = useSession();
+  const q = useQuery(PRODUCTS, { t: tenant.id });
+  const products = q.data ? q.data.tenant.products : null;
+  return html`
+    <section class="card" aria-labelledby="products-h">
+      <div class="toolbar"><h2 class="card-title" id="products-h">Products</h2></div>
+      ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
+      ${!products && !q.error && html`<${Loading} />`}
+      ${products && products.length === 0 && html`<${Empty} title="No products yet"><p>Your organization hasn't bought licenses of any product.</p><//>`}
+      ${products && products.length > 0 && html`
+        <div class="table-wrap">
+          <table class="table table--cards" data-products>
+            <thead><tr><th scope="col">Product</th><th scope="col" class="num">Total</th><th scope="col" class="num">Assigned</th>
+              <th scope="col" class="num">Available</th>${canEdit && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
+            <tbody>${products.map((p) => html`<${ProductRow} key=${p.id} p=${p} canEdit=${canEdit} onChanged=${q.reload} />`)}</tbody>
+          </table>
+        </div>`}
+    </section>
+  `;
+}
+
+function ProductRow({ p, canEdit, onChanged }) {
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(String(p.totalLicenses));
+  const [errors, setErrors] = useState({ fields: {}, form: [] });
+  const [busy, setBusy] = useState(false);
+  const inputRef = useFocusWhen(editing);
+  const save = async (e) => {
+    e.preventDefault();
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) return setErrors({ fields: { quantity: "Enter a whole number of licenses, 0 or more." }, form: [] });
+    setBusy(true);
+    try {
+      await gql(SET_QUANTITY, { x: p.id, n });
+      setEditing(false);
+      setErrors({ fields: {}, form: [] });
+      announce(`${p.displayName} now has ${count(n)} licenses.`);
+      onChanged();
+    } catch (err) {
+      setErrors(placeErrors(err, { fieldFor: (f) => (f === "quantity" ? "quantity" : undefined), single: "quantity" }));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const low = p.totalLicenses > 0 && p.availableLicenses === 0;
+  // The quantity form opens in a row of its own under the product's.
+  return html`<tr data-product-id=${p.id} class=${editing ? "is-editing" : ""}>
+      <th scope="row" data-label="Product"><span class="cell-main">${p.displayName}</span><span class="cell-sub">${p.skuPartNumber}</span></th>
+      <td class="num" data-label="Total" data-total>${count(p.totalLicenses)}</td>
+      <td class="num" data-label="Assigned">${count(p.assignedLicenses)}</td>
+      <td class="num" data-label="Available">${low ? html`<${Badge} tone="warning">None left<//>` : count(p.availableLicenses)}</td>
+      ${canEdit && html`<td class="actions-cell">
+        <button type="button" class="btn btn--small" disabled=${editing} onClick=${() => {
+          setValue(String(p.totalLicenses));
+          setEditing(true);
+        }}>Set quantity<span class="sr-only"> of ${p.displayName}</span></button>
+      </td>`}
+    </tr>
+    ${editing && html`<tr class="edit-row" data-product-id=${p.id}>
+      <td colspan="5">
+        <form class="quantity-form" onSubmit=${save} novalidate data-form="quantity">
+          <${Field} name="quantity" label=${`Licenses of ${p.displayName}`} error=${errors.fields.quantity}
+            hint=${`At least ${count(p.assignedLicenses)}: the licenses assigned now.`}>
+            ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${value} ref=${inputRef}
+              aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setValue(e.currentTarget.value)} />`}
+          <//>
+          <${FormErrors} messages=${errors.form} />
+          <div class="button-row">
+            <button type="submit" class="btn btn--primary btn--small" disabled=${busy}>Save</button>
+            <button type="button" class="btn btn--small" onClick=${() => {
+              setEditing(false);
+              setErrors({ fields: {}, form: [] });
+            }}>Cancel</button>
+          </div>
+        </form>
+      </td>
+    </tr>`}`;
+}
+
+function Users() {
+  const { tenant, canEdit } = useSession();
+  const [cursors, setCursors] = useState([null]);
+  const q = useQuery(USERS, { t: tenant.id, first: PAGE, after: cursors[cursors.length - 1] });
+  const conn = q.data && q.data.tenant.users;
+  const n = cursors.length - 1;
+  return html`
+    <section class="card" aria-labelledby="users-h">
+      <div class="toolbar">
+        <h2 class="card-title" id="users-h">Users ${conn && html`<span class="count">${count(conn.totalCount)}</span>`}</h2>
+      </div>
+      ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
+      ${!conn && !q.error && html`<${Loading} />`}
+      ${conn && conn.nodes.length === 0 && html`<${Empty} title="No users yet"><p>Users are added when they first claim a license, or by an admin.</p><//>`}
+      ${conn && conn.nodes.length > 0 && html`
+        <ul class="user-list" data-users>
+          ${conn.nodes.map((u) => html`<${UserRow} key=${u.id} u=${u} products=${q.data.tenant.products} canEdit=${canEdit} onChanged=${q.reload} />`)}
+        </ul>
+        <div class="pager">
+          <span class="hint">${count(n * PAGE + 1)}–${count(n * PAGE + conn.nodes.length)} of ${count(conn.totalCount)}</span>
+          <button type="button" class="btn btn--small" disabled=${n === 0 || q.loading} onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
+          <button type="button" class="btn btn--small" disabled=${!conn.pageInfo.hasNextPage || q.loading}
+            onClick=${() => setCursors([...cursors, conn.pageInfo.endCursor])}>Next</button>
+        </div>`}
+    </section>
+  `;
+}
+
+function UserRow({ u, products, canEdit, onChanged }) {
+  const held = new Set(u.licenses.map((l) => l.product.id));
+  const free = products.filter((p) => !held.has(p.id));
+  const [pick, setPick] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState({ fields: {}, form: [] });
+  const run = async (query, vars, message) => {
+    setBusy(true);
+    setErrors({ fields: {}, form: [] });
+    try {
+      await gql(query, vars);
+      announce(message);
+      setPick("");
+      onChanged();
+    } catch (err) {
+      setErrors(placeErrors(err, { fieldFor: (f) => (f.startsWith("input.productId") ? "product" : undefined), single: "product" }));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<li class="user-row" data-user-id=${u.id}>
+    <div class="user-id">
+      <span class="avatar" aria-hidden="true">${initials(u.displayName)}</span>
+      <div><span class="cell-main">${u.displayName}</span><span class="cell-sub">${u.userPrincipalName}</span></div>
+    </div>
+    <div class="user-licenses">
+      ${u.licenses.length === 0 && html`<span class="hint">No licenses</span>`}
+      <ul class="chips">
+        ${u.licenses.map(
+          (l) => html`<li class="chip" data-license=${l.product.id} title=${`Assigned ${formatDateTime(l.assignedAt)}`}>
+            <span class="chip-text">
+              <span class="chip-name">${l.product.displayName}</span>
+              <span class="chip-sub">${l.source === "AUTO_CLAIM" ? (l.policy ? `Auto-claim · ${l.policy.name}` : "Auto-claim") : "Assigned directly"}</span>
+            </span>
+            ${canEdit && html`<button type="button" class="chip-remove" disabled=${busy}
+              aria-label=${`Remove ${l.product.displayName} from ${u.displayName}`} title="Remove license"
+              onClick=${() => run(UNASSIGN, { u: u.id, x: l.product.id }, `${l.product.displayName} removed from ${u.displayName}; it's back in the pool.`)}>×</button>`}
+          </li>`
+        )}
+      </ul>
+    </div>
+    ${canEdit && free.length > 0 && html`<form class="assign-form" novalidate data-form="assign" onSubmit=${(e) => {
+      e.preventDefault();
+      const x = pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id;
+      const p = free.find((f) => f.id === x);
+      run(ASSIGN, { in: { userId: u.id, productId: x } }, `${p.displayName} assigned to ${u.displayName}.`);
+    }}>
+      <${Field} name="product" label=${`Assign a license to ${u.displayName}`} className="field--sr-label" error=${errors.fields.product}>
+        ${(id, d, invalid) => html`<select id=${id} value=${pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id} aria-describedby=${d} aria-invalid=${invalid}
+          onChange=${(e) => setPick(e.currentTarget.value)}>
+          ${free.map((p) => html`<option value=${p.id} disabled=${p.availableLicenses === 0}>${p.displayName}${p.availableLicenses === 0 ? " (none left)" : ""}</option>`)}
+        </select>`}
+      <//>
+      <button type="submit" class="btn btn--small" disabled=${busy}><${Icon} name="plus" />Assign</button>
+      <${FormErrors} messages=${errors.form} />
+    </form>`}
+    ${canEdit && free.length === 0 && errors.form.length > 0 && html`<${FormErrors} messages=${errors.form} />`}
+  </li>`;
+}
+
+function initials(name) {
+  const parts = name.trim().split(/\s+/);
+  return ((parts[0] || "")[0] || "").toUpperCase() + ((parts.length > 1 ? parts[parts.length - 1][0] : "") || "").toUpperCase();
+}

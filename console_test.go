@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/internal/gqltest"
+	"github.com/chromedp/chromedp"
+)
+
+// consoleServer starts a server as `go run .` does and returns its exports
+// and base URL.
+func consoleServer(t *testing.T) (map[string]string, string) {
+	t.Helper()
+	env := startServer(t, map[string]string{})
+	return env, strings.TrimSuffix(env["AUTOCLAIM_URL"], "/graphql")
+}
+
+// TestConsoleAdminFlow drives the console as Fabrikam's Global admin, through
+// the reference document's steps: sign in with #token=, turn the setting on,
+// create a policy with a backup product in the wizard, reorder, change apps
+// and services, see an API error at its field, watch a claim arrive live and
+// in the report's chart, manage licenses; then the same screens at a phone's
+// width.
+func TestConsoleAdminFlow(t *testing.T) {
+	env, base := consoleServer(t)
+	api, admin := env["AUTOCLAIM_URL"], env["FABRIKAM_ADMIN_TOKEN"]
+	tb := newTab(t, newBrowser(t), base, screenshotDir(t), "admin")
+	tb.do(chromedp.EmulateViewport(1280, 800))
+
+	// Sign in with the token in the fragment: the page keeps it in
+	// sessionStorage and takes it out of the address bar at once.
+	tb.visit("/#token="+admin, `[data-signed-in-as="fiona"]`)
+	if loc := eval[string](tb, `location.href`); strings.Contains(loc, "token") || strings.Contains(loc, admin) {
+		t.Fatalf("after sign-in the address is %q; want the token gone", loc)
+	}
+	if got := eval[string](tb, `sessionStorage.getItem("autoclaim.token")`); got != admin {
+		t.Fatalf("sessionStorage holds %q; want the token", got)
+	}
+	tb.waitJS(`document.querySelector("[data-org-setting=off]")`)
+	tb.waitJS(`document.querySelector(".empty")`)
+	tb.shot("01-policies-setting-off")
+
+	t.Run("TurnOnSetting", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.click(`[data-org-setting=off] button`)
+		tb.waitJS(`document.querySelector("[data-org-setting=on] [role=switch]:checked")`)
+		var got struct {
+			Tenant struct{ AutoClaimEnabled bool }
+		}
+		gqltest.MustPost(t, api, admin, `{ tenant(id: "fabrikam") { autoClaimEnabled } }`, nil, &got)
+		if !got.Tenant.AutoClaimEnabled {
+			t.Fatal("the console turned the setting on, but the API says it is off")
+		}
+		tb.shot("02-policies-setting-on")
+	})
+
+	var policyID string
+	t.Run("CreateWizardWithBackup", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.click(`a[href="#/policies/new"]`)
+		tb.do(chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)), chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Power Automate for makers"))
+		tb.shot("03-wizard-name")
+		tb.click(`.pane-footer .btn--primary`) // Next
+		tb.choose(`select[name=app]`, "POWER_AUTOMATE")
+		// Only products that serve the app are offered.
+		offered := eval[[]string](tb, `[...document.querySelectorAll("select[name=product] option")].map(o => o.value).filter(Boolean)`)
+		if strings.Join(offered, ",") != "fabrikam:product:2,fabrikam:product:3" {
+			t.Fatalf("products offered for Power Automate: %v; want products 2 and 3 only", offered)
+		}
+		tb.choose(`select[name=product]`, "fabrikam:product:2")
+		tb.click(`[data-add-backup]`)
+		tb.choose(`select[name=backup1]`, "fabrikam:product:3")
+		tb.shot("04-wizard-products")
+		tb.click(`.pane-footer .btn--primary`) // Next
+		tb.waitJS(`document.querySelector("fieldset[data-field=plans1]")`)
+		// The app's own plan is locked on; leave Exchange Foundation off the backup.
+		if n := eval[int](tb, `document.querySelectorAll("fieldset[data-field=plans0] input:disabled:checked").length`); n != 1 {
+			t.Errorf("the primary product has %d locked plans; want 1 (the plan Power Automate needs)", n)
+		}
+		tb.click(`fieldset[data-field=plans1] input[value="113feb6c-3fe4-4440-bddc-54d774bf0318"]`)
+		tb.shot("05-wizard-plans")
+		tb.click(`.pane-footer .btn--primary`) // Next
+		tb.waitJS(`document.querySelector("[data-review=name]")`)
+		tb.shot("06-wizard-review")
+		tb.click(`.pane-footer .btn--primary`) // Create policy
+		tb.waitJS(`document.querySelector("[data-created]")`)
+		policyID = eval[string](tb, `document.querySelector("[data-created]").dataset.created`)
+		tb.shot("07-wizard-created")
+
+		var got struct {
+			Tenant struct {
+				Policy struct {
+					Name     string
+					Status   string
+					Products []struct {
+						Product              struct{ ID string }
+						DisabledServicePlans []struct{ Name string }
+					}
+				}
+			}
+		}
+		gqltest.MustPost(t, api, admin, `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { name status products { product { id } disabledServicePlans { name } } } } }`,
+			map[string]any{"p": policyID}, &got)
+		p := got.Tenant.Policy
+		if p.Name != "Power Automate for makers" || p.Status != "ON" || len(p.Products) != 2 ||
+			p.Products[0].Product.ID != "fabrikam:product:2" || p.Products[1].Product.ID != "fabrikam:product:3" {
+			t.Fatalf("created policy %+v; want it on, product 2 then backup 3", p)
+		}
+		if len(p.Products[1].DisabledServicePlans) != 1 || p.Products[1].DisabledServicePlans[0].Name != "EXCHANGE_S_FOUNDATION" {
+			t.Fatalf("the backup leaves off %+v; want EXCHANGE_S_FOUNDATION", p.Products[1].DisabledServicePlans)
+		}
+		tb.click(`.pane-footer .btn--primary`) // Open the policy
+		tb.waitJS(`document.querySelector("[data-product-order]")`)
+		tb.waitJS(`document.querySelector("[data-policy-list] [data-policy-id]")`)
+	})
+	if policyID == "" {
+		t.Fatal("no policy was created")
+	}
+
+	t.Run("Reorder", func(t *testing.T) {
+		tb := tb.at(t)
+		order := `[...document.querySelectorAll("[data-product-order] > li")].map(li => li.dataset.orderProduct).join(",")`
+		tb.click(`[data-order-product="fabrikam:product:3"] [data-move=UP]`)
+		tb.waitJS(order + ` === "fabrikam:product:3,fabrikam:product:2"`)
+		// Focus stays on the product that moved.
+		if got := eval[string](tb, `document.activeElement.closest("li") && document.activeElement.closest("li").dataset.orderProduct`); got != "fabrikam:product:3" {
+			t.Errorf("after moving up, focus is on %q; want the moved product's row", got)
+		}
+		var got struct {
+			Tenant struct {
+				Policy struct {
+					Products []struct{ Product struct{ ID string } }
+				}
+			}
+		}
+		gqltest.MustPost(t, api, admin, `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { products { product { id } } } } }`, map[string]any{"p": policyID}, &got)
+		if ps := got.Tenant.Policy.Products; len(ps) != 2 || ps[0].Product.ID != "fabrikam:product:3" {
+			t.Fatalf("after move up the API has %+v; want product 3 first", ps)
+		}
+		tb.shot("08-details-reordered")
+	})
+
+	t.Run("AppsAndServices", func(t *testing.T) {
+		tb := tb.at(t)
+		// All products: turn off Common Data Service (DYN365_CDS_P2 in product 2).
+		tb.choose(`[data-form=plans] select`, "")
+		tb.click(`[data-form=plans] input[value="6ea4c1ef-c259-46df-bce2-943342cd3cb2"]`)
+		tb.shot("09-details-plans-edit")
+		tb.click(`[data-form=plans] button[type=submit]`)
+		tb.waitJS(`document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("Apps and services saved")`)
+		var got struct {
+			Tenant struct {
+				Policy struct {
+					Products []struct {
+						Product              struct{ ID string }
+						DisabledServicePlans []struct{ ID string }
+					}
+				}
+			}
+		}
+		gqltest.MustPost(t, api, admin, `query($p: ID!) { tenant(id: "fabrikam") { policy(id: $p) { products { product { id } disabledServicePlans { id } } } } }`, map[string]any{"p": policyID}, &got)
+		for _, pp := range got.Tenant.Policy.Products {
+			if pp.Product.ID == "fabrikam:product:2" && (len(pp.DisabledServicePlans) != 1 || pp.DisabledServicePlans[0].ID != "6ea4c1ef-c259-46df-bce2-943342cd3cb2") {
+				t.Fatalf("product 2 leaves off %+v; want Common Data Service only", pp.DisabledServicePlans)
+			}
+		}
+	})
+
+	t.Run("APIErrorAtItsField", func(t *testing.T) {
+		tb := tb.at(t)
+		// The rename form has one field: the server's BAD_USER_INPUT is shown there.
+		tb.click(`.inline-value button`)
+		tb.fill(`[data-form=rename] input`, strings.Repeat("n", 101))
+		tb.click(`[data-form=rename] button[type=submit]`)
+		tb.waitJS(`document.querySelector('[data-error-for="name"]')`)
+		msg := eval[string](tb, `document.querySelector('[data-error-for="name"]').textContent`)
+		if !strings.Contains(msg, "at most 100") {
+			t.Errorf("the error at the name field reads %q; want the server's message", msg)
+		}
+		tb.shot("10-details-field-error")
+		tb.click(`[data-form=rename] button[type=button]`) // Cancel
+		// With extensions.field, errors go to the field it names.
+		placed := eval[map[string]any](tb, `Promise.all([import("./js/lib/api.js"), import("./js/screens/wizard.js")]).then(([api, wiz]) =>
+			api.placeErrors(new api.ApiError([
+				{ message: "Choose another backup.", extensions: { code: "BAD_USER_INPUT", field: "input.products[1].productId" } },
+				{ message: "Too long.", extensions: { code: "BAD_USER_INPUT", field: "input.name" } },
+				{ message: "Policy limit reached.", extensions: { code: "CONFLICT" } },
+			]), { fieldFor: wiz.fieldFor }))`)
+		want := `map[fields:map[backup1:Choose another backup. name:Too long.] form:[Policy limit reached.]]`
+		if fmt.Sprint(placed) != want {
+			t.Errorf("placeErrors = %v; want %s", placed, want)
+		}
+		tb.do(chromedp.KeyEvent("\x1b")) // Escape closes the pane
+		tb.waitJS(`!document.querySelector(".pane")`)
+	})
+
+	t.Run("LiveFeedAndReportChart", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.route("#/live", `[data-live-status=live]`)
+		tb.shot("11-live-waiting")
+		claim := func(user string) {
+			var r struct{ ClaimLicense struct{ Outcome string } }
+			gqltest.MustPost(t, api, admin, `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
+				map[string]any{"in": map[string]any{"tenantId": "fabrikam", "userId": user, "appId": "POWER_AUTOMATE", "trigger": "TRIGGER_PREMIUM_FLOW"}}, &r)
+			if r.ClaimLicense.Outcome != "CLAIMED" {
+				t.Fatalf("claim for %s: %s; want CLAIMED", user, r.ClaimLicense.Outcome)
+			}
+		}
+		claim("alex")
+		tb.waitJS(`document.querySelector('[data-live-feed] [data-user="alex"][data-outcome="CLAIMED"]')`)
+		tb.shot("12-live-claim")
+		// Away from the feed, a claim happens; back on it, the feed resumes
+		// after the last event it showed: the missed claim arrives, none repeats.
+		tb.route("#/licenses", `[data-products]`)
+		claim("megan")
+		tb.route("#/live", `[data-live-feed]`)
+		tb.waitJS(`document.querySelector('[data-live-feed] [data-user="megan"]')`)
+		if n := eval[int](tb, `document.querySelectorAll('[data-live-feed] [data-user="alex"]').length`); n != 1 {
+			t.Errorf("alex's claim shows %d times after resuming; want once", n)
+		}
+
+		tb.route("#/report", `[data-report-policy="`+policyID+`"] .chart rect`)
+		sel := `[data-report-policy="` + policyID + `"]`
+		today := eval[int](tb, `+[...document.querySelectorAll('`+sel+` rect[data-claims]')].pop().dataset.claims`)
+		if today != 2 {
+			t.Errorf("the chart's bar for today shows %d claims; want 2", today)
+		}
+		if n := eval[int](tb, `document.querySelectorAll('`+sel+` rect[data-claims]').length`); n != 90 {
+			t.Errorf("the 90-day chart has %d bars; want 90", n)
+		}
+		if n := eval[int](tb, `document.querySelectorAll('`+sel+` [data-claimed-users] tbody tr').length`); n != 2 {
+			t.Errorf("the report lists %d claimed users; want 2", n)
+		}
+		tb.shot("13-report-90-days")
+		tb.choose(`[data-field=days] select`, "7")
+		tb.waitJS(`document.querySelectorAll('` + sel + ` rect[data-claims]').length === 7`)
+		tb.shot("14-report-7-days")
+	})
+
+	t.Run("Licenses", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.route("#/licenses", `[data-users]`)
+		tb.shot("15-licenses")
+		// Assign Lee a Power Apps license, then take it back.
+		row := `[data-user-id="lee"]`
+		tb.choose(row+` [data-form=assign] select`, "fabrikam:product:1")
+		tb.click(row + ` [data-form=assign] button[type=submit]`)
+		tb.waitJS(`document.querySelector('` + row + ` [data-license="fabrikam:product:1"]')`)
+		tb.click(row + ` [data-license="fabrikam:product:1"] .chip-remove`)
+		tb.waitJS(`!document.querySelector('` + row + ` [data-license="fabrikam:product:1"]')`)
+		// Below the assigned count (the two claims came from the Premium
+		// product, first since the reorder), the server's CONFLICT shows at
+		// the quantity, the form's one field.
+		product := `[data-product-id="fabrikam:product:3"]`
+		tb.click(product + ` .actions-cell button`)
+		tb.fill(`[data-form=quantity] input`, "1")
+		tb.click(`[data-form=quantity] button[type=submit]`)
+		tb.waitJS(`document.querySelector('[data-error-for="quantity"]')`)
+		tb.shot("16-licenses-quantity-error")
+		tb.fill(`[data-form=quantity] input`, "7")
+		tb.click(`[data-form=quantity] button[type=submit]`)
+		tb.waitJS(`document.querySelector('` + product + ` [data-total]').textContent === "7"`)
+	})
+
+	t.Run("Phone", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		screens := []struct{ hash, ready, name string }{
+			{"#/policies", `[data-policy-list]`, "20-phone-policies"},
+			{"#/policies/" + policyID, `[data-product-order]`, "21-phone-details"},
+			{"#/policies", `[data-policy-list]`, ""},
+			{"#/report", `.chart rect`, "23-phone-report"},
+			{"#/live", `[data-live-feed]`, "24-phone-live"},
+			{"#/licenses", `[data-users]`, "25-phone-licenses"},
+		}
+		for _, s := range screens {
+			tb.route(s.hash, s.ready)
+			tb.noHorizontalScroll(s.hash)
+			if s.name != "" {
+				tb.shot(s.name)
+			}
+		}
+		tb.route("#/policies", `[data-policy-list]`)
+		tb.do(chromedp.Evaluate[chromedp.Void](`location.hash = "#/policies/new"`), chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)))
+		tb.noHorizontalScroll("the wizard")
+		tb.shot("22-phone-wizard")
+		tb.do(chromedp.KeyEvent("\x1b"))
+		tb.waitJS(`!document.querySelector(".pane")`)
+		tb.do(chromedp.EmulateViewport(1280, 800))
+	})
+
+	t.Run("SignOut", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.click(`.topbar-user button`)
+		tb.waitJS(`document.querySelector(".signin textarea")`)
+		if got := eval[string](tb, `sessionStorage.getItem("autoclaim.token") || ""`); got != "" {
+			t.Fatal("the token is still in sessionStorage after signing out")
+		}
+	})
+}
+
+// TestConsoleSignInWithPastedToken signs in by pasting a token; a bad one is
+// answered at the field.
+func TestConsoleSignInWithPastedToken(t *testing.T) {
+	env, base := consoleServer(t)
+	tb := newTab(t, newBrowser(t), base, screenshotDir(t), "paste")
+	tb.do(chromedp.EmulateViewport(1280, 800))
+	tb.visit("/", `.signin textarea`)
+	tb.shot("30-sign-in")
+	tb.fill(`.signin textarea`, "not-a-token")
+	tb.click(`.signin button[type=submit]`)
+	tb.waitJS(`document.querySelector('[data-error-for="token"]')`)
+	// A well-formed token the server refuses: its message, at the field.
+	parts := strings.Split(env["ADMIN_TOKEN"], ".")
+	tb.fill(`.signin textarea`, parts[0]+"."+parts[1]+".c2lnbmF0dXJl")
+	tb.click(`.signin button[type=submit]`)
+	tb.waitJS(`document.querySelector('[data-error-for="token"]') && !document.querySelector('[data-error-for="token"]').textContent.includes("three parts")`)
+	tb.shot("31-sign-in-error")
+	tb.fill(`.signin textarea`, env["ADMIN_TOKEN"])
+	tb.click(`.signin button[type=submit]`)
+	tb.waitJS(`document.querySelector('[data-signed-in-as="adele"]')`)
+	if got := eval[string](tb, `sessionStorage.getItem("autoclaim.token")`); got != env["ADMIN_TOKEN"] {
+		t.Fatal("the pasted token is not the session's")
+	}
+}
+
+// TestConsoleReadOnlyRoles: a Reports reader sees every screen and no control
+// that would change anything.
+func TestConsoleReadOnlyRoles(t *testing.T) {
+	env, base := consoleServer(t)
+	tb := newTab(t, newBrowser(t), base, screenshotDir(t), "reader")
+	tb.do(chromedp.EmulateViewport(1280, 800))
+	tb.visit("/#token="+env["READER_TOKEN"], `[data-signed-in-as="reports-reader"]`)
+	editControls := `[...document.querySelectorAll("main button, main input, main select, main textarea, main a.btn")].filter(el =>
+		!/^(View report|Refresh|Close|Previous|Next|Clear|Try again)/.test(el.textContent.trim() || el.getAttribute("aria-label") || "") &&
+		!el.closest("[data-field=days]")).map(el => el.outerHTML.slice(0, 120))`
+	check := func(where string) {
+		t.Helper()
+		if got := eval[[]string](tb, editControls); len(got) > 0 {
+			t.Errorf("a Reports reader sees edit controls on %s: %v", where, got)
+		}
+	}
+	tb.waitJS(`document.querySelector("[data-policy-list]")`)
+	check("the policy tab")
+	tb.shot("40-reader-policies")
+	tb.route("#/policies/contoso:policy:1", `[data-product-order]`)
+	check("the details pane")
+	tb.shot("41-reader-details")
+	tb.do(chromedp.KeyEvent("\x1b"))
+	tb.waitJS(`!document.querySelector(".pane")`)
+	tb.route("#/licenses", `[data-users]`)
+	check("the licenses screen")
+	tb.shot("42-reader-licenses")
+	tb.route("#/report", `.chart`)
+	check("the report")
+}
+
+// TestGraphiQLOffline loads GraphiQL from the server alone, sends a token
+// through its headers editor, and reads the schema in its docs.
+func TestGraphiQLOffline(t *testing.T) {
+	env, base := consoleServer(t)
+	tb := newTab(t, newBrowser(t), base, screenshotDir(t), "graphiql")
+	tb.do(chromedp.EmulateViewport(1280, 800))
+	tb.visit("/graphiql", `.graphiql-container .graphiql-query-editor .CodeMirror`)
+	setEditor := func(sel, text string) {
+		eval[chromedp.Void](tb, fmt.Sprintf(`document.querySelector(%q).CodeMirror.setValue(%q)`, sel, text))
+	}
+	const query = `.graphiql-query-editor .CodeMirror`
+	const headers = `.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror`
+	const result = `document.querySelector(".graphiql-response .CodeMirror").CodeMirror.getValue()`
+	setEditor(query, "{ me { subject roles } }")
+	tb.waitJS(`document.querySelector('` + headers + `')`)
+	setEditor(headers, fmt.Sprintf(`{"Authorization": "Bearer %s"}`, env["ADMIN_TOKEN"]))
+	tb.click(`.graphiql-execute-button`)
+	tb.waitJS(result + `.includes('"subject": "adele"')`)
+	tb.shot("50-graphiql-query")
+	tb.click(`[aria-label="Show Documentation Explorer"]`)
+	tb.waitJS(`document.querySelector(".graphiql-doc-explorer") && document.querySelector(".graphiql-doc-explorer").textContent.includes("Mutation")`)
+	tb.do(chromedp.Click(chromedp.Search(`//a[contains(@class,"graphiql-doc-explorer-type-name") and text()="Query"]`)))
+	tb.waitJS(`document.querySelector(".graphiql-doc-explorer").textContent.includes("autoClaimReport") || document.querySelector(".graphiql-doc-explorer").textContent.includes("tenant")`)
+	tb.shot("51-graphiql-docs")
+}
+
+// TestRunPrintsConsoleLink: `go run .` prints a sign-in link with the demo
+// admin's token, and AUTOCLAIM_CONSOLE=0 turns the console off.
+func TestRunPrintsConsoleLink(t *testing.T) {
+	t.Run("On", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		out := newSyncBuffer()
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, newSyncBuffer())
+		}()
+		defer func() { cancel(); <-done }()
+		var link, admin string
+		for link == "" || admin == "" {
+			select {
+			case <-out.wrote:
+			case err := <-done:
+				t.Fatalf("run ended: %v", err)
+			}
+			sc := bufio.NewScanner(strings.NewReader(out.String()))
+			for sc.Scan() {
+				if v, ok := strings.CutPrefix(sc.Text(), "export ADMIN_TOKEN="); ok {
+					admin = v
+				}
+				if _, v, ok := strings.Cut(sc.Text(), "Sign in to the console as the Contoso admin: "); ok {
+					link = v
+				}
+			}
+		}
+		if !strings.HasPrefix(link, "http://127.0.0.1:") || !strings.HasSuffix(link, "/#token="+admin) {
+			t.Fatalf("printed link %q; want http://<addr>/#token=<ADMIN_TOKEN>", link)
+		}
+		resp, err := http.Get(strings.TrimSuffix(link, "#token="+admin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Fatalf("GET / = %d with CSP %q; want the console", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+		}
+	})
+	t.Run("Off", func(t *testing.T) {
+		env := startServer(t, map[string]string{"AUTOCLAIM_CONSOLE": "0"})
+		resp, err := http.Get(strings.TrimSuffix(env["AUTOCLAIM_URL"], "/graphql") + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET / with AUTOCLAIM_CONSOLE=0 = %d; want 404", resp.StatusCode)
+		}
+	})
+}
