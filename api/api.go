@@ -55,11 +55,16 @@ type Deps struct {
 	// is pinged, and StreamWriteTimeout how long one write to an event
 	// stream may take before its reader is dropped (0: 15 s and 10 s).
 	StreamKeepAlive, StreamWriteTimeout time.Duration
+	// Clock is the clock of rate limits (nil: time.Now).
+	Clock func() time.Time
 }
 
 // New returns the HTTP handler of autoclaim: every route in one place.
 func New(d Deps) http.Handler {
 	d.Limits = d.Limits.withDefaults()
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
 	if d.StreamKeepAlive == 0 {
 		d.StreamKeepAlive = 15 * time.Second
 	}

@@ -34,7 +34,7 @@ const closeForbidden = 4403
 func newGraphQLHandler(d Deps) http.Handler {
 	cfg := graph.Config{Resolvers: &resolvers.Resolver{
 		Service: d.Service, Log: d.Log, Shutdown: d.Shutdown,
-		Claims:        newClaimLimiter(d.Limits),
+		Claims:        newClaimLimiter(d.Limits, d.Clock),
 		Subscriptions: newSubscriptionLimiter(d.Limits.MaxSubscriptionsPerConnection, d.Limits.MaxSubscriptionsPerCaller),
 	}}
 	cfg.Directives.HasRole = auth.HasRole

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/autoclaim/autoclaim/api"
 	"github.com/autoclaim/autoclaim/auth"
@@ -106,7 +107,9 @@ func rootList(n int) string {
 
 func TestClaimRateLimit(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
-		ta := newLimitedAPI(t, b, nil)
+		// A stopped clock: no token comes back while the test runs, however slowly.
+		stopped := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		ta := newLimitedAPI(t, b, func(d *api.Deps) { d.Clock = func() time.Time { return stopped } })
 		f := ta.newFixture("rl")
 		ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"tenantId": "rl", "name": "PA", "appId": "POWER_AUTOMATE",
@@ -122,9 +125,14 @@ func TestClaimRateLimit(t *testing.T) {
 		b.Client.AddHook(hook)
 		before := ta.snapshot(f.admin, "rl")
 		trips := hook.trips.Load()
-		r := ta.do(user, claim, nil)
+		rec := httptest.NewRecorder()
+		ta.handler.ServeHTTP(rec, gqltest.Request(claim, nil, "/graphql", user))
+		r := gqltest.Decode(t, rec.Code, rec.Body)
 		if r.Code() != "RATE_LIMITED" {
 			t.Fatalf("claim past the burst: code %q (%+v); want RATE_LIMITED", r.Code(), r.Errors)
+		}
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+			t.Fatalf("claim past the burst: HTTP %d, Retry-After %q; want 429 and 1 (whole seconds)", rec.Code, rec.Header().Get("Retry-After"))
 		}
 		if wait, ok := r.Errors[0].Extensions["retryAfterSeconds"].(float64); !ok || wait <= 0 || wait > 1 {
 			t.Fatalf("retryAfterSeconds = %v; want a wait of up to a second (5 per second)", r.Errors[0].Extensions["retryAfterSeconds"])
@@ -204,6 +212,23 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		}
 		if _, has := body["data"]; has || body["errors"] == nil {
 			t.Fatalf("a request error under graphql-response+json: %s; want errors and no data entry", rec.Body)
+		}
+	})
+	t.Run("NotAcceptableIs406", func(t *testing.T) {
+		if rec := send(http.MethodPost, "application/json", "application/xml", `{"query": "{ me { subject } }"}`, ""); rec.Code != http.StatusNotAcceptable {
+			t.Fatalf("Accept: application/xml: %d; want 406", rec.Code)
+		}
+	})
+	t.Run("UnsupportedMediaTypeIs415", func(t *testing.T) {
+		rec := send(http.MethodPost, "text/plain", "", `{"query": "{ me { subject } }"}`, "")
+		if rec.Code != http.StatusUnsupportedMediaType || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			t.Fatalf("Content-Type: text/plain: %d %q; want 415 answered as JSON", rec.Code, rec.Header().Get("Content-Type"))
+		}
+	})
+	t.Run("SubscriptionOverPlainPOSTIsRefusedAtOnce", func(t *testing.T) {
+		rec := send(http.MethodPost, "application/json", "", `{"query": "subscription { claimEvents(tenantId: \"http\") { id } }"}`, "")
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "websockets") {
+			t.Fatalf("a subscription over a plain POST: %d %s; want 400 pointing to websockets or SSE", rec.Code, rec.Body)
 		}
 	})
 	t.Run("RequestID", func(t *testing.T) {

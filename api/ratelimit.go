@@ -18,12 +18,15 @@ const maxLimiters = 100_000
 // Redis round trip. The caller's class (auth.ClaimRate) picks the rate.
 type claimLimiter struct {
 	limits Limits
+	now    func() time.Time
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
 
-func newClaimLimiter(l Limits) *claimLimiter { return &claimLimiter{limits: l} }
+func newClaimLimiter(l Limits, now func() time.Time) *claimLimiter {
+	return &claimLimiter{limits: l, now: now}
+}
 
 // AllowClaim takes a token for the caller's next claim. Returns
 // ERATELIMITED, with how long to wait, when the caller has none left.
@@ -45,7 +48,7 @@ func (l *claimLimiter) AllowClaim(c *auth.Caller) error {
 		l.limiters[c.Key()] = lim
 	}
 	l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	res := lim.ReserveN(now, 1)
 	wait := res.DelayFrom(now)
 	if wait == 0 {
