@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -19,13 +21,15 @@ type config struct {
 	RedisURL     string
 	RedisCluster []string
 	JWTSecret    string
-	Demo         bool
-	GraphiQL     bool
-	Console      bool
-	CatalogFile  string
-	RedisPrefix  string
-	DebugAddr    string
-	PoolSize     int // Redis connections per instance (per cluster node)
+	// An OpenID provider whose tokens are accepted besides HS256 ones.
+	OIDCIssuer, OIDCAudience, OIDCSubjectClaim, OIDCClientID string
+	Demo                                                     bool
+	GraphiQL                                                 bool
+	Console                                                  bool
+	CatalogFile                                              string
+	RedisPrefix                                              string
+	DebugAddr                                                string
+	PoolSize                                                 int // Redis connections per instance (per cluster node)
 	// Request limits and introspection.
 	Limits        api.Limits
 	Introspection bool
@@ -71,6 +75,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("autoclaim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", getenv("AUTOCLAIM_ADDR"), "listen address; default 127.0.0.1:8080 with the embedded Redis, else :8080 (AUTOCLAIM_ADDR)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", getenv("AUTOCLAIM_OIDC_ISSUER"), "issuer URL of an OpenID provider whose RS256/ES256 tokens are accepted (AUTOCLAIM_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", getenv("AUTOCLAIM_OIDC_AUDIENCE"), "the aud the provider's tokens must carry (AUTOCLAIM_OIDC_AUDIENCE)")
+	fs.StringVar(&c.OIDCSubjectClaim, "oidc-subject-claim", envOr(getenv, "AUTOCLAIM_OIDC_SUBJECT_CLAIM", "sub"), "the claim that names the caller, e.g. oid for Entra ID (AUTOCLAIM_OIDC_SUBJECT_CLAIM)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", getenv("AUTOCLAIM_OIDC_CLIENT_ID"), "the console's client id at the provider, for signing in with the organization's account (AUTOCLAIM_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("AUTOCLAIM_JWT_SECRET"), "HS256 secret of bearer tokens, at least 32 bytes, the same on every instance; required with a Redis of your own (AUTOCLAIM_JWT_SECRET)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("AUTOCLAIM_REDIS_URL"), "redis://host:port/db; empty = embedded in-process Redis (AUTOCLAIM_REDIS_URL)")
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
@@ -145,13 +153,43 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			c.Addr = "127.0.0.1:8080" // a development server: this machine only
 		}
 	}
+	if err := c.checkOIDC(); err != nil {
+		return c, err
+	}
 	switch {
-	case c.JWTSecret == "" && !c.embedded():
-		return c, errors.New("AUTOCLAIM_JWT_SECRET is required with a Redis of your own: set the same secret, at least 32 bytes (e.g. openssl rand -base64 32), on every instance")
+	case c.JWTSecret == "" && c.OIDCIssuer == "" && !c.embedded():
+		return c, errors.New("AUTOCLAIM_JWT_SECRET is required with a Redis of your own (or an identity provider, AUTOCLAIM_OIDC_ISSUER): set the same secret, at least 32 bytes (e.g. openssl rand -base64 32), on every instance")
 	case c.JWTSecret != "" && len(c.JWTSecret) < minSecretBytes:
 		return c, fmt.Errorf("AUTOCLAIM_JWT_SECRET is %d bytes long; use at least %d (e.g. openssl rand -base64 32)", len(c.JWTSecret), minSecretBytes)
 	}
 	return c, nil
+}
+
+// checkOIDC checks the identity provider's settings: an issuer and an
+// audience together, the issuer an https URL (http only on loopback).
+func (c config) checkOIDC() error {
+	if (c.OIDCIssuer == "") != (c.OIDCAudience == "") {
+		return errors.New("set AUTOCLAIM_OIDC_ISSUER and AUTOCLAIM_OIDC_AUDIENCE together")
+	}
+	if c.OIDCIssuer == "" {
+		return nil
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return fmt.Errorf("AUTOCLAIM_OIDC_ISSUER %q must be an https URL (http only on loopback)", c.OIDCIssuer)
+	}
+	if c.OIDCSubjectClaim == "" {
+		return errors.New("AUTOCLAIM_OIDC_SUBJECT_CLAIM can't be empty")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func envOr(getenv func(string) string, name, def string) string {

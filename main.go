@@ -36,6 +36,9 @@ func main() {
 
 // run starts the server and blocks until ctx is done, then shuts down.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return mintToken(args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -103,11 +106,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	verifier := auth.NewVerifier(secret, nil)
+	if cfg.OIDCIssuer != "" {
+		verifier.UseOIDC(ctx, auth.OIDC{Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience, SubjectClaim: cfg.OIDCSubjectClaim, Log: log})
+	}
+
 	subscriptions, endSubscriptions := context.WithCancel(context.Background())
 	defer endSubscriptions()
 	srv := &http.Server{
 		Handler: api.New(api.Deps{
-			Service: st, Ready: st, Verifier: auth.NewVerifier(secret, nil), Log: log, Metrics: metrics,
+			Service: st, Ready: st, Verifier: verifier, Log: log, Metrics: metrics,
 			Console: cfg.Console, GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
 			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, CORSOrigins: cfg.CORSOrigins,
 		}),

@@ -92,7 +92,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Log))
+	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Verifier, d.Log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
 	if d.Console {
 		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
@@ -106,9 +106,10 @@ func New(d Deps) http.Handler {
 	return withRequestID(mux)
 }
 
-// readyz answers 200 when the store is ready and 503 when not. Redis may
-// have restarted with an empty script cache: it loads the scripts again.
-func readyz(ready Readiness, log *slog.Logger) http.HandlerFunc {
+// readyz answers 200 when the store and the token verifier are ready, and
+// 503 when not. Redis may have restarted with an empty script cache: it
+// loads the scripts again.
+func readyz(ready Readiness, tokens *auth.Verifier, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -117,6 +118,9 @@ func readyz(ready Readiness, log *slog.Logger) http.HandlerFunc {
 			if ready.LoadScripts(ctx) == nil {
 				err = ready.Ready(ctx)
 			}
+		}
+		if err == nil {
+			err = tokens.Ready(ctx)
 		}
 		if err != nil {
 			log.WarnContext(ctx, "not ready", "err", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -36,6 +37,8 @@ type Caller struct {
 	Subject  string // a user id or an app client id
 	TenantID string // empty for operators
 	Roles    []Role
+	// App, when set, is the one app an APP token may claim licenses for.
+	App string
 	// Expires is when the caller's token expires (zero: never, for callers
 	// made in process); from then on the caller is refused.
 	Expires time.Time
@@ -65,19 +68,34 @@ func (c *Caller) Has(roles ...Role) bool {
 	return false
 }
 
-// Claims are the JWT claims autoclaim reads.
+// Claims are the claims of autoclaim's own (HS256) tokens.
 type Claims struct {
 	TenantID string `json:"tid,omitempty"`
 	Roles    []Role `json:"roles"`
+	// App, on an APP token, is the one app it may claim licenses for.
+	App string `json:"app,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// Verifier checks HS256 tokens and remembers the ones it has checked until
-// they expire, so a caller's repeated requests cost one map lookup.
+// tokenClaims are what a verified token says of its caller, whoever signed it.
+type tokenClaims struct {
+	Subject, TenantID, App string
+	Roles                  []Role
+	Expires                time.Time
+}
+
+// Verifier checks bearer tokens and remembers the ones it has checked until
+// they expire, so a caller's repeated requests cost one map lookup. A
+// token's alg decides which key checks it: HS256 the shared secret (when
+// there is one), RS256 and ES256 the identity provider's keys (when one is
+// configured with UseOIDC); anything else is refused.
 type Verifier struct {
-	secret []byte
-	parser *jwt.Parser
+	secret []byte // nil: no HS256 tokens
+	hs     *jwt.Parser
 	now    func() time.Time
+
+	oidcOn atomic.Bool                  // UseOIDC was called
+	oidc   atomic.Pointer[oidcVerifier] // set once the provider's keys load
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -91,22 +109,27 @@ type cached struct {
 // maxCached bounds the verified-token cache; it is emptied when full.
 const maxCached = 50_000
 
-// NewVerifier returns a Verifier for tokens signed with secret. now is the
-// clock (time.Now when nil).
+// NewVerifier returns a Verifier for tokens signed with secret (none when
+// secret is empty). now is the clock (time.Now when nil).
 func NewVerifier(secret []byte, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
+	if len(secret) == 0 {
+		secret = nil
+	}
 	return &Verifier{
 		secret: secret,
 		now:    now,
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(now)),
+		hs:     jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(now)),
 		cache:  map[string]cached{},
 	}
 }
 
 // Verify checks a token and returns its caller. Returns EUNAUTHENTICATED for a
-// token that is malformed, badly signed, expired, or lacks sub or roles.
+// token that is malformed, badly signed, expired, of an algorithm this
+// server doesn't take, or lacks sub or roles; EUNAVAILABLE for a provider's
+// token while the provider's keys are not loaded.
 func (v *Verifier) Verify(token string) (*Caller, error) {
 	now := v.now()
 	v.mu.Lock()
@@ -115,32 +138,58 @@ func (v *Verifier) Verify(token string) (*Caller, error) {
 	if ok && now.Before(c.exp) {
 		return c.caller, nil
 	}
-	var claims Claims
-	_, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.secret, nil })
+	tc, err := v.claims(token)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, errExpired()
+	case license.ErrorCode(err) == license.EUNAVAILABLE:
+		return nil, err
 	case err != nil:
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token is not valid: %v.", err)
-	case claims.Subject == "" || len(claims.Roles) == 0:
-		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a subject (sub) and at least one role (roles).")
+	case tc.Subject == "" || len(tc.Roles) == 0:
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a subject and at least one role (roles).")
 	}
-	for _, r := range claims.Roles {
+	for _, r := range tc.Roles {
 		if !slices.Contains(AllRoles, r) {
 			return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token names an unknown role %q.", r)
 		}
 	}
-	if claims.TenantID == "" && !slices.Contains(claims.Roles, Operator) {
+	if tc.TenantID == "" && !slices.Contains(tc.Roles, Operator) {
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a tenant (tid) unless it is an operator's.")
 	}
-	caller := &Caller{Subject: claims.Subject, TenantID: claims.TenantID, Roles: claims.Roles, Expires: claims.ExpiresAt.Time, now: v.now}
+	caller := &Caller{Subject: tc.Subject, TenantID: tc.TenantID, Roles: tc.Roles, App: tc.App, Expires: tc.Expires, now: v.now}
 	v.mu.Lock()
 	if len(v.cache) >= maxCached {
 		clear(v.cache)
 	}
-	v.cache[token] = cached{caller: caller, exp: claims.ExpiresAt.Time}
+	v.cache[token] = cached{caller: caller, exp: tc.Expires}
 	v.mu.Unlock()
 	return caller, nil
+}
+
+// claims verifies a token with the key its alg names and reads its claims.
+func (v *Verifier) claims(token string) (*tokenClaims, error) {
+	head, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		return nil, err
+	}
+	switch alg := head.Method.Alg(); {
+	case alg == "HS256" && v.secret != nil:
+		var claims Claims
+		if _, err := v.hs.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.secret, nil }); err != nil {
+			return nil, err
+		}
+		return &tokenClaims{Subject: claims.Subject, TenantID: claims.TenantID, App: claims.App, Roles: claims.Roles,
+			Expires: claims.ExpiresAt.Time}, nil
+	case (alg == "RS256" || alg == "ES256") && v.oidcOn.Load():
+		o := v.oidc.Load()
+		if o == nil {
+			return nil, license.Errorf(license.EUNAVAILABLE, "The identity provider's keys are not loaded yet; try again shortly.")
+		}
+		return o.verify(token)
+	default:
+		return nil, fmt.Errorf("this server doesn't accept %s tokens", alg)
+	}
 }
 
 func errExpired() error {
@@ -152,6 +201,7 @@ func Issue(secret []byte, c Caller, ttl time.Duration, now time.Time) (string, e
 	claims := Claims{
 		TenantID: c.TenantID,
 		Roles:    c.Roles,
+		App:      c.App,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   c.Subject,
 			IssuedAt:  jwt.NewNumericDate(now),

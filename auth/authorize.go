@@ -55,12 +55,15 @@ func CheckOwned(tenantID, id string) error {
 }
 
 // MayClaim returns nil if the caller may claim a license for userID in
-// tenantID: a GLOBAL_ADMIN or an APP of that tenant for any of its users, a
-// USER for itself only. Returns ENOTFOUND for another tenant and EFORBIDDEN
-// otherwise.
-func (c *Caller) MayClaim(tenantID, userID string) error {
+// tenantID for appID: a GLOBAL_ADMIN or an APP of that tenant for any of its
+// users, a USER for itself only; an APP token bound to an app, for that app
+// only. Returns ENOTFOUND for another tenant and EFORBIDDEN otherwise.
+func (c *Caller) MayClaim(tenantID, userID, appID string) error {
 	if c.TenantID != tenantID {
 		return license.Errorf(license.ENOTFOUND, "Tenant %q was not found.", tenantID)
+	}
+	if c.App != "" && c.App != appID {
+		return license.Errorf(license.EFORBIDDEN, "This token may claim licenses for %s only, not %s.", c.App, appID)
 	}
 	switch {
 	case c.Has(App, GlobalAdmin):

@@ -267,7 +267,7 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 	if err != nil {
 		return nil, err
 	}
-	if err := c.MayClaim(input.TenantID, input.UserID); err != nil {
+	if err := c.MayClaim(input.TenantID, input.UserID, input.AppID); err != nil {
 		return nil, err
 	}
 	if r.Claims != nil {
