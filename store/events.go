@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -352,48 +350,4 @@ func (s *Store) dropLocked(tenantID string, sub *subscriber) {
 	}
 	sub.dropped.Store(true)
 	sub.cancel()
-}
-
-// decodeEvent reads a stream entry written by a script.
-func decodeEvent(tenantID string, m redis.XMessage) license.Event {
-	f := func(name string) string { v, _ := m.Values[name].(string); return v }
-	id, _ := license.ParseEventID(m.ID)
-	at := time.UnixMilli(int64(id.MS)).UTC()
-	num := func(name string) int64 { n, _ := strconv.ParseInt(f(name), 10, 64); return n }
-	policyID := func() string {
-		if n := num("policy"); n > 0 {
-			return license.PolicyID(tenantID, n)
-		}
-		return ""
-	}
-	productID := func() string {
-		if n := num("product"); n > 0 {
-			return license.ProductID(tenantID, n)
-		}
-		return ""
-	}
-	if f("kind") == "claim" {
-		return license.Event{Claim: &license.ClaimEvent{
-			ID: m.ID, TenantID: tenantID, PolicyID: policyID(), UserID: f("user"), AppID: f("app"),
-			ProductID: productID(), Trigger: license.Trigger(f("trigger")), Outcome: license.Outcome(f("outcome")),
-			Reason: license.Reason(f("reason")), At: at, AvailableAfter: int(num("available")),
-		}}
-	}
-	c := &license.ChangeEvent{ID: m.ID, TenantID: tenantID, Kind: license.ChangeKind(f("kind")), At: at,
-		PolicyID: policyID(), ProductID: productID(), UserID: f("user"), Version: num("version")}
-	if v := f("enabled"); v != "" {
-		b := v == "1"
-		c.Enabled = &b
-	}
-	if v := f("order"); v != "" {
-		for _, n := range strings.Split(v, ",") {
-			pn, _ := strconv.ParseInt(n, 10, 64)
-			c.ProductIDs = append(c.ProductIDs, license.ProductID(tenantID, pn))
-		}
-	}
-	if f("total") != "" {
-		total, assigned := int(num("total")), int(num("assigned"))
-		c.TotalLicenses, c.AssignedLicenses = &total, &assigned
-	}
-	return license.Event{Change: c}
 }

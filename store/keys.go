@@ -2,7 +2,6 @@ package store
 
 import (
 	"hash/crc32"
-	"strconv"
 
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -14,8 +13,6 @@ type keys struct{ p string }
 func (s *Store) keys(tenantID string) keys {
 	return keys{p: s.prefix + "{t:" + tenantID + "}:"}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func (k keys) tenant() string         { return k.p + "tenant" }             // hash: name limit enabled created users seq_*
 func (k keys) products() string       { return k.p + "products" }           // zset of product numbers

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -147,62 +146,6 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
-// fail translates an error from go-redis into a license error: replies of our
-// scripts to their codes, connection failures to EUNAVAILABLE, the rest to
-// EINTERNAL. Errors that already are license errors pass through.
-func (s *Store) fail(err error) error {
-	if err == nil {
-		return nil
-	}
-	var le *license.Error
-	if errors.As(err, &le) {
-		return err
-	}
-	if errors.Is(err, redis.Nil) {
-		return license.Internal(err)
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		msg := rerr.Error()
-		switch {
-		case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "MASTERDOWN"), strings.HasPrefix(msg, "CLUSTERDOWN"),
-			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "BUSY"),
-			strings.HasPrefix(msg, "MOVED "), strings.HasPrefix(msg, "ASK "):
-			return unavailable(err)
-		}
-		return license.Internal(err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return &license.Error{Code: license.EUNAVAILABLE, Message: "The request was cancelled.", Cause: err}
-	}
-	return unavailable(err)
-}
-
-func unavailable(cause error) error {
-	return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store can't be reached right now; try again shortly. A change under way either happened in full or not at all (retry claims with the same idempotency key).", Cause: cause}
-}
-
-// scriptReason returns the reason and argument of an "AC:<REASON>[:<arg>]"
-// error reply of one of our scripts, or ok false for any other error.
-func scriptReason(err error) (reason, arg string, ok bool) {
-	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return "", "", false
-	}
-	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
-	// Some servers decorate error replies of scripts; find our marker anywhere.
-	i := strings.Index(msg, "AC:")
-	if i < 0 {
-		return "", "", false
-	}
-	msg = msg[i+3:]
-	if j := strings.IndexAny(msg, " \n"); j >= 0 {
-		msg = msg[:j]
-	}
-	reason, arg, _ = strings.Cut(msg, ":")
-	return reason, arg, true
-}
-
 // randomID returns n random characters of a-z0-9.
 func randomID(n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -229,8 +172,4 @@ func randomUUID() string {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
-func fromMS(v string) time.Time {
-	var n int64
-	fmt.Sscan(v, &n)
-	return time.UnixMilli(n).UTC()
-}
+func fromMS(n int64) time.Time { return time.UnixMilli(n).UTC() }

@@ -1,0 +1,87 @@
+package store_test
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/autoclaim/autoclaim/store"
+)
+
+func TestExpandScript(t *testing.T) {
+	libs := fstest.MapFS{
+		"lua/lib/a.lua":     {Data: []byte("-- a\nlocal function a() return 1 end\n")},
+		"lua/lib/b.lua":     {Data: []byte("-- b, on a\n--@include lib/a.lua\nlocal function b() return a() + 1 end\n")},
+		"lua/lib/loop.lua":  {Data: []byte("--@include lib/loop2.lua\n")},
+		"lua/lib/loop2.lua": {Data: []byte("--@include lib/loop.lua\n")},
+	}
+	tests := []struct {
+		name, src string
+		want      string // the expanded script, or "" when it is refused
+		refusal   string // words of the refusal
+	}{
+		{"NoLibraries", "-- s\nreturn 1\n", "-- s\nreturn 1\n", ""},
+		{"Library", "-- s\n--@include lib/a.lua\nreturn a()\n",
+			"-- s\n-- a\nlocal function a() return 1 end\nreturn a()\n", ""},
+		{"EachLibraryOnce", "-- s\n--@include lib/a.lua\n--@include lib/b.lua\n--@include lib/a.lua\nreturn b()\n",
+			"-- s\n-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"LibraryOfLibraryFirst", "--@include lib/b.lua\nreturn b()",
+			"-- b, on a\n-- a\nlocal function a() return 1 end\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"ErrMissingLibrary", "--@include lib/nope.lua\nreturn 1\n", "", "lib/nope.lua"},
+		{"ErrNotAnInclude", "--@import lib/a.lua\nreturn 1\n", "", "not an include line"},
+		{"ErrIncludeAfterCode", "local x = 1\n--@include lib/a.lua\nreturn x\n", "", "header"},
+		{"ErrCycle", "--@include lib/loop.lua\nreturn 1\n", "", "cycle"},
+		{"ErrRedefinesALibraryFunction", "--@include lib/a.lua\nlocal function a() return 2 end\nreturn a()\n", "", "defines a again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"lua/s.lua": {Data: []byte(tt.src)}}
+			for name, f := range libs {
+				fsys[name] = f
+			}
+			got, err := store.ExpandScript(fsys, "lua/s.lua")
+			if tt.want != "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("ExpandScript = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.refusal) {
+				t.Fatalf("ExpandScript = %q, %v; want an error about %q", got, err, tt.refusal)
+			}
+		})
+	}
+}
+
+// TestScriptsShareTheirLibraries: every script of lua/ loads with its
+// libraries, the records are written by the codec library only, and every
+// event goes through the one emit.
+func TestScriptsShareTheirLibraries(t *testing.T) {
+	names, err := fs.Glob(store.LuaFiles, "lua/*.lua")
+	if err != nil || len(names) < 10 {
+		t.Fatalf("scripts: %v, %v", names, err)
+	}
+	for _, name := range names {
+		src, err := store.ScriptSource(strings.TrimPrefix(name, "lua/"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.Contains(src, "--@include") {
+			t.Errorf("%s still holds an include line once expanded", name)
+		}
+		if n := strings.Count(src, "local function emit("); strings.Contains(src, "XADD") && n != 1 {
+			t.Errorf("%s appends to a stream and defines emit %d times; want the one of lib/events.lua", name, n)
+		}
+		raw, _ := fs.ReadFile(store.LuaFiles, name)
+		for _, sep := range []string{"'\\31'", "'|'", "';'", "'='"} {
+			if strings.Contains(string(raw), ".. "+sep+" ..") {
+				t.Errorf("%s joins a record with %s itself; records are written by lib/codec.lua", name, sep)
+			}
+		}
+	}
+	claim, _ := fs.ReadFile(store.LuaFiles, "lua/claim.lua")
+	if n := strings.Count(string(claim), "86400000"); n != 1 {
+		t.Errorf("claim.lua writes the length of a day %d times; want it named once", n)
+	}
+}
