@@ -118,3 +118,9 @@ func DecodeIdem(key, s string) (IdemEntry, error) {
 	return IdemEntry{Fingerprint: e.fingerprint, Outcome: e.outcome, Reason: e.reason, Policy: e.policy, Product: e.product,
 		Available: e.available, Event: e.event, AtMS: ms(e.at)}, err
 }
+
+// HasScriptFailure says whether scriptFailures gives a reason a meaning.
+func HasScriptFailure(reason string) bool {
+	_, ok := scriptFailures[reason]
+	return ok
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -83,5 +84,29 @@ func TestScriptsShareTheirLibraries(t *testing.T) {
 	claim, _ := fs.ReadFile(store.LuaFiles, "lua/claim.lua")
 	if n := strings.Count(string(claim), "86400000"); n != 1 {
 		t.Errorf("claim.lua writes the length of a day %d times; want it named once", n)
+	}
+}
+
+// TestEveryScriptFailureHasAMeaning: each failure a script answers with
+// ("AC:<REASON>") has its domain error in the one table, but those only a
+// bug can cause (a server that sent products it had not checked, a record
+// that does not decode), which are internal errors.
+func TestEveryScriptFailureHasAMeaning(t *testing.T) {
+	internal := map[string]bool{"BAD_PRODUCTS": true, "BAD_RECORD": true}
+	reasons := regexp.MustCompile(`'AC:([A-Z_]+)`)
+	files, _ := fs.Glob(store.LuaFiles, "lua/*.lua")
+	libs, _ := fs.Glob(store.LuaFiles, "lua/lib/*.lua")
+	seen := 0
+	for _, name := range append(files, libs...) {
+		src, _ := fs.ReadFile(store.LuaFiles, name)
+		for _, m := range reasons.FindAllStringSubmatch(string(src), -1) {
+			seen++
+			if !internal[m[1]] && !store.HasScriptFailure(m[1]) {
+				t.Errorf("%s answers AC:%s, which the failure table does not know", name, m[1])
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("found %d failure replies in the scripts; the pattern misses them", seen)
 	}
 }
