@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store/fanout"
 )
 
 // DefaultPrefix starts every key the store writes.
@@ -30,8 +30,7 @@ type Store struct {
 	coverings map[string]string
 	routes    routes
 	streams   redis.UniversalClient // for blocking stream reads
-	hub       hub
-	live      atomic.Int64 // subscriptions being served
+	hub       *fanout.Hub           // live subscriptions, fed by stream
 	log       *slog.Logger
 
 	// Now is the clock for timestamps written by admin actions.
@@ -48,8 +47,10 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
-	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
+	s := &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
 		Now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s.hub = fanout.New(stream{s})
+	return s
 }
 
 // scriptsRunOnce keeps a ClusterClient from running a script again when its
