@@ -1,6 +1,9 @@
 // Package store keeps autoclaim's state in Redis. It is the only package that
-// imports go-redis. Every key of a tenant carries the hash tag {t:<tenantID>},
-// and every write that must be atomic is one Lua script (lua/*.lua).
+// imports go-redis. Every key of a tenant carries the hash tag {t:<tenantID>}
+// (keys.go), every record has one codec in Go and Lua (codec_*.go,
+// lua/lib/codec.lua), and every write that must be atomic is one Lua script
+// (lua/*.lua, see scripts.go). Subscriptions are served by the fan-out hub
+// (package fanout) from the tenants' event streams (stream.go).
 package store
 
 import (
