@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"encoding/json"
 	"io/fs"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/store"
 )
 
@@ -109,4 +112,26 @@ func TestEveryScriptFailureHasAMeaning(t *testing.T) {
 	if seen < 20 {
 		t.Fatalf("found %d failure replies in the scripts; the pattern misses them", seen)
 	}
+}
+
+// TestJSONRepliesReadAlikeOnBothEngines: a script's named reply, a JSON
+// object of strings (see scripts.go), reads the same from gopher-lua's and
+// Redis's cjson, whatever order or escaping each writes.
+func TestJSONRepliesReadAlikeOnBothEngines(t *testing.T) {
+	want := map[string]string{"kind": "OK", "reason": "", "event": "1764147600123-7", "at": "1764147600123",
+		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER", "slash": "a/b"}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		args := []any{}
+		for k, v := range want {
+			args = append(args, k, v)
+		}
+		reply := luaText(t, b, `local reply = {}
+for i = 1, #ARGV, 2 do reply[ARGV[i]] = ARGV[i + 1] end
+reply.absent = nil
+return cjson.encode(reply)`, args...)
+		var got map[string]string
+		if err := json.Unmarshal([]byte(reply), &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("reply %s read as %v (%v); want %v", reply, got, err, want)
+		}
+	})
 }
