@@ -80,25 +80,38 @@ func (id EventID) String() string {
 	return strconv.FormatUint(id.MS, 10) + "-" + strconv.FormatUint(id.Seq, 10)
 }
 
-// EventBuffer is how many live events a subscriber may have waiting before
-// it is dropped.
-const EventBuffer = 256
+// Subscription is a subscriber's feed of a tenant's events of one kind (T
+// is *ClaimEvent or *ChangeEvent): first those after its cursor, then live
+// ones, each once and in stream order, until it ends.
+type Subscription[T any] interface {
+	// Events delivers the events. Close closes it.
+	Events() <-chan T
+	// Context is done once the subscription has ended: its context ended,
+	// Close was called, the subscriber fell behind the live events, or
+	// reading the events it missed failed. No event follows.
+	Context() context.Context
+	// Err says why the subscription ended, once Context is done: nil when
+	// its context ended or Close was called; EUNAVAILABLE when the
+	// subscriber fell behind (it may subscribe again with the last event id
+	// it received) or reading the events it missed failed.
+	Err() error
+	// Close ends the subscription, if it has not ended, and closes Events.
+	// It may be called more than once, from any goroutine.
+	Close()
+}
 
-// EventService streams a tenant's events to live subscribers.
+// EventService follows tenants' event streams.
 type EventService interface {
-	// Subscribe delivers the tenant's events after the cursor after (or from
-	// now when after is empty), then live ones as they happen, each exactly
-	// once and in order, until ctx ends. Missed events go through send, which
-	// may wait for room (it must return once its ctx is done; false stops the
-	// subscription); live events go through offer, which must not block and
-	// answers false when the subscriber has no room: it is then dropped.
-	// Calls to send and offer never overlap. Subscribe then calls done once
-	// with nil, or with EUNAVAILABLE when the subscriber was dropped or its
-	// catch-up read failed. (Live reads that fail are retried until Redis
-	// answers again; subscriptions stay open meanwhile.) Events older than
-	// ReportWindow are trimmed: a cursor older than that resumes from the
-	// oldest event kept. Returns ENOTFOUND for an unknown tenant and
-	// EINVALID for a bad cursor, without calling done.
-	Subscribe(ctx context.Context, tenantID, after string, send func(context.Context, Event) bool,
-		offer func(Event) bool, done func(error)) error
+	// SubscribeClaims follows a tenant's claim decisions (those under one
+	// policy when policyID is not empty) after the cursor after, an event
+	// id, or from now when after is empty, until ctx ends. Live reads that
+	// fail are retried until Redis answers again; subscriptions stay open
+	// meanwhile. Events older than ReportWindow are trimmed: a cursor older
+	// than that resumes from the oldest event kept. Returns ENOTFOUND for an
+	// unknown tenant and EINVALID for a bad cursor.
+	SubscribeClaims(ctx context.Context, tenantID, policyID, after string) (Subscription[*ClaimEvent], error)
+	// SubscribeChanges follows a tenant's admin changes as SubscribeClaims
+	// follows its claims. Both share one stream: an id from either resumes
+	// either.
+	SubscribeChanges(ctx context.Context, tenantID, after string) (Subscription[*ChangeEvent], error)
 }

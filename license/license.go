@@ -155,10 +155,16 @@ func ValidateName(what, name string) error {
 	return nil
 }
 
-// ValidateUserPrincipalName checks the form name@domain.
+// ValidateUserPrincipalName checks the form name@domain: valid UTF-8, no
+// spaces and no control characters.
 func ValidateUserPrincipalName(upn string) error {
-	if len(upn) > 256 || !upnPattern.MatchString(upn) {
+	switch {
+	case len(upn) > 256 || !upnPattern.MatchString(upn):
 		return Errorf(EINVALID, "The user principal name %q must look like name@example.com.", upn)
+	case !utf8.ValidString(upn):
+		return Errorf(EINVALID, "The user principal name %q must be valid UTF-8 text.", upn)
+	case strings.ContainsFunc(upn, unicode.IsControl):
+		return Errorf(EINVALID, "The user principal name %q can't contain control characters.", upn)
 	}
 	return nil
 }

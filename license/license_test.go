@@ -105,6 +105,25 @@ func TestValidateUserPrincipalName(t *testing.T) {
 	}
 }
 
+func TestValidateUserPrincipalNameRefusesControlCharacters(t *testing.T) {
+	tests := []struct {
+		name, in, part string
+	}{
+		{"ErrUnitSeparator", "a\x1fb@c.de", "control characters"},
+		{"ErrNUL", "a\x00@contoso.com", "control characters"},
+		{"ErrEscape", "a\x1b[31m@contoso.com", "control characters"},
+		{"ErrDEL", "a\x7f@contoso.com", "control characters"},
+		{"ErrC1NextLine", "a\u0085@contoso.com", "control characters"},
+		{"ErrInvalidUTF8", "caf\xe9@contoso.com", "UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := license.ValidateUserPrincipalName(tt.in)
+			checkErr(t, fmt.Sprintf("ValidateUserPrincipalName(%q)", tt.in), err, license.EINVALID, tt.part)
+		})
+	}
+}
+
 func TestValidateCallerID(t *testing.T) {
 	tests := []struct {
 		name  string

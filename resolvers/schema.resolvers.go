@@ -393,18 +393,16 @@ func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string,
 	if err := r.acquireSubscription(ctx); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ClaimEvent, bool) {
-		return ev.Claim, ev.Claim != nil && (policyID == nil || ev.Claim.PolicyID == *policyID)
-	})
+	sub, err := r.Service.SubscribeClaims(ctx, tenantID, deref(policyID), deref(after))
+	return stream(ctx, r.Resolver, sub, err)
 }
 
 func (r *subscriptionResolver) PolicyEvents(ctx context.Context, tenantID string, after *string) (<-chan *license.ChangeEvent, error) {
 	if err := r.acquireSubscription(ctx); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Resolver, tenantID, deref(after), func(ev license.Event) (*license.ChangeEvent, bool) {
-		return ev.Change, ev.Change != nil
-	})
+	sub, err := r.Service.SubscribeChanges(ctx, tenantID, deref(after))
+	return stream(ctx, r.Resolver, sub, err)
 }
 
 func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*license.Product, error) {

@@ -8,55 +8,28 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// subscribe streams the tenant's events that pick selects into a channel for
-// gqlgen. The channel closes when the subscription ends; when it ends because
-// of an error (a subscriber too slow to keep up), websocket clients receive
-// that error before the channel closes.
-func subscribe[T any](ctx context.Context, r *Resolver, tenantID, after string, pick func(license.Event) (T, bool)) (<-chan T, error) {
-	out := make(chan T, license.EventBuffer)
-	streamCtx, cancel := context.WithCancel(ctx)
-	end := cancel
-	if r.Shutdown != nil {
-		// On shutdown the stream ends cleanly: clients get "complete".
-		stop := context.AfterFunc(r.Shutdown, cancel)
-		end = func() { stop(); cancel() }
-	}
-	send := func(sendCtx context.Context, ev license.Event) bool {
-		v, ok := pick(ev)
-		if !ok {
-			return true
-		}
-		select {
-		case out <- v:
-			return true
-		case <-sendCtx.Done():
-			return false
-		}
-	}
-	offer := func(ev license.Event) bool {
-		v, ok := pick(ev)
-		if !ok {
-			return true
-		}
-		select {
-		case out <- v:
-			return true
-		default:
-			return false
-		}
-	}
-	done := func(err error) {
-		end()
-		if err != nil && ctx.Err() == nil { // a client that left has no use for the error
-			r.subscriptionError(ctx, err)
-		}
-		close(out)
-	}
-	if err := r.Service.Subscribe(streamCtx, tenantID, after, send, offer, done); err != nil {
-		end()
+// stream hands a subscription's events to gqlgen. The channel closes when
+// the subscription ends; when it ends because of an error (a subscriber too
+// slow to keep up), websocket clients receive that error before the channel
+// closes. On shutdown the stream ends cleanly: clients get "complete".
+// Nothing of ours waits while a subscription is idle: the end is handled in
+// context.AfterFunc.
+func stream[T any](ctx context.Context, r *Resolver, sub license.Subscription[T], err error) (<-chan T, error) {
+	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	stopShutdown := func() bool { return false }
+	if r.Shutdown != nil {
+		stopShutdown = context.AfterFunc(r.Shutdown, sub.Close)
+	}
+	context.AfterFunc(sub.Context(), func() {
+		stopShutdown()
+		if err := sub.Err(); err != nil && ctx.Err() == nil { // a client that left has no use for the error
+			r.subscriptionError(ctx, err)
+		}
+		sub.Close()
+	})
+	return sub.Events(), nil
 }
 
 // subscriptionError hands err, presented as every error is, to a websocket

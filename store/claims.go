@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -92,6 +93,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 	covering := s.covering(r.AppID, r.Trigger)
 	fingerprint := claimFingerprint(r)
 	day := s.Now().UnixMilli() / int64(dayMS)
+	on := subject{tenantID: r.TenantID, userID: r.UserID, idemKey: r.IdempotencyKey}
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		rt, cached := s.routes.get(r.TenantID, r.AppID)
 		if !cached {
@@ -114,25 +116,39 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			keys = append(keys, k.product(pn))
 			args = append(args, pn)
 		}
-		reply, err := claimScript.Run(ctx, s.rdb, keys, args...).StringSlice()
-		if reason, _, ok := scriptReason(err); ok {
-			switch reason {
-			case "NO_TENANT":
-				return nil, notFoundTenant(r.TenantID)
-			case "IDEM_MISMATCH":
-				return nil, license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim; use a new key for a new claim.", r.IdempotencyKey)
-			}
-		}
+		raw, err := s.runScript(ctx, claimScript, on, keys, args...)
 		if err != nil {
-			return nil, s.fail(err)
+			return nil, err
 		}
-		if len(reply) == 1 && reply[0] == "STALE" {
+		var reply claimReply
+		if text, _ := raw.(string); json.Unmarshal([]byte(text), &reply) != nil {
+			return nil, license.Internal(fmt.Errorf("claim script replied %v", raw))
+		}
+		if reply.Kind == "STALE" {
 			s.routes.forget(r.TenantID, r.AppID)
 			continue
 		}
 		return s.claimResult(r, reply)
 	}
 	return nil, busy()
+}
+
+// claimReply is the claim script's answer (see the header of lua/claim.lua).
+type claimReply struct {
+	Kind      string          `json:"kind"` // OK, REPLAY or STALE
+	Outcome   license.Outcome `json:"outcome"`
+	Reason    license.Reason  `json:"reason"`
+	Policy    int64           `json:"policy,string"`
+	Product   int64           `json:"product,string"`
+	License   string          `json:"license"`
+	Available int             `json:"available,string"`
+	Event     string          `json:"event"`
+	At        int64           `json:"at,string"`
+	// The claimed product, on a license claimed now.
+	SKU      string `json:"sku"`
+	Total    int    `json:"total,string"`
+	Assigned int    `json:"assigned,string"`
+	Created  int64  `json:"created,string"`
 }
 
 // idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used
@@ -148,75 +164,47 @@ func claimFingerprint(r license.ClaimRequest) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
-// covering lists the SKUs that cover an app's trigger with the service plan
-// the app needs, as the claim script reads them: ",SKU:plan,SKU:plan,".
-// It is built once per (app, trigger): the catalog never changes.
+// covering returns the covering list (see encodeCovering) of an app's
+// trigger, as the claim script reads it. It is built once per (app,
+// trigger): the catalog never changes.
 func (s *Store) covering(app string, trigger license.Trigger) string {
 	return s.coverings[app+"\x00"+string(trigger)]
 }
 
-// coveringsOf builds covering for every (app, trigger) of a catalog.
+// coveringsOf builds the covering list of every (app, trigger) of a catalog.
 func coveringsOf(c *license.Catalog) map[string]string {
 	out := map[string]string{}
 	for _, a := range c.Apps {
 		for _, t := range a.Triggers {
-			out[a.ID+"\x00"+string(t)] = coveringString(c, a.ID, t)
+			out[a.ID+"\x00"+string(t)] = encodeCovering(coveringOf(c, a.ID, t))
 		}
 	}
 	return out
 }
 
-func coveringString(c *license.Catalog, app string, trigger license.Trigger) string {
-	var b strings.Builder
-	b.WriteByte(',')
-	for _, sku := range c.SKUsCovering(app, trigger) {
-		b.WriteString(sku)
-		b.WriteByte(':')
-		b.WriteString(c.SKU(sku).Coverage(app).RequiredPlan)
-		b.WriteByte(',')
-	}
-	return b.String()
-}
-
-// skuOf reads the SKU at the end of a license record.
-func skuOf(record string) string { return record[strings.LastIndexByte(record, '|')+1:] }
-
 // claimResult builds the answer from the claim script's reply.
-func (s *Store) claimResult(r license.ClaimRequest, reply []string) (*license.ClaimResult, error) {
-	if len(reply) != 11 {
-		return nil, license.Internal(fmt.Errorf("claim script replied %q", reply))
-	}
-	pn, _ := strconv.ParseInt(reply[3], 10, 64)
-	productN, _ := strconv.ParseInt(reply[4], 10, 64)
-	available, _ := strconv.Atoi(reply[7])
-	at := fromMS(reply[9])
-	res := &license.ClaimResult{
-		Outcome:  license.Outcome(reply[1]),
-		Reason:   license.Reason(reply[2]),
-		Replayed: reply[0] == "REPLAY",
-	}
+func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.ClaimResult, error) {
+	res := &license.ClaimResult{Outcome: reply.Outcome, Reason: reply.Reason, Replayed: reply.Kind == "REPLAY"}
 	ev := &license.ClaimEvent{
-		ID: reply[8], TenantID: r.TenantID, UserID: r.UserID, AppID: r.AppID, Trigger: r.Trigger,
-		Outcome: res.Outcome, Reason: res.Reason, At: at, AvailableAfter: available,
+		ID: reply.Event, TenantID: r.TenantID, UserID: r.UserID, AppID: r.AppID, Trigger: r.Trigger,
+		Outcome: res.Outcome, Reason: res.Reason, At: fromMS(reply.At), AvailableAfter: reply.Available,
 	}
-	if pn != 0 {
-		ev.PolicyID = license.PolicyID(r.TenantID, pn)
+	if reply.Policy != 0 {
+		ev.PolicyID = license.PolicyID(r.TenantID, reply.Policy)
 	}
-	if productN != 0 {
-		res.ProductID = license.ProductID(r.TenantID, productN)
+	if reply.Product != 0 {
+		res.ProductID = license.ProductID(r.TenantID, reply.Product)
 		ev.ProductID = res.ProductID
 	}
-	if productN != 0 && reply[10] != "" { // a replay finds no record once the license was removed
-		l, err := s.decodeLicense(r.TenantID, r.UserID, productN, reply[10])
+	if reply.Product != 0 && reply.License != "" { // a replay finds no record once the license was removed
+		l, err := decodeLicense(s.catalog, r.TenantID, r.UserID, reply.Product, reply.License)
 		if err != nil {
 			return nil, err
 		}
 		res.License = l
-		if reply[5] != "" {
-			total, _ := strconv.Atoi(reply[5])
-			assigned, _ := strconv.Atoi(reply[6])
-			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: skuOf(reply[10]), SKU: l.SKU,
-				TotalLicenses: total, AssignedLicenses: assigned}
+		if reply.Kind == "OK" && reply.Outcome == license.Claimed {
+			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: reply.SKU, SKU: l.SKU,
+				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, CreatedAt: fromMS(reply.Created)}
 		}
 	}
 	res.Event = ev

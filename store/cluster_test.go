@@ -88,11 +88,11 @@ func (w *replyWatch) watch(rdb *redis.ClusterClient) {
 	rdb.OnNewNode(func(node *redis.Client) { node.AddHook(w) })
 }
 
-// watchedCluster starts a cluster and returns it with a replyWatch that fails
-// the test, when it ends, if any reply was a CROSSSLOT error.
+// watchedCluster returns the package's shared cluster with a replyWatch that
+// fails the test, when it ends, if any reply was a CROSSSLOT error.
 func watchedCluster(t *testing.T) (*clustertest.Cluster, *replyWatch) {
 	t.Helper()
-	cl := clustertest.Start(t)
+	cl := clustertest.Shared(t)
 	w := &replyWatch{}
 	t.Cleanup(func() {
 		for _, r := range w.crossSlotReplies() {

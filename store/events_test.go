@@ -3,10 +3,10 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +27,7 @@ func newCollector() *collector {
 	return &collector{more: make(chan struct{}, 1), done: make(chan error, 1)}
 }
 
-func (c *collector) send(_ context.Context, ev license.Event) bool {
+func (c *collector) add(ev license.Event) {
 	c.mu.Lock()
 	c.events = append(c.events, ev)
 	c.mu.Unlock()
@@ -35,13 +35,25 @@ func (c *collector) send(_ context.Context, ev license.Event) bool {
 	case c.more <- struct{}{}:
 	default:
 	}
-	return true
 }
 
-// offer takes a live event; a collector always has room.
-func (c *collector) offer(ev license.Event) bool { return c.send(context.Background(), ev) }
-
-func (c *collector) finish(err error) { c.done <- err }
+// collect takes every event of sub, as a license.Event, until it ends; then
+// it closes sub and reports why it ended on done.
+func collect[T any](c *collector, sub license.Subscription[T], event func(T) license.Event) {
+	for {
+		select {
+		case v := <-sub.Events():
+			c.add(event(v))
+		case <-sub.Context().Done():
+			for len(sub.Events()) > 0 { // delivered before the end
+				c.add(event(<-sub.Events()))
+			}
+			sub.Close()
+			c.done <- sub.Err()
+			return
+		}
+	}
+}
 
 // waitFor waits until the collector holds n events, failing after a generous bound.
 func (c *collector) waitFor(t *testing.T, n int) []license.Event {
@@ -64,14 +76,32 @@ func (c *collector) waitFor(t *testing.T, n int) []license.Event {
 	}
 }
 
+// subscribe follows a tenant's claim decisions after a cursor, collecting them.
 func subscribe(t *testing.T, s *store.Store, tenantID, after string) (*collector, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := newCollector()
-	if err := s.Subscribe(ctx, tenantID, after, c.send, c.offer, c.finish); err != nil {
+	sub, err := s.SubscribeClaims(ctx, tenantID, "", after)
+	if err != nil {
 		cancel()
-		t.Fatalf("Subscribe: %v", err)
+		t.Fatalf("SubscribeClaims: %v", err)
 	}
+	c := newCollector()
+	go collect(c, sub, func(e *license.ClaimEvent) license.Event { return license.Event{Claim: e} })
+	t.Cleanup(cancel)
+	return c, cancel
+}
+
+// subscribeChanges follows a tenant's admin changes after a cursor, collecting them.
+func subscribeChanges(t *testing.T, s *store.Store, tenantID, after string) (*collector, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sub, err := s.SubscribeChanges(ctx, tenantID, after)
+	if err != nil {
+		cancel()
+		t.Fatalf("SubscribeChanges: %v", err)
+	}
+	c := newCollector()
+	go collect(c, sub, func(e *license.ChangeEvent) license.Event { return license.Event{Change: e} })
 	t.Cleanup(cancel)
 	return c, cancel
 }
@@ -129,12 +159,18 @@ func TestSubscribeRefusals(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		s := mustOpen(t, b)
 		tenantWithProducts(t, s, "refuse", 1)
-		noop := func(context.Context, license.Event) bool { return true }
-		take := func(license.Event) bool { return true }
-		wantCode(t, s.Subscribe(context.Background(), "nosuch", "", noop, take, func(error) {}), license.ENOTFOUND)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "yesterday", noop, take, func(error) {}), license.EINVALID)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "99999999999999-0", noop, take, func(error) {}), license.EINVALID)
-		wantCode(t, s.Subscribe(context.Background(), "refuse", "18446744073709551615-18446744073709551615", noop, take, func(error) {}), license.EINVALID)
+		ctx := context.Background()
+		for _, tt := range []struct{ tenant, after, code string }{
+			{"nosuch", "", license.ENOTFOUND},
+			{"refuse", "yesterday", license.EINVALID},
+			{"refuse", "99999999999999-0", license.EINVALID},
+			{"refuse", "18446744073709551615-18446744073709551615", license.EINVALID},
+		} {
+			_, err := s.SubscribeClaims(ctx, tt.tenant, "", tt.after)
+			wantCode(t, err, tt.code)
+			_, err = s.SubscribeChanges(ctx, tt.tenant, tt.after)
+			wantCode(t, err, tt.code)
+		}
 	})
 }
 
@@ -143,7 +179,7 @@ func TestAdminChangesAreEvents(t *testing.T) {
 		s := mustOpen(t, b)
 		ctx := context.Background()
 		products := tenantWithProducts(t, s, "changes", 5)
-		c, _ := subscribe(t, s, "changes", "")
+		c, _ := subscribeChanges(t, s, "changes", "")
 		pol := automatePolicy(t, s, "changes", products) // POLICY_CREATED, AUTO_CLAIM_SETTING_CHANGED
 		if _, err := s.UpdatePolicy(ctx, pol.ID, func(p *license.Policy, _ license.SKULookup) error {
 			return p.Move(products["POWERAUTOMATE_ATTENDED_RPA"], license.Up)
@@ -187,41 +223,21 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		products := tenantWithProducts(t, s, "slow", 1)
 		automatePolicy(t, s, "slow", products)
 
-		release := make(chan struct{})
-		slowDone := make(chan error, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		first := make(chan struct{})
-		var calls atomic.Int64
-		// A consumer that takes one event, then never reads again. By the time
-		// it has taken the first it holds its place in the live fan-out (or
-		// takes it before sending anything else).
-		err := s.Subscribe(ctx, "slow", "", func(sendCtx context.Context, _ license.Event) bool {
-			if calls.Add(1) == 1 {
-				close(first)
-				return true
-			}
-			select {
-			case <-release:
-			case <-sendCtx.Done():
-			}
-			return true
-		}, func(license.Event) bool {
-			if calls.Add(1) == 1 {
-				close(first)
-				return true
-			}
-			return false // no room: the consumer stopped reading
-		}, func(err error) { slowDone <- err })
+		// A consumer that takes one event, then never reads again.
+		slow, err := s.SubscribeClaims(context.Background(), "slow", "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer close(release)
+		defer slow.Close()
 		fast, _ := subscribe(t, s, "slow", "")
 		if _, err := claim(s, "slow", "first"); err != nil {
 			t.Fatal(err)
 		}
-		<-first
+		select {
+		case <-slow.Events():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the slow subscriber got no first event")
+		}
 
 		n := store.SubscriberBuffer + 50
 		for i := range n {
@@ -231,8 +247,8 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 		}
 		fast.waitFor(t, n+1)
 		select {
-		case err := <-slowDone:
-			wantCode(t, err, license.EUNAVAILABLE)
+		case <-slow.Context().Done():
+			wantCode(t, slow.Err(), license.EUNAVAILABLE)
 		case <-time.After(10 * time.Second):
 			t.Fatal("the slow subscriber was not dropped")
 		}
@@ -288,13 +304,18 @@ func TestSubscriptionsLeaveNoGoroutines(t *testing.T) {
 	}
 }
 
-// storeGoroutines counts goroutines running the store's code (readers and
-// subscription pipes), leaving out the Redis server's and the client pool's.
+// storeCode matches a stack frame of the store or of its fan-out hub (not
+// of these tests, package store_test).
+var storeCode = regexp.MustCompile(`autoclaim/store(/fanout)?\.`)
+
+// storeGoroutines counts goroutines running the store's code (stream
+// readers and subscriptions catching up), leaving out the Redis server's and
+// the client pool's.
 func storeGoroutines() int {
 	buf := make([]byte, 1<<20)
 	n := 0
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(g, "autoclaim/store.(*Store)") {
+		if storeCode.MatchString(g) {
 			n++
 		}
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"hash/crc32"
-	"strconv"
 
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -15,21 +14,22 @@ func (s *Store) keys(tenantID string) keys {
 	return keys{p: s.prefix + "{t:" + tenantID + "}:"}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// The records under these keys, and their codecs, are described in
+// codec_*.go.
 
-func (k keys) tenant() string         { return k.p + "tenant" }             // hash: name limit enabled created users seq_*
+func (k keys) tenant() string         { return k.p + "tenant" }             // hash (codec_tenant.go)
 func (k keys) products() string       { return k.p + "products" }           // zset of product numbers
-func (k keys) product(n int64) string { return k.p + "product:" + itoa(n) } // hash: sku total assigned created
+func (k keys) product(n int64) string { return k.p + "product:" + itoa(n) } // hash (codec_product.go)
 func (k keys) skus() string           { return k.p + "skus" }               // hash: skuPartNumber -> product number
 func (k keys) policies() string       { return k.p + "policies" }           // zset of policy numbers
 func (k keys) appPolicies() string    { return k.p + "apps" }               // hash: app id -> policy number
 func (k keys) upns() string           { return k.p + "upns" }               // hash: lower-case upn -> user id
-func (k keys) events() string         { return k.p + "events" }             // stream of claim and admin events
+func (k keys) events() string         { return k.p + "events" }             // stream of claim and admin events (codec_event.go)
 
-// policy: hash app name enabled auto created updated products version claimed.
+// policy is a policy's hash (codec_policy.go).
 func (k keys) policy(n int64) string { return k.p + "policy:" + itoa(n) }
 
-// report: hash <day> and <day>:<product> -> claims, and 'trimmed'.
+// report is a policy's claim counters (codec_report.go).
 func (k keys) report(n int64) string { return k.p + "report:" + itoa(n) }
 
 // claimed: zset of user ids scored by claim time (ms).
@@ -42,10 +42,11 @@ const userBuckets = 1024
 
 func userBucket(id string) int64 { return int64(crc32.ChecksumIEEE([]byte(id)) % userBuckets) }
 
-// profiles is a bucket of users: user id -> upn \x1f display name \x1f created (ms).
+// profiles is a bucket of users: user id -> directory entry (codec_profile.go).
 func (k keys) profiles(bucket int64) string { return k.p + "u:" + itoa(bucket) }
 
-// licenseBucket is a bucket of users' licenses: user id -> "<product>=<record>;...".
+// licenseBucket is a bucket of users' licenses: user id -> the user's
+// licenses (codec_license.go).
 func (k keys) licenseBucket(bucket int64) string { return k.p + "l:" + itoa(bucket) }
 
 // Idempotency keys live in a bucket of the UTC day they were first used,
@@ -53,7 +54,7 @@ func (k keys) licenseBucket(bucket int64) string { return k.p + "l:" + itoa(buck
 const idemBuckets = 256
 
 // idem is the bucket of idempotency keys first used on day (days since the
-// epoch): key -> fingerprint|outcome|reason|policy|product|available|event|time.
+// epoch): key -> idempotency entry (codec_idem.go).
 func (k keys) idem(day int64, key string) string {
 	return k.p + "i:" + itoa(day) + ":" + itoa(int64(crc32.ChecksumIEEE([]byte(key))%idemBuckets))
 }

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +15,6 @@ import (
 // maxAttempts bounds the read-check-write retries of an update that others
 // keep changing underneath.
 const maxAttempts = 100
-
-func busy() error {
-	return license.Errorf(license.ECONFLICT, "Others are changing the same object at this moment; nothing was changed. Try again.")
-}
 
 // CreatePolicy creates an auto-claim policy.
 func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*license.Policy, error) {
@@ -37,23 +33,12 @@ func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*licens
 	if err != nil {
 		return nil, err
 	}
-	encoded, order, productKeys := s.encodeProducts(k, products)
-	err = createPolicyScript.Run(ctx, s.rdb,
-		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events()}, productKeys...),
-		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()), encoded, order, eventWindow).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_TENANT":
-			return nil, notFoundTenant(np.TenantID)
-		case "POLICY_LIMIT":
-			return nil, license.Errorf(license.ECONFLICT, "The tenant may hold at most %s auto-claim policies and has reached that limit; delete a policy or ask an operator to raise the limit.", arg)
-		case "APP_HAS_POLICY":
-			other, _ := strconv.ParseInt(arg, 10, 64)
-			return nil, license.Errorf(license.ECONFLICT, "%s already has an auto-claim policy (%q); an app can have only one.", s.appName(np.AppID), license.PolicyID(np.TenantID, other))
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	on := subject{tenantID: np.TenantID, app: s.appName(np.AppID)}
+	if _, err := s.runScript(ctx, createPolicyScript, on,
+		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events()}, productKeys(k, products)...),
+		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()),
+		encodePolicyProducts(products), eventWindow); err != nil {
+		return nil, err
 	}
 	s.routes.forget(np.TenantID, np.AppID)
 	return s.Policy(ctx, license.PolicyID(np.TenantID, n))
@@ -76,7 +61,7 @@ func (s *Store) Policy(ctx context.Context, id string) (*license.Policy, error) 
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return policyFrom(tenantID, n, h)
+	return decodePolicy(tenantID, n, h)
 }
 
 // Policies returns a tenant's policies in the order they were created.
@@ -106,7 +91,7 @@ func (s *Store) Policies(ctx context.Context, tenantID string) ([]*license.Polic
 		if len(c.Val()) == 0 {
 			continue // deleted between the two reads
 		}
-		p, err := policyFrom(tenantID, n, c.Val())
+		p, err := decodePolicy(tenantID, n, c.Val())
 		if err != nil {
 			return nil, err
 		}
@@ -132,21 +117,17 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		if err := edit(p, skuOf); err != nil {
 			return nil, err
 		}
-		encoded, order, productKeys := s.encodeProducts(k, p.Products)
 		now := s.Now()
-		version, err := updatePolicyScript.Run(ctx, s.rdb, append([]string{k.policy(n), k.events()}, productKeys...),
-			p.Version, p.Name, boolArg(p.Enabled), ms(now), encoded, n, order, eventWindow).Int64()
-		if reason, _, ok := scriptReason(err); ok {
-			switch reason {
-			case "STALE":
-				continue
-			case "NO_POLICY":
-				return nil, notFoundPolicy(id)
-			}
+		reply, err := s.runScript(ctx, updatePolicyScript, subject{policyID: id},
+			append([]string{k.policy(n), k.events()}, productKeys(k, p.Products)...),
+			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow)
+		if errors.Is(err, errStale) {
+			continue
 		}
 		if err != nil {
-			return nil, s.fail(err)
+			return nil, err
 		}
+		version, _ := reply.(int64)
 		s.routes.forget(tenantID, p.AppID)
 		// The policy as this call wrote it, not as others may have changed it since.
 		p.Version, p.UpdatedAt = version, now.UTC().Truncate(time.Millisecond)
@@ -162,64 +143,22 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 		return err
 	}
 	k := s.keys(tenantID)
-	app, err := deletePolicyScript.Run(ctx, s.rdb, []string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events()}, n, eventWindow).Text()
-	if reason, _, ok := scriptReason(err); ok && reason == "NO_POLICY" {
-		return notFoundPolicy(id)
-	}
+	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
+		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events()}, n, eventWindow)
 	if err != nil {
-		return s.fail(err)
+		return err
 	}
+	app, _ := reply.(string)
 	s.routes.forget(tenantID, app)
 	return nil
 }
 
-func notFoundPolicy(id string) error {
-	return license.Errorf(license.ENOTFOUND, "Policy %q was not found.", id)
-}
-
-// encodeProducts writes a policy's products as "<n>=<plan>,<plan>;...", and
-// returns their numbers as "<n>,<n>" and the keys of their hashes, in order.
-func (s *Store) encodeProducts(k keys, products []license.PolicyProduct) (encoded, order string, productKeys []string) {
-	var b, o strings.Builder
-	productKeys = make([]string, len(products))
+// productKeys returns the keys of a policy's products' hashes, in order.
+func productKeys(k keys, products []license.PolicyProduct) []string {
+	out := make([]string, len(products))
 	for i, pp := range products {
 		_, n, _ := license.ParseProductID(pp.ProductID)
-		if i > 0 {
-			b.WriteByte(';')
-			o.WriteByte(',')
-		}
-		o.WriteString(strconv.FormatInt(n, 10))
-		b.WriteString(strconv.FormatInt(n, 10))
-		b.WriteByte('=')
-		b.WriteString(strings.Join(pp.DisabledServicePlanIDs, ","))
-		productKeys[i] = k.product(n)
+		out[i] = k.product(n)
 	}
-	return b.String(), o.String(), productKeys
-}
-
-func policyFrom(tenantID string, n int64, h map[string]string) (*license.Policy, error) {
-	id := license.PolicyID(tenantID, n)
-	if len(h) == 0 {
-		return nil, notFoundPolicy(id)
-	}
-	version, _ := strconv.ParseInt(h["version"], 10, 64)
-	p := &license.Policy{
-		ID: id, TenantID: tenantID, Name: h["name"], AppID: h["app"],
-		Enabled: h["enabled"] == "1", AutoCreated: h["auto"] == "1", Version: version,
-		CreatedAt: fromMS(h["created"]), UpdatedAt: fromMS(h["updated"]),
-	}
-	p.ClaimedLicenses, _ = strconv.Atoi(h["claimed"])
-	for _, entry := range strings.Split(h["products"], ";") {
-		num, plans, ok := strings.Cut(entry, "=")
-		pn, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil {
-			return nil, license.Internal(fmt.Errorf("policy %s: malformed products %q", id, h["products"]))
-		}
-		pp := license.PolicyProduct{ProductID: license.ProductID(tenantID, pn)}
-		if plans != "" {
-			pp.DisabledServicePlanIDs = strings.Split(plans, ",")
-		}
-		p.Products = append(p.Products, pp)
-	}
-	return p, nil
+	return out
 }

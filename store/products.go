@@ -26,19 +26,10 @@ func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, 
 	if err != nil {
 		return nil, err
 	}
-	err = addProductScript.Run(ctx, s.rdb, []string{k.tenant(), k.products(), k.product(n), k.skus(), k.events()},
-		n, skuPartNumber, quantity, ms(s.Now()), eventWindow).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_TENANT":
-			return nil, notFoundTenant(tenantID)
-		case "SKU_EXISTS":
-			other, _ := strconv.ParseInt(arg, 10, 64)
-			return nil, license.Errorf(license.ECONFLICT, "The tenant already has %s as product %q; change its quantity with setLicenseQuantity.", skuPartNumber, license.ProductID(tenantID, other))
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, addProductScript, subject{tenantID: tenantID, sku: skuPartNumber},
+		[]string{k.tenant(), k.products(), k.product(n), k.skus(), k.events()},
+		n, skuPartNumber, quantity, ms(s.Now()), eventWindow); err != nil {
+		return nil, err
 	}
 	return s.Product(ctx, license.ProductID(tenantID, n))
 }
@@ -67,17 +58,9 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 		return nil, err
 	}
 	k := s.keys(tenantID)
-	err = setQuantityScript.Run(ctx, s.rdb, []string{k.product(n), k.events()}, quantity, n, eventWindow).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_PRODUCT":
-			return nil, notFoundProduct(productID)
-		case "BELOW_ASSIGNED":
-			return nil, license.Errorf(license.ECONFLICT, "Product %q has %s licenses assigned; the total can't go below that (asked for %d). Remove licenses from users first.", productID, arg, quantity)
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, setQuantityScript, subject{productID: productID, n: quantity},
+		[]string{k.product(n), k.events()}, quantity, n, eventWindow); err != nil {
+		return nil, err
 	}
 	return s.Product(ctx, productID)
 }
@@ -117,7 +100,7 @@ func (s *Store) ProductsByID(ctx context.Context, ids []string) ([]*license.Prod
 	}
 	out := make([]*license.Product, len(ids))
 	for i, c := range cmds {
-		p := s.product(refs[i].tenant, refs[i].n, c.Val())
+		p := decodeProduct(s.catalog, refs[i].tenant, refs[i].n, c.Val())
 		if p == nil {
 			return nil, notFoundProduct(ids[i])
 		}
@@ -143,18 +126,6 @@ func (s *Store) Products(ctx context.Context, tenantID string) ([]*license.Produ
 	return s.ProductsByID(ctx, ids)
 }
 
-func (s *Store) product(tenantID string, n int64, h map[string]string) *license.Product {
-	if len(h) == 0 {
-		return nil
-	}
-	total, _ := strconv.Atoi(h["total"])
-	assigned, _ := strconv.Atoi(h["assigned"])
-	return &license.Product{
-		ID: license.ProductID(tenantID, n), TenantID: tenantID, SkuPartNumber: h["sku"], SKU: s.catalog.SKU(h["sku"]),
-		TotalLicenses: total, AssignedLicenses: assigned, CreatedAt: fromMS(h["created"]),
-	}
-}
-
 // skuLookup returns a license.SKULookup for products of one tenant.
 func (s *Store) skuLookup(ctx context.Context, tenantID string) license.SKULookup {
 	return func(productID string) (*license.SKU, error) {
@@ -171,8 +142,4 @@ func (s *Store) skuLookup(ctx context.Context, tenantID string) license.SKULooku
 		}
 		return p.SKU, nil
 	}
-}
-
-func notFoundProduct(id string) error {
-	return license.Errorf(license.ENOTFOUND, "Product %q was not found.", id)
 }

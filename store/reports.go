@@ -65,7 +65,7 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 	return rep, nil
 }
 
-// policyReport reads one policy's counters: fields "<day>" and "<day>:<product>".
+// policyReport reads one policy's counters (see reportField).
 func policyReport(pol *license.Policy, counters map[string]string, first int64, days int) *license.PolicyReport {
 	pr := &license.PolicyReport{Days: days, Policy: pol}
 	perProduct := map[string]int{}
@@ -76,25 +76,22 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 	}
 	for d := range int64(days) {
 		day := first + d
-		n, _ := strconv.Atoi(counters[strconv.FormatInt(day, 10)])
+		n := int(number(counters[reportField(day, 0)]))
 		pr.Claims += n
 		pr.Daily = append(pr.Daily, license.DailyClaims{
 			Date: time.UnixMilli(day * int64(dayMS)).UTC().Format(time.DateOnly), Claims: n,
 		})
 	}
 	for field, v := range counters {
-		dayStr, productStr, ok := strings.Cut(field, ":")
-		day, err := strconv.ParseInt(dayStr, 10, 64)
-		if !ok || err != nil || day < first || day >= first+int64(days) {
+		day, pn, ok := decodeReportField(field)
+		if !ok || pn == 0 || day < first || day >= first+int64(days) {
 			continue
 		}
-		pn, _ := strconv.ParseInt(productStr, 10, 64)
 		id := license.ProductID(pol.TenantID, pn)
 		if _, seen := perProduct[id]; !seen {
 			order = append(order, id) // a product removed from the policy since
 		}
-		n, _ := strconv.Atoi(v)
-		perProduct[id] += n
+		perProduct[id] += int(number(v))
 	}
 	for _, id := range order {
 		pr.Products = append(pr.Products, license.ProductClaims{ProductID: id, Claims: perProduct[id]})

@@ -1,6 +1,9 @@
 // Package store keeps autoclaim's state in Redis. It is the only package that
-// imports go-redis. Every key of a tenant carries the hash tag {t:<tenantID>},
-// and every write that must be atomic is one Lua script (lua/*.lua).
+// imports go-redis. Every key of a tenant carries the hash tag {t:<tenantID>}
+// (keys.go), every record has one codec in Go and Lua (codec_*.go,
+// lua/lib/codec.lua), and every write that must be atomic is one Lua script
+// (lua/*.lua, see scripts.go). Subscriptions are served by the fan-out hub
+// (package fanout) from the tenants' event streams (stream.go).
 package store
 
 import (
@@ -9,13 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/license"
+	"github.com/autoclaim/autoclaim/store/fanout"
 )
 
 // DefaultPrefix starts every key the store writes.
@@ -31,8 +33,7 @@ type Store struct {
 	coverings map[string]string
 	routes    routes
 	streams   redis.UniversalClient // for blocking stream reads
-	hub       hub
-	live      atomic.Int64 // subscriptions being served
+	hub       *fanout.Hub           // live subscriptions, fed by stream
 	log       *slog.Logger
 	closers   []func() error // what Close releases (set by Open)
 
@@ -50,8 +51,10 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
-	return &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
+	s := &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
 		Now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s.hub = fanout.New(stream{s})
+	return s
 }
 
 // scriptsRunOnce keeps a ClusterClient from running a script again when its
@@ -148,62 +151,6 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
-// fail translates an error from go-redis into a license error: replies of our
-// scripts to their codes, connection failures to EUNAVAILABLE, the rest to
-// EINTERNAL. Errors that already are license errors pass through.
-func (s *Store) fail(err error) error {
-	if err == nil {
-		return nil
-	}
-	var le *license.Error
-	if errors.As(err, &le) {
-		return err
-	}
-	if errors.Is(err, redis.Nil) {
-		return license.Internal(err)
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		msg := rerr.Error()
-		switch {
-		case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "MASTERDOWN"), strings.HasPrefix(msg, "CLUSTERDOWN"),
-			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "BUSY"),
-			strings.HasPrefix(msg, "MOVED "), strings.HasPrefix(msg, "ASK "):
-			return unavailable(err)
-		}
-		return license.Internal(err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return &license.Error{Code: license.EUNAVAILABLE, Message: "The request was cancelled.", Cause: err}
-	}
-	return unavailable(err)
-}
-
-func unavailable(cause error) error {
-	return &license.Error{Code: license.EUNAVAILABLE, Message: "The license store can't be reached right now; try again shortly. A change under way either happened in full or not at all (retry claims with the same idempotency key).", Cause: cause}
-}
-
-// scriptReason returns the reason and argument of an "AC:<REASON>[:<arg>]"
-// error reply of one of our scripts, or ok false for any other error.
-func scriptReason(err error) (reason, arg string, ok bool) {
-	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return "", "", false
-	}
-	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
-	// Some servers decorate error replies of scripts; find our marker anywhere.
-	i := strings.Index(msg, "AC:")
-	if i < 0 {
-		return "", "", false
-	}
-	msg = msg[i+3:]
-	if j := strings.IndexAny(msg, " \n"); j >= 0 {
-		msg = msg[:j]
-	}
-	reason, arg, _ = strings.Cut(msg, ":")
-	return reason, arg, true
-}
-
 // randomID returns n random characters of a-z0-9.
 func randomID(n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -230,8 +177,4 @@ func randomUUID() string {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
-func fromMS(v string) time.Time {
-	var n int64
-	fmt.Sscan(v, &n)
-	return time.UnixMilli(n).UTC()
-}
+func fromMS(n int64) time.Time { return time.UnixMilli(n).UTC() }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/autoclaim/autoclaim/license"
@@ -35,15 +34,12 @@ func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license
 		DisplayName: strings.TrimSpace(t.AdminDisplayName), CreatedAt: now.UTC().Truncate(1e6),
 	}
 	k := s.keys(t.ID)
-	err := createTenantScript.Run(ctx, s.rdb,
+	_, err := s.runScript(ctx, createTenantScript, subject{tenantID: t.ID},
 		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns()},
 		strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
-		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin)).Err()
-	if reason, _, ok := scriptReason(err); ok && reason == "TENANT_EXISTS" {
-		return nil, nil, license.Errorf(license.ECONFLICT, "A tenant with id %q already exists.", t.ID)
-	}
+		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin))
 	if err != nil {
-		return nil, nil, s.fail(err)
+		return nil, nil, err
 	}
 	tenant := &license.Tenant{ID: t.ID, Name: strings.TrimSpace(t.Name), AutoClaimEnabled: t.AutoClaimEnabled,
 		PolicyLimit: license.DefaultPolicyLimit, CreatedAt: admin.CreatedAt}
@@ -59,14 +55,7 @@ func (s *Store) Tenant(ctx context.Context, id string) (*license.Tenant, error) 
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	if len(h) == 0 {
-		return nil, notFoundTenant(id)
-	}
-	limit, _ := strconv.Atoi(h["limit"])
-	return &license.Tenant{
-		ID: id, Name: h["name"], AutoClaimEnabled: h["enabled"] == "1", PolicyLimit: limit,
-		CreatedAt: fromMS(h["created"]),
-	}, nil
+	return decodeTenant(id, h)
 }
 
 // SetPolicyLimit sets how many policies a tenant may hold.
@@ -78,17 +67,9 @@ func (s *Store) SetPolicyLimit(ctx context.Context, tenantID string, limit int) 
 		return nil, err
 	}
 	k := s.keys(tenantID)
-	err := setPolicyLimitScript.Run(ctx, s.rdb, []string{k.tenant(), k.policies()}, limit).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_TENANT":
-			return nil, notFoundTenant(tenantID)
-		case "LIMIT_BELOW_COUNT":
-			return nil, license.Errorf(license.ECONFLICT, "The tenant holds %s policies, more than a limit of %d allows; delete policies first.", arg, limit)
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, setPolicyLimitScript, subject{tenantID: tenantID, n: limit},
+		[]string{k.tenant(), k.policies()}, limit); err != nil {
+		return nil, err
 	}
 	return s.Tenant(ctx, tenantID)
 }
@@ -99,18 +80,11 @@ func (s *Store) SetAutoClaimEnabled(ctx context.Context, tenantID string, enable
 		return nil, err
 	}
 	k := s.keys(tenantID)
-	err := setEnabledScript.Run(ctx, s.rdb, []string{k.tenant(), k.events()}, boolArg(enabled), eventWindow).Err()
-	if reason, _, ok := scriptReason(err); ok && reason == "NO_TENANT" {
-		return nil, notFoundTenant(tenantID)
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, setEnabledScript, subject{tenantID: tenantID},
+		[]string{k.tenant(), k.events()}, boolArg(enabled), eventWindow); err != nil {
+		return nil, err
 	}
 	return s.Tenant(ctx, tenantID)
-}
-
-func notFoundTenant(id string) error {
-	return license.Errorf(license.ENOTFOUND, "Tenant %q was not found.", id)
 }
 
 func boolArg(b bool) int {

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,36 +34,12 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 	user := &license.User{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
 		DisplayName: strings.TrimSpace(u.DisplayName), CreatedAt: s.Now().UTC().Truncate(time.Millisecond)}
 	k := s.keys(u.TenantID)
-	err := createUserScript.Run(ctx, s.rdb, []string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns()},
-		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user)).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_TENANT":
-			return nil, notFoundTenant(u.TenantID)
-		case "UPN_TAKEN":
-			return nil, license.Errorf(license.ECONFLICT, "User principal name %q is already used by user %q.", u.UserPrincipalName, arg)
-		case "USER_EXISTS":
-			return nil, license.Errorf(license.ECONFLICT, "A user with id %q already exists.", u.ID)
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, createUserScript, subject{tenantID: u.TenantID, userID: u.ID, upn: u.UserPrincipalName},
+		[]string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns()},
+		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user)); err != nil {
+		return nil, err
 	}
 	return user, nil
-}
-
-// encodeProfile writes a user's directory record: upn \x1f display name \x1f
-// created (ms). Names can't hold control characters, so \x1f can't occur in them.
-func encodeProfile(u *license.User) string {
-	return u.UserPrincipalName + "\x1f" + u.DisplayName + "\x1f" + strconv.FormatInt(ms(u.CreatedAt), 10)
-}
-
-func decodeProfile(tenantID, id, rec string) *license.User {
-	f := strings.SplitN(rec, "\x1f", 3)
-	for len(f) < 3 {
-		f = append(f, "")
-	}
-	return &license.User{ID: id, TenantID: tenantID, UserPrincipalName: f[0], DisplayName: f[1], CreatedAt: fromMS(f[2])}
 }
 
 // User returns a user of a tenant.
@@ -83,7 +57,7 @@ func (s *Store) User(ctx context.Context, tenantID, userID string) (*license.Use
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return decodeProfile(tenantID, userID, rec), nil
+	return decodeProfile(tenantID, userID, rec)
 }
 
 // Users returns up to first users after the user after, in the directory's
@@ -130,7 +104,11 @@ func (s *Store) Users(ctx context.Context, tenantID string, first int, after str
 			}
 			sort.Strings(ids)
 			for _, id := range ids {
-				page.Users = append(page.Users, decodeProfile(tenantID, id, c.Val()[id]))
+				u, err := decodeProfile(tenantID, id, c.Val()[id])
+				if err != nil {
+					return nil, err
+				}
+				page.Users = append(page.Users, u)
 			}
 			if len(page.Users) > first {
 				break
@@ -156,18 +134,15 @@ func (s *Store) Licenses(ctx context.Context, tenantID, userID string) ([]*licen
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	out := []*license.License{}
-	for _, entry := range strings.Split(held, ";") {
-		num, rec, ok := strings.Cut(entry, "=")
-		n, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil {
-			return nil, license.Internal(fmt.Errorf("licenses %q of user %s are malformed", held, userID))
-		}
-		l, err := s.decodeLicense(tenantID, userID, n, rec)
-		if err != nil {
+	entries, err := decodeLicenses(userID, held)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*license.License, len(entries))
+	for i, e := range entries {
+		if out[i], err = decodeLicense(s.catalog, tenantID, userID, e.product, e.record); err != nil {
 			return nil, err
 		}
-		out = append(out, l)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ProductID < out[j].ProductID })
 	return out, nil
@@ -182,10 +157,13 @@ func (s *Store) heldRecord(ctx context.Context, k keys, userID string, n int64) 
 	if err != nil {
 		return "", s.fail(err)
 	}
-	prefix := strconv.FormatInt(n, 10) + "="
-	for _, entry := range strings.Split(held, ";") {
-		if rec, ok := strings.CutPrefix(entry, prefix); ok {
-			return rec, nil
+	entries, err := decodeLicenses(userID, held)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.product == n {
+			return e.record, nil
 		}
 	}
 	return "", nil
@@ -214,22 +192,10 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 	}
 	k := s.keys(tenantID)
 	b := userBucket(userID)
-	err = assignLicenseScript.Run(ctx, s.rdb, []string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events()},
-		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow).Err()
-	if reason, arg, ok := scriptReason(err); ok {
-		switch reason {
-		case "NO_USER":
-			return nil, notFoundUser(userID)
-		case "NO_PRODUCT":
-			return nil, notFoundProduct(productID)
-		case "ALREADY_HOLDS":
-			return nil, license.Errorf(license.ECONFLICT, "User %q already holds a license of product %q.", userID, productID)
-		case "NO_AVAILABLE":
-			return nil, license.Errorf(license.ECONFLICT, "All %s licenses of product %q are assigned; buy more or remove some first.", arg, productID)
-		}
-	}
-	if err != nil {
-		return nil, s.fail(err)
+	if _, err := s.runScript(ctx, assignLicenseScript, subject{userID: userID, productID: productID},
+		[]string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events()},
+		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -252,7 +218,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 		if rec == "" {
 			return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID)
 		}
-		l, err := s.decodeLicense(tenantID, userID, n, rec)
+		l, err := decodeLicense(s.catalog, tenantID, userID, n, rec)
 		if err != nil {
 			return err
 		}
@@ -261,49 +227,12 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 			_, pn, _ := license.ParsePolicyID(l.PolicyID)
 			policyKey, claimed = k.policy(pn), "1"
 		}
-		err = removeLicenseScript.Run(ctx, s.rdb, []string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events()},
-			n, rec, claimed, userID, eventWindow).Err()
-		reason, _, ok := scriptReason(err)
-		switch {
-		case ok && reason == "STALE":
-			continue
-		case ok && reason == "NO_LICENSE":
-			return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID)
+		_, err = s.runScript(ctx, removeLicenseScript, subject{userID: userID, productID: productID},
+			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events()},
+			n, rec, claimed, userID, eventWindow)
+		if !errors.Is(err, errStale) {
+			return err
 		}
-		return s.fail(err)
 	}
 	return busy()
-}
-
-func notFoundUser(id string) error {
-	return license.Errorf(license.ENOTFOUND, "User %q was not found.", id)
-}
-
-// encodeLicense writes a license record:
-// source (A or D)|policy number|assigned at (ms)|plan,plan|skuPartNumber.
-// The claim script writes the same form and reads the SKU from its end.
-func encodeLicense(l *license.License, policyN int64, sku string) string {
-	src := "D"
-	if l.Source == license.SourceAutoClaim {
-		src = "A"
-	}
-	return src + "|" + strconv.FormatInt(policyN, 10) + "|" + strconv.FormatInt(ms(l.AssignedAt), 10) + "|" + strings.Join(l.DisabledServicePlanIDs, ",") + "|" + sku
-}
-
-func (s *Store) decodeLicense(tenantID, userID string, productN int64, rec string) (*license.License, error) {
-	f := strings.Split(rec, "|")
-	if len(f) != 5 {
-		return nil, license.Internal(fmt.Errorf("license record %q of user %s is malformed", rec, userID))
-	}
-	l := &license.License{UserID: userID, ProductID: license.ProductID(tenantID, productN), Source: license.SourceDirect,
-		AssignedAt: fromMS(f[2]), SKU: s.catalog.SKU(f[4])}
-	if f[0] == "A" {
-		l.Source = license.SourceAutoClaim
-		pn, _ := strconv.ParseInt(f[1], 10, 64)
-		l.PolicyID = license.PolicyID(tenantID, pn)
-	}
-	if f[3] != "" {
-		l.DisabledServicePlanIDs = strings.Split(f[3], ",")
-	}
-	return l, nil
 }

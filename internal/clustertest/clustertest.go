@@ -1,9 +1,10 @@
-// Package clustertest gives tests a Redis Cluster of their own: three masters
-// and no replicas, each a redis-server on a loopback port of its own with its
-// files in a temporary directory (redistest.StartServer), joined with
-// `redis-cli --cluster create` and killed when the test ends. It also moves
-// slots between masters as an operator's resharding does, so tests can
-// watch the store work through MOVED, ASK and TRYAGAIN.
+// Package clustertest gives tests a Redis Cluster: three masters and no
+// replicas, each a redis-server on a loopback port of its own with its files
+// in a temporary directory (redistest.Launch), joined with `redis-cli
+// --cluster create`. A test starts one of its own (Start), killed when it
+// ends, or the tests of a package share one (Shared, with Main in their
+// TestMain). It also moves slots between masters as an operator's resharding
+// does, so tests can watch the store work through MOVED, ASK and TRYAGAIN.
 //
 // Tests skip when redis-server or redis-cli (7.0 or newer) is missing, and
 // fail instead when AUTOCLAIM_REQUIRE_REDIS=1, as CI sets.
@@ -13,10 +14,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,11 +40,11 @@ const (
 	migrateTimeout = 10000
 )
 
-// Cluster is a running Redis Cluster.
+// Cluster is a running Redis Cluster, as one test sees it.
 type Cluster struct {
 	// Addrs are the masters' host:port, in the order they were started.
 	Addrs []string
-	tb    testing.TB
+	tb    testing.TB // the test whose clients are closed when it ends
 	nodes []*node
 }
 
@@ -53,20 +57,45 @@ type node struct {
 
 // Start starts a three-master cluster for the test and stops it when the test
 // ends. It skips the test when redis-server or redis-cli is missing, unless
-// AUTOCLAIM_REQUIRE_REDIS=1.
+// AUTOCLAIM_REQUIRE_REDIS=1. Tests of a package that need no cluster of
+// their own share one: see Shared.
 func Start(tb testing.TB) *Cluster {
 	tb.Helper()
 	cli := tools(tb)
-	c := &Cluster{tb: tb}
-	for range Masters {
+	c, stop, err := start(cli, tb.TempDir())
+	tb.Cleanup(stop)
+	if err != nil {
+		tb.Fatalf("clustertest: %v", err)
+	}
+	c.tb = tb
+	return c
+}
+
+// start starts the masters, with their files under dir, and forms the
+// cluster. stop kills the masters, even when forming the cluster failed.
+func start(cli, dir string) (c *Cluster, stop func(), err error) {
+	c = &Cluster{}
+	stop = func() {
+		for _, n := range c.nodes {
+			n.admin.Close()
+			n.Kill()
+		}
+	}
+	for i := range Masters {
 		bus, err := freePort()
 		if err != nil {
-			tb.Fatalf("clustertest: %v", err)
+			return nil, stop, err
 		}
-		srv := redistest.StartServer(tb, "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+		nodeDir := filepath.Join(dir, "node"+strconv.Itoa(i))
+		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+			return nil, stop, err
+		}
+		srv, err := redistest.Launch(nodeDir, "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", strconv.Itoa(nodeTimeout))
+		if err != nil {
+			return nil, stop, err
+		}
 		n := &node{Server: srv, admin: redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, ReadTimeout: 2 * migrateTimeout * time.Millisecond})}
-		tb.Cleanup(func() { n.admin.Close() })
 		c.nodes = append(c.nodes, n)
 		c.Addrs = append(c.Addrs, srv.Addr)
 	}
@@ -75,19 +104,81 @@ func Start(tb testing.TB) *Cluster {
 	args := append([]string{"--cluster", "create"}, c.Addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-		tb.Fatalf("clustertest: redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
+		return nil, stop, fmt.Errorf("redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	for _, n := range c.nodes {
 		id, err := n.admin.ClusterMyID(ctx).Result()
 		if err != nil {
-			tb.Fatalf("clustertest: CLUSTER MYID on %s: %v", n.Addr, err)
+			return nil, stop, fmt.Errorf("CLUSTER MYID on %s: %v", n.Addr, err)
 		}
 		n.id = id
 	}
 	if err := c.WaitHealthy(ctx); err != nil {
-		tb.Fatalf("clustertest: %v", err)
+		return nil, stop, err
 	}
-	return c
+	return c, stop, nil
+}
+
+// shared is the cluster the tests of a package share (see Shared).
+var shared struct {
+	mu      sync.Mutex
+	inMain  bool // Main runs the package's tests
+	started bool
+	cluster *Cluster
+	err     error
+	stop    func()
+}
+
+// Shared returns the cluster the tests of a package share, started by the
+// first test that asks for it and stopped by Main once every test of the
+// package has run; the package's TestMain must call Main. Each test gets
+// its own handle (its clients are closed when it ends). Tests must leave
+// the cluster healthy (every slot served) and use keys of their own. It
+// skips the test when redis-server or redis-cli is missing, unless
+// AUTOCLAIM_REQUIRE_REDIS=1.
+func Shared(tb testing.TB) *Cluster {
+	tb.Helper()
+	cli := tools(tb)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if !shared.inMain {
+		tb.Fatalf("clustertest: Shared needs the package's TestMain to call clustertest.Main, which stops the cluster")
+	}
+	if !shared.started {
+		shared.started = true
+		dir, err := os.MkdirTemp("", "clustertest")
+		if err != nil {
+			shared.err = err
+		} else {
+			var stop func()
+			shared.cluster, stop, shared.err = start(cli, dir)
+			shared.stop = func() {
+				stop()
+				os.RemoveAll(dir)
+			}
+		}
+	}
+	if shared.err != nil {
+		tb.Fatalf("clustertest: the shared cluster did not start: %v", shared.err)
+	}
+	return &Cluster{Addrs: shared.cluster.Addrs, tb: tb, nodes: shared.cluster.nodes}
+}
+
+// Main runs a package's tests and then stops the cluster they shared, if
+// any; TestMain returns its result:
+//
+//	func TestMain(m *testing.M) { os.Exit(clustertest.Main(m)) }
+func Main(m *testing.M) int {
+	shared.mu.Lock()
+	shared.inMain = true
+	shared.mu.Unlock()
+	code := m.Run()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.stop != nil {
+		shared.stop()
+	}
+	return code
 }
 
 // tools finds redis-cli and checks redis-server is 7.0 or newer (which

@@ -4,10 +4,36 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// TestSharedIsOneClusterPerPackage: every test that asks gets the same
+// cluster, each with clients of its own that end with it.
+func TestSharedIsOneClusterPerPackage(t *testing.T) {
+	ctx := context.Background()
+	var first []string
+	t.Run("First", func(t *testing.T) {
+		c := Shared(t)
+		first = c.Addrs
+		if err := c.Client().Set(ctx, "{shared}:k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Second", func(t *testing.T) {
+		c := Shared(t)
+		if fmt.Sprint(c.Addrs) != fmt.Sprint(first) {
+			t.Fatalf("Shared = %v, then %v; want one cluster", first, c.Addrs)
+		}
+		if v, err := c.Client().Get(ctx, "{shared}:k").Result(); err != nil || v != "v" {
+			t.Fatalf("GET of the first test's key = %q, %v; want v", v, err)
+		}
+	})
+}
 
 // TestStartServesEverySlotAndStops: the cluster serves keys on every master,
 // TenantOn finds a tenant on each, and once the test has ended no node
@@ -60,7 +86,7 @@ func TestStartServesEverySlotAndStops(t *testing.T) {
 // MOVED after it, a multi-key script in a half-moved slot is refused with
 // TRYAGAIN (never run on half the keys), and every key arrives intact.
 func TestMigrationMovesEveryKey(t *testing.T) {
-	c := Start(t)
+	c := Shared(t)
 	ctx := context.Background()
 	rdb := c.Client()
 	const n = 500

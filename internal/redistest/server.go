@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // own, with its files in a temporary directory. It can be stopped, killed
 // and started again on the same files.
 type Server struct {
-	tb   testing.TB
+	tb   testing.TB // nil for a server launched outside a test
 	Addr string
 	Dir  string
 	args []string
@@ -34,26 +35,46 @@ func StartServer(tb testing.TB, args ...string) *Server {
 		}
 		tb.Skip("redis-server is not installed; skipping a test that runs its own Redis")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Launch(tb.TempDir(), args...)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.tb = tb
+	tb.Cleanup(s.Kill)
+	return s
+}
+
+// Launch starts redis-server with extra arguments and its files in dir, for
+// a server that outlives one test (one that tests share); its owner kills it.
+func Launch(dir string, args ...string) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{tb: tb, Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: tb.TempDir(), args: args}
-	tb.Cleanup(func() { s.Kill() })
-	s.Start()
-	return s
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: dir, args: args}
+	if err := s.start(); err != nil {
+		s.Kill()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Start runs the server (again) and waits until it answers PING.
 func (s *Server) Start() {
 	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	args := append([]string{"--bind", "127.0.0.1", "--port", port, "--dir", s.Dir, "--save", "", "--daemonize", "no", "--logfile", ""}, s.args...)
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
-		s.tb.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()
@@ -61,10 +82,10 @@ func (s *Server) Start() {
 	for {
 		err := c.Ping(context.Background()).Err()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("redis-server at %s did not answer: %v", s.Addr, err)
+			return fmt.Errorf("redis-server at %s did not answer: %w", s.Addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -4,15 +4,19 @@
 -- ARGV[1] product number  ARGV[2] skuPartNumber  ARGV[3] quantity  ARGV[4] now (unix ms)
 -- ARGV[5] event window (ms)
 -- Reply: 1, or an error "AC:NO_TENANT" or "AC:SKU_EXISTS:<product number>".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+--@include lib/events.lua
+local tenant_key, products_key, product_key, skus_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local product, sku, quantity, now, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
-local existing = redis.call('HGET', KEYS[4], ARGV[2])
+local existing = redis.call('HGET', skus_key, sku)
 if existing then
   return redis.error_reply('AC:SKU_EXISTS:' .. existing)
 end
-redis.call('HSET', KEYS[3], 'sku', ARGV[2], 'total', ARGV[3], 'assigned', 0, 'created', ARGV[4])
-redis.call('ZADD', KEYS[2], tonumber(ARGV[1]), ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[1])
-emit(KEYS[5], ARGV[5], 'kind', 'PRODUCT_ADDED', 'product', ARGV[1], 'total', ARGV[3], 'assigned', 0)
+redis.call('HSET', product_key, 'sku', sku, 'total', quantity, 'assigned', 0, 'created', now)
+redis.call('ZADD', products_key, tonumber(product), product)
+redis.call('HSET', skus_key, sku, product)
+emit(events_key, window, {kind = 'PRODUCT_ADDED', product = product, total = quantity, assigned = 0})
 return 1

@@ -2,24 +2,33 @@
 -- KEYS[1] the user's profile bucket hash   KEYS[2] the user's license bucket hash
 -- KEYS[3] product hash   KEYS[4] event stream
 -- ARGV[1] product number  ARGV[2] license record  ARGV[3] user id  ARGV[4] event window (ms)
--- Reply: 1, or an error "AC:NO_USER", "AC:NO_PRODUCT", "AC:ALREADY_HOLDS" or "AC:NO_AVAILABLE:<total>".
-if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then
+-- Reply: 1, or an error "AC:NO_USER", "AC:NO_PRODUCT", "AC:ALREADY_HOLDS",
+-- "AC:NO_AVAILABLE:<total>" or "AC:BAD_RECORD:licenses".
+--@include lib/codec.lua
+--@include lib/events.lua
+local profiles_key, licenses_key, product_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local product, record, user, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+if redis.call('HEXISTS', profiles_key, user) == 0 then
   return redis.error_reply('AC:NO_USER')
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then
+if redis.call('EXISTS', product_key) == 0 then
   return redis.error_reply('AC:NO_PRODUCT')
 end
-local held = redis.call('HGET', KEYS[2], ARGV[3])
-if held and string.find(';' .. held, ';' .. ARGV[1] .. '=', 1, true) then
+local held = licenses_decode(redis.call('HGET', licenses_key, user))
+if not held then
+  return redis.error_reply('AC:BAD_RECORD:licenses')
+end
+if find_product(held, product) then
   return redis.error_reply('AC:ALREADY_HOLDS')
 end
-local p = redis.call('HMGET', KEYS[3], 'total', 'assigned')
-local total, assigned = tonumber(p[1]), tonumber(p[2])
+local pool = redis.call('HMGET', product_key, 'total', 'assigned')
+local total, assigned = tonumber(pool[1]), tonumber(pool[2])
 if assigned >= total then
   return redis.error_reply('AC:NO_AVAILABLE:' .. total)
 end
-assigned = redis.call('HINCRBY', KEYS[3], 'assigned', 1)
-local entry = ARGV[1] .. '=' .. ARGV[2]
-redis.call('HSET', KEYS[2], ARGV[3], held and (held .. ';' .. entry) or entry)
-emit(KEYS[4], ARGV[4], 'kind', 'LICENSE_ASSIGNED', 'product', ARGV[1], 'user', ARGV[3], 'total', total, 'assigned', assigned)
+assigned = redis.call('HINCRBY', product_key, 'assigned', 1)
+held[#held + 1] = {product = product, record = record}
+redis.call('HSET', licenses_key, user, licenses_encode(held))
+emit(events_key, window, {kind = 'LICENSE_ASSIGNED', product = product, user = user, total = total, assigned = assigned})
 return 1

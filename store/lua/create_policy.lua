@@ -2,28 +2,34 @@
 -- KEYS[1] tenant hash   KEYS[2] policies zset   KEYS[3] app -> policy index hash
 -- KEYS[4] policy hash   KEYS[5] event stream   KEYS[6..] product hashes, in policy order
 -- ARGV[1] policy number  ARGV[2] app id  ARGV[3] name  ARGV[4] enabled (0/1)
--- ARGV[5] auto-created (0/1)  ARGV[6] now (unix ms)  ARGV[7] encoded products
--- ARGV[8] product numbers in order, comma-separated  ARGV[9] event window (ms)
+-- ARGV[5] auto-created (0/1)  ARGV[6] now (unix ms)  ARGV[7] encoded products  ARGV[8] event window (ms)
 -- Reply: 1, or an error "AC:NO_TENANT", "AC:POLICY_LIMIT:<limit>",
 -- "AC:APP_HAS_POLICY:<policy number>", "AC:NO_PRODUCT" or "AC:BAD_PRODUCTS".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+--@include lib/events.lua
+--@include lib/policy.lua
+local tenant_key, policies_key, app_policies_key, policy_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local product_keys = {unpack(KEYS, 6)}
+local policy, app, name, enabled, auto = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, encoded, window = ARGV[6], ARGV[7], ARGV[8]
+
+if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
-local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
-if redis.call('ZCARD', KEYS[2]) >= limit then
+local limit = tonumber(redis.call('HGET', tenant_key, 'limit'))
+if redis.call('ZCARD', policies_key) >= limit then
   return redis.error_reply('AC:POLICY_LIMIT:' .. limit)
 end
-local other = redis.call('HGET', KEYS[3], ARGV[2])
+local other = redis.call('HGET', app_policies_key, app)
 if other then
   return redis.error_reply('AC:APP_HAS_POLICY:' .. other)
 end
-local bad = check_products(ARGV[7], 6)
+local products, bad = check_products(encoded, product_keys)
 if bad then
   return bad
 end
-redis.call('HSET', KEYS[4], 'app', ARGV[2], 'name', ARGV[3], 'enabled', ARGV[4], 'auto', ARGV[5],
-  'created', ARGV[6], 'updated', ARGV[6], 'products', ARGV[7], 'version', 1, 'claimed', 0)
-redis.call('ZADD', KEYS[2], tonumber(ARGV[1]), ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
-emit(KEYS[5], ARGV[9], 'kind', 'POLICY_CREATED', 'policy', ARGV[1], 'enabled', ARGV[4], 'order', ARGV[8], 'version', 1)
+redis.call('HSET', policy_key, 'app', app, 'name', name, 'enabled', enabled, 'auto', auto,
+  'created', now, 'updated', now, 'products', encoded, 'version', 1, 'claimed', 0)
+redis.call('ZADD', policies_key, tonumber(policy), policy)
+redis.call('HSET', app_policies_key, app, policy)
+emit(events_key, window, {kind = 'POLICY_CREATED', policy = policy, enabled = enabled, order = product_numbers(products), version = 1})
 return 1

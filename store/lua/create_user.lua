@@ -1,18 +1,21 @@
 -- Adds a user to a tenant's directory; user principal names are unique per tenant.
 -- KEYS[1] tenant hash   KEYS[2] the user's profile bucket hash   KEYS[3] upn index hash
--- ARGV[1] user id  ARGV[2] upn, lower case  ARGV[3] profile record
+-- ARGV[1] user id  ARGV[2] upn, lower case  ARGV[3] directory entry
 -- Reply: 1, or an error "AC:NO_TENANT", "AC:UPN_TAKEN:<user id>" or "AC:USER_EXISTS".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local tenant_key, profiles_key, upns_key = KEYS[1], KEYS[2], KEYS[3]
+local user, upn_lower, profile = ARGV[1], ARGV[2], ARGV[3]
+
+if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
-local holder = redis.call('HGET', KEYS[3], ARGV[2])
+local holder = redis.call('HGET', upns_key, upn_lower)
 if holder then
   return redis.error_reply('AC:UPN_TAKEN:' .. holder)
 end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+if redis.call('HEXISTS', profiles_key, user) == 1 then
   return redis.error_reply('AC:USER_EXISTS')
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'users', 1)
+redis.call('HSET', profiles_key, user, profile)
+redis.call('HSET', upns_key, upn_lower, user)
+redis.call('HINCRBY', tenant_key, 'users', 1)
 return 1

@@ -5,35 +5,33 @@
 -- ARGV[1] product number  ARGV[2] the license record the caller read (guards against a change in between)
 -- ARGV[3] 1 if the license was claimed under the policy of KEYS[3], else 0
 -- ARGV[4] user id  ARGV[5] event window (ms)
--- Reply: 1, or an error "AC:NO_LICENSE" or "AC:STALE".
-local held = redis.call('HGET', KEYS[1], ARGV[4])
+-- Reply: 1, or an error "AC:NO_LICENSE", "AC:STALE" or "AC:BAD_RECORD:licenses".
+--@include lib/codec.lua
+--@include lib/events.lua
+local licenses_key, product_key, policy_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local product, record_read, claimed, user, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local held = licenses_decode(redis.call('HGET', licenses_key, user))
 if not held then
+  return redis.error_reply('AC:BAD_RECORD:licenses')
+end
+local i, license = find_product(held, product)
+if not i then
   return redis.error_reply('AC:NO_LICENSE')
 end
-local kept, found = {}, nil
-for entry in string.gmatch(held, '[^;]+') do
-  local n, record = string.match(entry, '^(%d+)=(.*)$')
-  if n == ARGV[1] then
-    found = record
-  else
-    kept[#kept + 1] = entry
-  end
-end
-if not found then
-  return redis.error_reply('AC:NO_LICENSE')
-end
-if found ~= ARGV[2] then
+if license.record ~= record_read then
   return redis.error_reply('AC:STALE')
 end
-if #kept == 0 then
-  redis.call('HDEL', KEYS[1], ARGV[4])
+table.remove(held, i)
+if #held == 0 then
+  redis.call('HDEL', licenses_key, user)
 else
-  redis.call('HSET', KEYS[1], ARGV[4], table.concat(kept, ';'))
+  redis.call('HSET', licenses_key, user, licenses_encode(held))
 end
-local assigned = redis.call('HINCRBY', KEYS[2], 'assigned', -1)
-if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HINCRBY', KEYS[3], 'claimed', -1)
+local assigned = redis.call('HINCRBY', product_key, 'assigned', -1)
+if claimed == '1' and redis.call('EXISTS', policy_key) == 1 then
+  redis.call('HINCRBY', policy_key, 'claimed', -1)
 end
-emit(KEYS[4], ARGV[5], 'kind', 'LICENSE_REMOVED', 'product', ARGV[1], 'user', ARGV[4],
-  'total', redis.call('HGET', KEYS[2], 'total'), 'assigned', assigned)
+emit(events_key, window, {kind = 'LICENSE_REMOVED', product = product, user = user,
+  total = redis.call('HGET', product_key, 'total'), assigned = assigned})
 return 1

@@ -2,12 +2,15 @@
 -- KEYS[1] tenant hash   KEYS[2] policies zset
 -- ARGV[1] limit
 -- Reply: 1, or an error "AC:NO_TENANT" or "AC:LIMIT_BELOW_COUNT:<policies held>".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local tenant_key, policies_key = KEYS[1], KEYS[2]
+local limit = ARGV[1]
+
+if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
-local held = redis.call('ZCARD', KEYS[2])
-if held > tonumber(ARGV[1]) then
+local held = redis.call('ZCARD', policies_key)
+if held > tonumber(limit) then
   return redis.error_reply('AC:LIMIT_BELOW_COUNT:' .. held)
 end
-redis.call('HSET', KEYS[1], 'limit', ARGV[1])
+redis.call('HSET', tenant_key, 'limit', limit)
 return 1

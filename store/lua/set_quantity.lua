@@ -2,13 +2,17 @@
 -- KEYS[1] product hash   KEYS[2] event stream
 -- ARGV[1] quantity  ARGV[2] product number  ARGV[3] event window (ms)
 -- Reply: 1, or an error "AC:NO_PRODUCT" or "AC:BELOW_ASSIGNED:<assigned>".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+--@include lib/events.lua
+local product_key, events_key = KEYS[1], KEYS[2]
+local quantity, product, window = ARGV[1], ARGV[2], ARGV[3]
+
+if redis.call('EXISTS', product_key) == 0 then
   return redis.error_reply('AC:NO_PRODUCT')
 end
-local assigned = tonumber(redis.call('HGET', KEYS[1], 'assigned'))
-if assigned > tonumber(ARGV[1]) then
+local assigned = tonumber(redis.call('HGET', product_key, 'assigned'))
+if assigned > tonumber(quantity) then
   return redis.error_reply('AC:BELOW_ASSIGNED:' .. assigned)
 end
-redis.call('HSET', KEYS[1], 'total', ARGV[1])
-emit(KEYS[2], ARGV[3], 'kind', 'LICENSE_QUANTITY_CHANGED', 'product', ARGV[2], 'total', ARGV[1], 'assigned', assigned)
+redis.call('HSET', product_key, 'total', quantity)
+emit(events_key, window, {kind = 'LICENSE_QUANTITY_CHANGED', product = product, total = quantity, assigned = assigned})
 return 1

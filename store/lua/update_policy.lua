@@ -1,20 +1,25 @@
 -- Writes a policy's name, status and products if nobody changed it since it was read.
 -- KEYS[1] policy hash   KEYS[2] event stream   KEYS[3..] product hashes of the new list, in order
 -- ARGV[1] version read  ARGV[2] name  ARGV[3] enabled (0/1)  ARGV[4] now (unix ms)
--- ARGV[5] encoded products  ARGV[6] policy number  ARGV[7] product numbers in order, comma-separated
--- ARGV[8] event window (ms)
+-- ARGV[5] encoded products  ARGV[6] policy number  ARGV[7] event window (ms)
 -- Reply: the new version, or an error "AC:NO_POLICY", "AC:STALE", "AC:NO_PRODUCT" or "AC:BAD_PRODUCTS".
-if redis.call('EXISTS', KEYS[1]) == 0 then
+--@include lib/events.lua
+--@include lib/policy.lua
+local policy_key, events_key = KEYS[1], KEYS[2]
+local product_keys = {unpack(KEYS, 3)}
+local version_read, name, enabled, now, encoded, policy, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+
+if redis.call('EXISTS', policy_key) == 0 then
   return redis.error_reply('AC:NO_POLICY')
 end
-if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then
+if redis.call('HGET', policy_key, 'version') ~= version_read then
   return redis.error_reply('AC:STALE')
 end
-local bad = check_products(ARGV[5], 3)
+local products, bad = check_products(encoded, product_keys)
 if bad then
   return bad
 end
-redis.call('HSET', KEYS[1], 'name', ARGV[2], 'enabled', ARGV[3], 'updated', ARGV[4], 'products', ARGV[5])
-local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
-emit(KEYS[2], ARGV[8], 'kind', 'POLICY_UPDATED', 'policy', ARGV[6], 'enabled', ARGV[3], 'order', ARGV[7], 'version', version)
+redis.call('HSET', policy_key, 'name', name, 'enabled', enabled, 'updated', now, 'products', encoded)
+local version = redis.call('HINCRBY', policy_key, 'version', 1)
+emit(events_key, window, {kind = 'POLICY_UPDATED', policy = policy, enabled = enabled, order = product_numbers(products), version = version})
 return version

@@ -1,0 +1,235 @@
+-- The records autoclaim keeps in Redis as delimited strings, each with its
+-- encoder and decoder: the one place scripts read and write them. Their Go
+-- twins are store/codec_*.go, and the round-trip tests hold both sides to one
+-- format on miniredis and on Redis. Every record has both functions here,
+-- whether a script uses one or both. Numbers are kept as decimal strings
+-- (Lua's tostring would round 64-bit values); decoders return nil for a
+-- malformed record.
+
+-- split(s, sep) returns the parts of s between the separator sep (one
+-- character), empty ones included; none for ''.
+local function split(s, sep)
+  local parts = {}
+  if s == '' then
+    return parts
+  end
+  local from = 1
+  while true do
+    local i = string.find(s, sep, from, true)
+    if not i then
+      parts[#parts + 1] = string.sub(s, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(s, from, i - 1)
+    from = i + 1
+  end
+end
+
+-- decimal(s) says whether s is a number as the records keep them: digits,
+-- without a sign or leading zeros.
+local function decimal(s)
+  return s == '0' or string.find(s, '^[1-9]%d*$') ~= nil
+end
+
+-- list_encode(items) joins strings with commas; list_decode splits them ('' is none).
+local function list_encode(items)
+  return table.concat(items, ',')
+end
+
+local function list_decode(s)
+  return split(s, ',')
+end
+
+-- list_has(s, item) says whether a comma-separated list holds item.
+local function list_has(s, item)
+  return string.find(',' .. s .. ',', ',' .. item .. ',', 1, true) ~= nil
+end
+
+-- License record, one license of one user:
+-- source ('A' claimed, 'D' assigned directly) | policy number ('0' when direct)
+-- | assigned at (ms) | the service plans it leaves off, "id,id" | skuPartNumber.
+local function license_encode(l)
+  return l.source .. '|' .. l.policy .. '|' .. l.assigned .. '|' .. l.plans .. '|' .. l.sku
+end
+
+local function license_decode(rec)
+  local source, policy, assigned, plans, sku = string.match(rec, '^([AD])|(%d+)|(%d+)|([^|]*)|([^|]+)$')
+  if not source or (source == 'A') ~= (policy ~= '0') or not decimal(policy) or not decimal(assigned) then
+    return nil
+  end
+  return {source = source, policy = policy, assigned = assigned, plans = plans, sku = sku}
+end
+
+-- A user's licenses, a field of a license bucket hash:
+-- "<product number>=<license record>;<product number>=<license record>", in
+-- the order they were assigned ('' or none: no licenses). Decoded: a list of
+-- {product, record}.
+local function licenses_encode(held)
+  local entries = {}
+  for i, h in ipairs(held) do
+    entries[i] = h.product .. '=' .. h.record
+  end
+  return table.concat(entries, ';')
+end
+
+local function licenses_decode(s)
+  local held = {}
+  for _, entry in ipairs(split(s or '', ';')) do
+    local product, record = string.match(entry, '^([1-9]%d*)=(.+)$')
+    if not product then
+      return nil
+    end
+    held[#held + 1] = {product = product, record = record}
+  end
+  return held
+end
+
+
+-- find_product(list, product) returns the index and the entry of a product
+-- (by number) in a decoded list of licenses or of a policy's products, or nil.
+local function find_product(list, product)
+  for i, entry in ipairs(list) do
+    if entry.product == product then
+      return i, entry
+    end
+  end
+  return nil
+end
+
+-- Directory entry of a user, a field of a profile bucket hash:
+-- upn \31 display name \31 created (ms). The API refuses control characters
+-- in names, so \31 never occurs in them.
+local function profile_encode(p)
+  return p.upn .. '\31' .. p.name .. '\31' .. p.created
+end
+
+local function profile_decode(rec)
+  local upn, name, created = string.match(rec, '^([^\31]*)\31([^\31]*)\31(%d+)$')
+  if not upn then
+    return nil
+  end
+  return {upn = upn, name = name, created = created}
+end
+
+-- A policy's products in claim order, the 'products' field of a policy hash:
+-- "<product number>=<plan id>,<plan id>;<product number>=;..." with the
+-- service plans a license claimed from each leaves off. Decoded: a list of
+-- {product, plans}.
+local function products_encode(products)
+  local entries = {}
+  for i, p in ipairs(products) do
+    entries[i] = p.product .. '=' .. p.plans
+  end
+  return table.concat(entries, ';')
+end
+
+local function products_decode(s)
+  local products = {}
+  for _, entry in ipairs(split(s, ';')) do
+    local product, plans = string.match(entry, '^([1-9]%d*)=(.*)$')
+    if not product then
+      return nil
+    end
+    products[#products + 1] = {product = product, plans = plans}
+  end
+  return products
+end
+
+-- The SKUs that cover an app's trigger, each with the service plan the app
+-- needs (an argument of the claim script, built from the catalog):
+-- ",SKU:plan,SKU:plan,". Decoded: a list of {sku, plan}.
+local function covering_encode(covering)
+  local s = ','
+  for _, c in ipairs(covering) do
+    s = s .. c.sku .. ':' .. c.plan .. ','
+  end
+  return s
+end
+
+local function covering_decode(s)
+  local covering = {}
+  for sku, plan in string.gmatch(s, '([^,:]+):([^,:]+)') do
+    covering[#covering + 1] = {sku = sku, plan = plan}
+  end
+  return covering
+end
+
+-- Idempotency entry, the first answer to a claim under a key, a field of an
+-- idempotency bucket hash: request fingerprint|outcome|reason|policy
+-- number|product number|available after|event id|time (ms).
+local function idem_encode(e)
+  return table.concat({e.fingerprint, e.outcome, e.reason, e.policy, e.product, e.available, e.event, e.at}, '|')
+end
+
+local function idem_decode(s)
+  local fingerprint, outcome, reason, policy, product, available, event, at = string.match(s,
+    '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  if not fingerprint then
+    return nil
+  end
+  return {fingerprint = fingerprint, outcome = outcome, reason = reason, policy = policy, product = product,
+    available = available, event = event, at = at}
+end
+
+-- Report counters, the fields of a policy's report hash: "<day>" counts the
+-- claims of a UTC day (days since the epoch), "<day>:<product number>" those
+-- from one product; 'trimmed' is the last day old counters were dropped.
+local function report_field_encode(day, product)
+  if product then
+    return day .. ':' .. product
+  end
+  return day
+end
+
+-- report_field_decode returns the day and the product (nil for a day's
+-- total) of a counter field, or nil for any other field.
+local function report_field_decode(field)
+  local day, product = string.match(field, '^(%d+):([1-9]%d*)$')
+  if not day then
+    day = string.match(field, '^(%d+)$')
+  end
+  if not day or not decimal(day) then
+    return nil
+  end
+  return day, product
+end
+
+-- Event stream entry. A claim decision has every field of CLAIM_EVENT_FIELDS
+-- ('policy' and 'product' '0' when none, 'reason' '' unless denied); an admin
+-- change has 'kind' and those of CHANGE_EVENT_FIELDS it sets, 'order' being
+-- the policy's product numbers, "n,n". Fields keep this order: Redis stores
+-- the names of a stream's entries once while they repeat.
+local CLAIM_EVENT_FIELDS = {'kind', 'policy', 'user', 'app', 'product', 'trigger', 'outcome', 'reason', 'available'}
+local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned'}
+
+-- event_encode(e) returns an event's fields and values, for XADD.
+local function event_encode(e)
+  local names = CHANGE_EVENT_FIELDS
+  if e.kind == 'claim' then
+    names = CLAIM_EVENT_FIELDS
+  end
+  local fields = {}
+  for _, name in ipairs(names) do
+    local v = e[name]
+    if name == 'order' and v then
+      v = list_encode(v)
+    end
+    if v ~= nil then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = v
+    end
+  end
+  return fields
+end
+
+-- event_decode(fields) reads the fields and values of a stream entry.
+local function event_decode(fields)
+  local e = {}
+  for i = 1, #fields, 2 do
+    e[fields[i]] = fields[i + 1]
+  end
+  if e.order then
+    e.order = list_decode(e.order)
+  end
+  return e
+end

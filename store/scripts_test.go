@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"encoding/json"
+	"io/fs"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/store"
+)
+
+func TestExpandScript(t *testing.T) {
+	libs := fstest.MapFS{
+		"lua/lib/a.lua":     {Data: []byte("-- a\nlocal function a() return 1 end\n")},
+		"lua/lib/b.lua":     {Data: []byte("-- b, on a\n--@include lib/a.lua\nlocal function b() return a() + 1 end\n")},
+		"lua/lib/loop.lua":  {Data: []byte("--@include lib/loop2.lua\n")},
+		"lua/lib/loop2.lua": {Data: []byte("--@include lib/loop.lua\n")},
+	}
+	tests := []struct {
+		name, src string
+		want      string // the expanded script, or "" when it is refused
+		refusal   string // words of the refusal
+	}{
+		{"NoLibraries", "-- s\nreturn 1\n", "-- s\nreturn 1\n", ""},
+		{"Library", "-- s\n--@include lib/a.lua\nreturn a()\n",
+			"-- s\n-- a\nlocal function a() return 1 end\nreturn a()\n", ""},
+		{"EachLibraryOnce", "-- s\n--@include lib/a.lua\n--@include lib/b.lua\n--@include lib/a.lua\nreturn b()\n",
+			"-- s\n-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"LibraryOfLibraryFirst", "--@include lib/b.lua\nreturn b()",
+			"-- b, on a\n-- a\nlocal function a() return 1 end\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"ErrMissingLibrary", "--@include lib/nope.lua\nreturn 1\n", "", "lib/nope.lua"},
+		{"ErrNotAnInclude", "--@import lib/a.lua\nreturn 1\n", "", "not an include line"},
+		{"ErrIncludeAfterCode", "local x = 1\n--@include lib/a.lua\nreturn x\n", "", "header"},
+		{"ErrCycle", "--@include lib/loop.lua\nreturn 1\n", "", "cycle"},
+		{"ErrRedefinesALibraryFunction", "--@include lib/a.lua\nlocal function a() return 2 end\nreturn a()\n", "", "defines a again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"lua/s.lua": {Data: []byte(tt.src)}}
+			for name, f := range libs {
+				fsys[name] = f
+			}
+			got, err := store.ExpandScript(fsys, "lua/s.lua")
+			if tt.want != "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("ExpandScript = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.refusal) {
+				t.Fatalf("ExpandScript = %q, %v; want an error about %q", got, err, tt.refusal)
+			}
+		})
+	}
+}
+
+// TestScriptsShareTheirLibraries: every script of lua/ loads with its
+// libraries, the records are written by the codec library only, and every
+// event goes through the one emit.
+func TestScriptsShareTheirLibraries(t *testing.T) {
+	names, err := fs.Glob(store.LuaFiles, "lua/*.lua")
+	if err != nil || len(names) < 10 {
+		t.Fatalf("scripts: %v, %v", names, err)
+	}
+	for _, name := range names {
+		src, err := store.ScriptSource(strings.TrimPrefix(name, "lua/"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.Contains(src, "--@include") {
+			t.Errorf("%s still holds an include line once expanded", name)
+		}
+		if n := strings.Count(src, "local function emit("); strings.Contains(src, "XADD") && n != 1 {
+			t.Errorf("%s appends to a stream and defines emit %d times; want the one of lib/events.lua", name, n)
+		}
+		raw, _ := fs.ReadFile(store.LuaFiles, name)
+		for _, sep := range []string{"'\\31'", "'|'", "';'", "'='"} {
+			if strings.Contains(string(raw), ".. "+sep+" ..") {
+				t.Errorf("%s joins a record with %s itself; records are written by lib/codec.lua", name, sep)
+			}
+		}
+	}
+	claim, _ := fs.ReadFile(store.LuaFiles, "lua/claim.lua")
+	if n := strings.Count(string(claim), "86400000"); n != 1 {
+		t.Errorf("claim.lua writes the length of a day %d times; want it named once", n)
+	}
+}
+
+// TestEveryScriptFailureHasAMeaning: each failure a script answers with
+// ("AC:<REASON>") has its domain error in the one table, but those only a
+// bug can cause (a server that sent products it had not checked, a record
+// that does not decode), which are internal errors.
+func TestEveryScriptFailureHasAMeaning(t *testing.T) {
+	internal := map[string]bool{"BAD_PRODUCTS": true, "BAD_RECORD": true}
+	reasons := regexp.MustCompile(`'AC:([A-Z_]+)`)
+	files, _ := fs.Glob(store.LuaFiles, "lua/*.lua")
+	libs, _ := fs.Glob(store.LuaFiles, "lua/lib/*.lua")
+	seen := 0
+	for _, name := range append(files, libs...) {
+		src, _ := fs.ReadFile(store.LuaFiles, name)
+		for _, m := range reasons.FindAllStringSubmatch(string(src), -1) {
+			seen++
+			if !internal[m[1]] && !store.HasScriptFailure(m[1]) {
+				t.Errorf("%s answers AC:%s, which the failure table does not know", name, m[1])
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("found %d failure replies in the scripts; the pattern misses them", seen)
+	}
+}
+
+// TestJSONRepliesReadAlikeOnBothEngines: a script's named reply, a JSON
+// object of strings (see scripts.go), reads the same from gopher-lua's and
+// Redis's cjson, whatever order or escaping each writes.
+func TestJSONRepliesReadAlikeOnBothEngines(t *testing.T) {
+	want := map[string]string{"kind": "OK", "reason": "", "event": "1764147600123-7", "at": "1764147600123",
+		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER", "slash": "a/b"}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		args := []any{}
+		for k, v := range want {
+			args = append(args, k, v)
+		}
+		reply := luaText(t, b, `local reply = {}
+for i = 1, #ARGV, 2 do reply[ARGV[i]] = ARGV[i + 1] end
+reply.absent = nil
+return cjson.encode(reply)`, args...)
+		var got map[string]string
+		if err := json.Unmarshal([]byte(reply), &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("reply %s read as %v (%v); want %v", reply, got, err, want)
+		}
+	})
+}
