@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/autoclaim/autoclaim/api"
+	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
 )
 
@@ -26,10 +28,12 @@ type config struct {
 	Demo                                                     bool
 	GraphiQL                                                 bool
 	Console                                                  bool
-	CatalogFile                                              string
-	RedisPrefix                                              string
-	DebugAddr                                                string
-	PoolSize                                                 int // Redis connections per instance (per cluster node)
+	// AuditRetentionDays is how long audit entries are kept.
+	AuditRetentionDays int
+	CatalogFile        string
+	RedisPrefix        string
+	DebugAddr          string
+	PoolSize           int // Redis connections per instance (per cluster node)
 	// Request limits and introspection.
 	Limits        api.Limits
 	Introspection bool
@@ -89,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at /graphiql; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
 	console := fs.String("console", getenv("AUTOCLAIM_CONSOLE"), "1 = serve the admin console at /; 0 = off (AUTOCLAIM_CONSOLE)")
+	fs.IntVar(&c.AuditRetentionDays, "audit-retention-days", envInt("AUTOCLAIM_AUDIT_RETENTION_DAYS", int(license.DefaultAuditRetention/(24*time.Hour))), "days the audit log keeps each entry, 1 to 3650 (AUTOCLAIM_AUDIT_RETENTION_DAYS)")
 	fs.IntVar(&c.PoolSize, "redis-pool-size", envInt("AUTOCLAIM_REDIS_POOL_SIZE", store.DefaultPoolSize), "Redis connections of one instance, per node: at least the concurrent requests you expect (AUTOCLAIM_REDIS_POOL_SIZE)")
 	fs.IntVar(&c.Limits.MaxDepth, "max-depth", envInt("AUTOCLAIM_MAX_DEPTH", def.MaxDepth), "deepest selection a request may have (AUTOCLAIM_MAX_DEPTH)")
 	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("AUTOCLAIM_MAX_ALIASES", def.MaxAliases), "aliased fields a request may have (AUTOCLAIM_MAX_ALIASES)")
@@ -146,6 +151,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.Limits.ClaimRate < 0 || c.Limits.UserClaimRate < 0 {
 		return c, fmt.Errorf("claim rates must be 0 (unlimited) or more")
+	}
+	if c.AuditRetentionDays < 1 || c.AuditRetentionDays > 3650 {
+		return c, fmt.Errorf("AUTOCLAIM_AUDIT_RETENTION_DAYS must be between 1 and 3650, got %d", c.AuditRetentionDays)
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"

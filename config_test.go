@@ -29,6 +29,8 @@ func TestParseConfig(t *testing.T) {
 			return !c.embedded() && !c.Demo && !c.GraphiQL && c.Addr == ":8080"
 		}, ""},
 		{"ErrRedisWithoutSecret", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0"}, nil, "AUTOCLAIM_JWT_SECRET is required"},
+		{"AuditRetention", []string{"-audit-retention-days", "30"}, nil, func(c config) bool { return c.AuditRetentionDays == 30 }, ""},
+		{"ErrAuditRetention", nil, map[string]string{"AUTOCLAIM_AUDIT_RETENTION_DAYS": "0"}, nil, "AUTOCLAIM_AUDIT_RETENTION_DAYS must be between 1 and 3650"},
 		{"ErrShortSecret", nil, map[string]string{"AUTOCLAIM_JWT_SECRET": "too-short"}, nil, "AUTOCLAIM_JWT_SECRET is 9 bytes long; use at least 32"},
 		{"SecretFlag", []string{"-jwt-secret", secret32}, nil, func(c config) bool { return c.JWTSecret == secret32 }, ""},
 		{"ClusterList", nil, map[string]string{"AUTOCLAIM_REDIS_CLUSTER": " 127.0.0.1:7000, 127.0.0.1:7001 ,", "AUTOCLAIM_JWT_SECRET": secret32}, func(c config) bool {

@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	st, err := store.Open(store.Options{
 		URL: cfg.RedisURL, Cluster: cfg.RedisCluster, PoolSize: cfg.PoolSize, Prefix: cfg.RedisPrefix,
 		Catalog: catalog, Log: log, CommandFailed: metrics.RedisCommandFailed,
+		AuditRetention: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return err

@@ -83,6 +83,7 @@ func newGraphQLHandler(d Deps) http.Handler {
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
+	srv.AroundRootFields(recordChange)
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(resolvers.Recover(d.Log))
 	return withWSSession(auth.Middleware(d.Verifier)(srv))

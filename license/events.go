@@ -40,6 +40,9 @@ type ChangeEvent struct {
 	// change (PRODUCT_ADDED, LICENSE_*).
 	TotalLicenses    *int
 	AssignedLicenses *int
+	// Actor is who made the change (nil for events written before actors
+	// were recorded).
+	Actor *Actor
 }
 
 // Event is one entry of a tenant's event stream: a claim decision or an admin change.

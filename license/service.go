@@ -107,6 +107,7 @@ type Service interface {
 	PolicyService
 	ClaimService
 	EventService
+	AuditService
 	// Catalog returns the catalog in force.
 	Catalog() *Catalog
 }

@@ -8,12 +8,21 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/graph"
 	"github.com/autoclaim/autoclaim/graph/model"
 	"github.com/autoclaim/autoclaim/license"
 )
+
+func (r *actorResolver) Roles(ctx context.Context, obj *license.Actor) ([]auth.Role, error) {
+	roles := make([]auth.Role, len(obj.Roles))
+	for i, role := range obj.Roles {
+		roles[i] = auth.Role(role)
+	}
+	return roles, nil
+}
 
 func (r *autoClaimPolicyResolver) App(ctx context.Context, obj *license.Policy) (*license.App, error) {
 	return r.app(obj.AppID)
@@ -443,9 +452,19 @@ func (r *tenantResolver) AutoClaimReport(ctx context.Context, obj *license.Tenan
 	return r.Service.Report(ctx, obj.ID, deref(days))
 }
 
+func (r *tenantResolver) AuditLog(ctx context.Context, obj *license.Tenant, first *int, after *string, since *time.Time, action *string) (*model.AuditEntryConnection, error) {
+	page, err := r.Service.AuditLog(ctx, obj.ID, license.AuditQuery{First: deref(first), After: deref(after), Since: deref(since), Action: deref(action)})
+	if err != nil {
+		return nil, err
+	}
+	return auditConnection(page), nil
+}
+
 func (r *userResolver) Licenses(ctx context.Context, obj *license.User) ([]*license.License, error) {
 	return r.Service.Licenses(ctx, obj.TenantID, obj.ID)
 }
+
+func (r *Resolver) Actor() graph.ActorResolver { return &actorResolver{r} }
 
 func (r *Resolver) AutoClaimPolicy() graph.AutoClaimPolicyResolver {
 	return &autoClaimPolicyResolver{r}
@@ -484,6 +503,7 @@ func (r *Resolver) Tenant() graph.TenantResolver { return &tenantResolver{r} }
 func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
 
 type (
+	actorResolver           struct{ *Resolver }
 	autoClaimPolicyResolver struct{ *Resolver }
 	catalogProductResolver  struct{ *Resolver }
 	claimEventResolver      struct{ *Resolver }

@@ -141,3 +141,22 @@ func (r *Resolver) acquireSubscription(ctx context.Context) error {
 	}
 	return r.Subscriptions.AcquireSubscription(ctx, c)
 }
+
+// auditConnection builds a Relay connection from a page of the audit log;
+// a cursor is an entry's id.
+func auditConnection(page *license.AuditPage) *model.AuditEntryConnection {
+	c := &model.AuditEntryConnection{
+		Edges:      make([]*model.AuditEntryEdge, len(page.Entries)),
+		Nodes:      page.Entries,
+		TotalCount: page.TotalCount,
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNextPage},
+	}
+	for i, e := range page.Entries {
+		c.Edges[i] = &model.AuditEntryEdge{Cursor: e.ID, Node: e}
+	}
+	if n := len(page.Entries); n > 0 {
+		c.PageInfo.StartCursor = &page.Entries[0].ID
+		c.PageInfo.EndCursor = &page.Entries[n-1].ID
+	}
+	return c
+}

@@ -36,3 +36,28 @@ func BenchmarkClaim(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAuditEntryBytes reports the Redis memory an audit entry takes
+// (bytes/entry, from MEMORY USAGE of the audit stream on the real Redis):
+// each iteration is one quantity change, written with its entry.
+func BenchmarkAuditEntryBytes(b *testing.B) {
+	be := redistest.Real(b)
+	s := mustOpen(b, be)
+	tenant := "audit" + redistest.Prefix()[5:11]
+	products := tenantWithProducts(b, s, tenant, 10)
+	ctx := context.Background()
+	key := be.Prefix + "{t:" + tenant + "}:audit"
+	base, _ := be.Client.MemoryUsage(ctx, key).Result()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.SetLicenseQuantity(ctx, products["FLOW_PER_USER"], 10+i%1000); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	used, err := be.Client.MemoryUsage(ctx, key, 0).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(used-base)/float64(int64(b.N)), "bytes/entry")
+}

@@ -16,8 +16,9 @@ import (
 // trigger, outcome, reason ('' unless denied) and available (licenses
 // available across the policy's products after the claim). An admin change
 // has kind (a license.ChangeKind) and those of policy, product, user, enabled
-// (0/1), order (the policy's product numbers, "n,n"), version, total and
-// assigned that it sets, in that order. The Lua twins are event_encode and
+// (0/1), order (the policy's product numbers, "n,n"), version, total,
+// assigned, actor (who made it) and roles (the actor's, "R,R") that it sets,
+// in that order. The Lua twins are event_encode and
 // event_decode of lua/lib/codec.lua; scripts append events with emit
 // (lua/lib/events.lua).
 
@@ -60,6 +61,10 @@ func encodeEvent(ev license.Event) []string {
 		add("total", strconv.Itoa(*c.TotalLicenses))
 		add("assigned", strconv.Itoa(*c.AssignedLicenses))
 	}
+	if c.Actor != nil {
+		add("actor", c.Actor.Subject)
+		add("roles", strings.Join(c.Actor.Roles, ","))
+	}
 	return fields
 }
 
@@ -98,6 +103,9 @@ func decodeEvent(tenantID string, m redis.XMessage) license.Event {
 	if f("total") != "" {
 		total, assigned := int(num("total")), int(num("assigned"))
 		c.TotalLicenses, c.AssignedLicenses = &total, &assigned
+	}
+	if actor, ok := m.Values["actor"].(string); ok {
+		c.Actor = &license.Actor{Subject: actor, Roles: splitList(m.Values["roles"])}
 	}
 	return license.Event{Change: c}
 }

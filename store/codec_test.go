@@ -376,6 +376,8 @@ func TestEventRoundTrip(t *testing.T) {
 		{"LicenseRemoved", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeLicenseRemoved, ProductID: "rt:product:1",
 			UserID: "u1", TotalLicenses: &total, AssignedLicenses: &assigned}}},
 		{"PolicyDeleted", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangePolicyDeleted, PolicyID: "rt:policy:3"}}},
+		{"WithActor", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeSetting, Enabled: &on,
+			Actor: &license.Actor{Subject: "adele@contoso", Roles: []string{"GLOBAL_ADMIN", "OPERATOR"}}}}},
 	}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		stream := b.Prefix + "{t:rt}:events"
@@ -434,4 +436,53 @@ func streamFields(t *testing.T, b *redistest.Backend, stream, id string) []strin
 		out[i], _ = v.(string)
 	}
 	return out
+}
+
+func TestAuditEntryRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		e    *license.AuditEntry
+	}{
+		{"FreeTextAndNoValues", &license.AuditEntry{Action: "renameAutoClaimPolicy",
+			Actor: license.Actor{Subject: "adele", Roles: []string{"GLOBAL_ADMIN"}}, TargetIDs: []string{"rt:policy:1"},
+			Changes: []license.FieldChange{
+				{Field: "name", Before: license.Text("Old, name | with \u00e9 ; and \"quotes\""), After: license.Text("Nouveau nom · 新しい")},
+				{Field: "disabledServicePlans[rt:product:2]", Before: license.Text(""), After: nil},
+				{Field: "enabled", Before: nil, After: license.Text("true")},
+			}}},
+		{"NoChangesNoRoles", &license.AuditEntry{Action: "createTenant", Actor: license.System,
+			TargetIDs: []string{"rt", "admin-1"}, Changes: nil}},
+	}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		stream := b.Prefix + "{t:rt}:audit"
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				fields := store.EncodeAuditEntry(tt.e)
+				args := make([]any, len(fields))
+				for i, f := range fields {
+					args[i] = f
+				}
+				again := luaStrings(t, b, "--@include lib/codec.lua\nreturn audit_encode(audit_decode(ARGV))", args...)
+				wantSame(t, "Lua wrote back", again, fields)
+
+				// The entry as a script gets it and writes it with audit.
+				arg := store.EncodeAuditArg(license.Change{Action: tt.e.Action, Actor: tt.e.Actor}, tt.e.TargetIDs, tt.e.Changes)
+				id, _ := lua(t, b, `--@include lib/audit.lua
+return audit(KEYS[1], ARGV[1], audit_arg(ARGV[2]))`, []string{stream}, int64(license.DefaultAuditRetention/time.Millisecond), arg).(string)
+				msgs, err := b.Client.XRange(context.Background(), stream, id, id).Result()
+				if err != nil || len(msgs) != 1 {
+					t.Fatalf("XRANGE %s: %v, %v", id, msgs, err)
+				}
+				got := store.DecodeAuditEntry("rt", msgs[0])
+				want := *tt.e
+				eid, _ := license.ParseEventID(id)
+				want.ID, want.TenantID, want.At = id, "rt", time.UnixMilli(int64(eid.MS)).UTC()
+				if want.Actor.Roles == nil {
+					want.Actor.Roles = []string{}
+				}
+				wantSame(t, "entry read back", got, &want)
+				wantSame(t, "stream fields", streamFields(t, b, stream, id), fields)
+			})
+		}
+	})
 }

@@ -34,6 +34,9 @@ func ScriptSource(name string) (string, error) { return expandScript(luaFiles, "
 var (
 	EncodeLicense        = encodeLicense
 	DecodeLicense        = decodeLicense
+	EncodeAuditEntry     = encodeAuditEntry
+	DecodeAuditEntry     = decodeAuditEntry
+	EncodeAuditArg       = encodeAuditArg
 	EncodeProfile        = encodeProfile
 	DecodeProfile        = decodeProfile
 	EncodePolicyProducts = encodePolicyProducts

@@ -25,6 +25,7 @@ func (k keys) policies() string       { return k.p + "policies" }           // z
 func (k keys) appPolicies() string    { return k.p + "apps" }               // hash: app id -> policy number
 func (k keys) upns() string           { return k.p + "upns" }               // hash: lower-case upn -> user id
 func (k keys) events() string         { return k.p + "events" }             // stream of claim and admin events (codec_event.go)
+func (k keys) audit() string          { return k.p + "audit" }              // stream of admin and operator changes (codec_audit.go)
 
 // policy is a policy's hash (codec_policy.go).
 func (k keys) policy(n int64) string { return k.p + "policy:" + itoa(n) }

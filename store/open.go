@@ -31,6 +31,9 @@ type Options struct {
 	// Log receives go-redis's own log lines and failures the store can't
 	// return (stream reads). Nil discards them.
 	Log *slog.Logger
+	// AuditRetention is how long audit entries are kept
+	// (license.DefaultAuditRetention when 0).
+	AuditRetention time.Duration
 	// CommandFailed, when set, is told the name of every Redis command that
 	// failed (connection errors, timeouts, server errors); the store's own
 	// script answers (a denial, a conflict) and "no such key" are not failures.
@@ -125,6 +128,9 @@ func Open(opts Options) (*Store, error) {
 		rdb.AddHook(failureHook{opts.CommandFailed})
 	}
 	s := New(rdb, opts.Catalog, opts.Prefix)
+	if opts.AuditRetention > 0 {
+		s.AuditRetention = opts.AuditRetention
+	}
 	s.SetStreamClient(streams)
 	s.SetLogger(log)
 	s.closers = append([]func() error{rdb.Close, streams.Close}, closers...)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,10 +35,13 @@ func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*licens
 		return nil, err
 	}
 	on := subject{tenantID: np.TenantID, app: s.appName(np.AppID)}
+	id := license.PolicyID(np.TenantID, n)
+	created := &license.Policy{ID: id, Name: strings.TrimSpace(np.Name), AppID: np.AppID, Enabled: np.Enabled, Products: products}
+	entry, retention := s.audited(ctx, "createAutoClaimPolicy", []string{id}, license.PolicyCreated(created)...)
 	if _, err := s.runScript(ctx, createPolicyScript, on,
-		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events()}, productKeys(k, products)...),
+		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events(), k.audit()}, productKeys(k, products)...),
 		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()),
-		encodePolicyProducts(products), eventWindow); err != nil {
+		encodePolicyProducts(products), eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	s.routes.forget(np.TenantID, np.AppID)
@@ -114,13 +118,16 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		if err != nil {
 			return nil, err
 		}
+		before := *p
+		before.Products = slices.Clone(p.Products)
 		if err := edit(p, skuOf); err != nil {
 			return nil, err
 		}
 		now := s.Now()
+		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, license.PolicyChanges(&before, p)...)
 		reply, err := s.runScript(ctx, updatePolicyScript, subject{policyID: id},
-			append([]string{k.policy(n), k.events()}, productKeys(k, p.Products)...),
-			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow)
+			append([]string{k.policy(n), k.events(), k.audit()}, productKeys(k, p.Products)...),
+			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow, entry, retention)
 		if errors.Is(err, errStale) {
 			continue
 		}
@@ -143,8 +150,9 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 		return err
 	}
 	k := s.keys(tenantID)
+	entry, retention := s.audited(ctx, "deleteAutoClaimPolicy", []string{id})
 	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
-		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events()}, n, eventWindow)
+		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events(), k.audit()}, n, eventWindow, entry, retention)
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,12 @@ func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, 
 	if err != nil {
 		return nil, err
 	}
+	entry, retention := s.audited(ctx, "addProduct", []string{license.ProductID(tenantID, n)},
+		license.FieldChange{Field: "skuPartNumber", After: license.Text(skuPartNumber)},
+		license.FieldChange{Field: "totalLicenses", After: license.Text(strconv.Itoa(quantity))})
 	if _, err := s.runScript(ctx, addProductScript, subject{tenantID: tenantID, sku: skuPartNumber},
-		[]string{k.tenant(), k.products(), k.product(n), k.skus(), k.events()},
-		n, skuPartNumber, quantity, ms(s.Now()), eventWindow); err != nil {
+		[]string{k.tenant(), k.products(), k.product(n), k.skus(), k.events(), k.audit()},
+		n, skuPartNumber, quantity, ms(s.Now()), eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Product(ctx, license.ProductID(tenantID, n))
@@ -58,8 +61,9 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 		return nil, err
 	}
 	k := s.keys(tenantID)
+	entry, retention := s.audited(ctx, "setLicenseQuantity", []string{productID})
 	if _, err := s.runScript(ctx, setQuantityScript, subject{productID: productID, n: quantity},
-		[]string{k.product(n), k.events()}, quantity, n, eventWindow); err != nil {
+		[]string{k.product(n), k.events(), k.audit()}, quantity, n, eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Product(ctx, productID)

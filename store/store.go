@@ -39,6 +39,9 @@ type Store struct {
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time
+	// AuditRetention is how long audit entries are kept
+	// (license.DefaultAuditRetention unless set).
+	AuditRetention time.Duration
 }
 
 var _ license.Service = (*Store)(nil)
@@ -52,7 +55,7 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
 	s := &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
-		Now: time.Now, log: slog.New(slog.DiscardHandler)}
+		Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
 	s.hub = fanout.New(stream{s})
 	return s
 }

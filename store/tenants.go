@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/autoclaim/autoclaim/license"
@@ -34,10 +35,16 @@ func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license
 		DisplayName: strings.TrimSpace(t.AdminDisplayName), CreatedAt: now.UTC().Truncate(1e6),
 	}
 	k := s.keys(t.ID)
+	entry, retention := s.audited(ctx, "createTenant", []string{t.ID, admin.ID},
+		license.FieldChange{Field: "name", After: license.Text(strings.TrimSpace(t.Name))},
+		license.FieldChange{Field: "autoClaimEnabled", After: license.BoolText(t.AutoClaimEnabled)},
+		license.FieldChange{Field: "policyLimit", After: license.Text(strconv.Itoa(license.DefaultPolicyLimit))},
+		license.FieldChange{Field: "adminUserPrincipalName", After: license.Text(admin.UserPrincipalName)},
+		license.FieldChange{Field: "adminDisplayName", After: license.Text(admin.DisplayName)})
 	_, err := s.runScript(ctx, createTenantScript, subject{tenantID: t.ID},
-		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns()},
+		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns(), k.audit()},
 		strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
-		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin))
+		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin), entry, retention)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,8 +74,9 @@ func (s *Store) SetPolicyLimit(ctx context.Context, tenantID string, limit int) 
 		return nil, err
 	}
 	k := s.keys(tenantID)
+	entry, retention := s.audited(ctx, "setTenantPolicyLimit", []string{tenantID})
 	if _, err := s.runScript(ctx, setPolicyLimitScript, subject{tenantID: tenantID, n: limit},
-		[]string{k.tenant(), k.policies()}, limit); err != nil {
+		[]string{k.tenant(), k.policies(), k.audit()}, limit, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Tenant(ctx, tenantID)
@@ -80,8 +88,9 @@ func (s *Store) SetAutoClaimEnabled(ctx context.Context, tenantID string, enable
 		return nil, err
 	}
 	k := s.keys(tenantID)
+	entry, retention := s.audited(ctx, "setAutoClaimEnabled", []string{tenantID})
 	if _, err := s.runScript(ctx, setEnabledScript, subject{tenantID: tenantID},
-		[]string{k.tenant(), k.events()}, boolArg(enabled), eventWindow); err != nil {
+		[]string{k.tenant(), k.events(), k.audit()}, boolArg(enabled), eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Tenant(ctx, tenantID)

@@ -34,9 +34,12 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 	user := &license.User{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
 		DisplayName: strings.TrimSpace(u.DisplayName), CreatedAt: s.Now().UTC().Truncate(time.Millisecond)}
 	k := s.keys(u.TenantID)
+	entry, retention := s.audited(ctx, "createUser", []string{u.ID},
+		license.FieldChange{Field: "userPrincipalName", After: license.Text(user.UserPrincipalName)},
+		license.FieldChange{Field: "displayName", After: license.Text(user.DisplayName)})
 	if _, err := s.runScript(ctx, createUserScript, subject{tenantID: u.TenantID, userID: u.ID, upn: u.UserPrincipalName},
-		[]string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns()},
-		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user)); err != nil {
+		[]string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns(), k.audit()},
+		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user), entry, retention); err != nil {
 		return nil, err
 	}
 	return user, nil
@@ -192,9 +195,14 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 	}
 	k := s.keys(tenantID)
 	b := userBucket(userID)
+	changes := []license.FieldChange{{Field: "license", After: license.Text(productID + " (" + string(license.SourceDirect) + ")")}}
+	if len(plans) > 0 {
+		changes = append(changes, license.FieldChange{Field: "disabledServicePlans", After: license.Text(strings.Join(plans, ","))})
+	}
+	entry, retention := s.audited(ctx, "assignLicense", []string{userID, productID}, changes...)
 	if _, err := s.runScript(ctx, assignLicenseScript, subject{userID: userID, productID: productID},
-		[]string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events()},
-		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow); err != nil {
+		[]string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events(), k.audit()},
+		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -227,9 +235,11 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 			_, pn, _ := license.ParsePolicyID(l.PolicyID)
 			policyKey, claimed = k.policy(pn), "1"
 		}
+		entry, retention := s.audited(ctx, "removeLicense", []string{userID, productID},
+			license.FieldChange{Field: "license", Before: license.Text(productID + " (" + string(l.Source) + ")")})
 		_, err = s.runScript(ctx, removeLicenseScript, subject{userID: userID, productID: productID},
-			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events()},
-			n, rec, claimed, userID, eventWindow)
+			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events(), k.audit()},
+			n, rec, claimed, userID, eventWindow, entry, retention)
 		if !errors.Is(err, errStale) {
 			return err
 		}

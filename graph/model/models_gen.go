@@ -32,6 +32,26 @@ type AssignLicenseInput struct {
 	DisabledServicePlanIds []string `json:"disabledServicePlanIds,omitempty"`
 }
 
+// A page of a tenant's audit log, newest first.
+type AuditEntryConnection struct {
+	// The entries with their cursors.
+	Edges []*AuditEntryEdge `json:"edges"`
+	// The entries.
+	Nodes []*license.AuditEntry `json:"nodes"`
+	// Where the page is in the log.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many entries the log keeps in all, before the since and action filters.
+	TotalCount int `json:"totalCount"`
+}
+
+// An audit entry with its cursor.
+type AuditEntryEdge struct {
+	// Pass as after to read the entries older than this one.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *license.AuditEntry `json:"node"`
+}
+
 // A request for a license for a user who needs one now.
 type ClaimLicenseInput struct {
 	// The tenant of the user and the app; callers name their own (another tenant is NOT_FOUND).

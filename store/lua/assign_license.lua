@@ -1,13 +1,14 @@
 -- Assigns a license of a product to a user directly (source DIRECT).
 -- KEYS[1] the user's profile bucket hash   KEYS[2] the user's license bucket hash
--- KEYS[3] product hash   KEYS[4] event stream
+-- KEYS[3] product hash   KEYS[4] event stream   KEYS[5] audit stream
 -- ARGV[1] product number  ARGV[2] license record  ARGV[3] user id  ARGV[4] event window (ms)
+-- ARGV[5] audit entry (see audit_arg)  ARGV[6] audit retention (ms)
 -- Reply: 1, or an error "AC:NO_USER", "AC:NO_PRODUCT", "AC:ALREADY_HOLDS",
 -- "AC:NO_AVAILABLE:<total>" or "AC:BAD_RECORD:licenses".
---@include lib/codec.lua
---@include lib/events.lua
-local profiles_key, licenses_key, product_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+--@include lib/audit.lua
+local profiles_key, licenses_key, product_key, events_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local product, record, user, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local entry, retention = audit_arg(ARGV[5]), ARGV[6]
 
 if redis.call('HEXISTS', profiles_key, user) == 0 then
   return redis.error_reply('AC:NO_USER')
@@ -30,5 +31,6 @@ end
 assigned = redis.call('HINCRBY', product_key, 'assigned', 1)
 held[#held + 1] = {product = product, record = record}
 redis.call('HSET', licenses_key, user, licenses_encode(held))
-emit(events_key, window, {kind = 'LICENSE_ASSIGNED', product = product, user = user, total = total, assigned = assigned})
+audit(audit_key, retention, entry)
+emit(events_key, window, by({kind = 'LICENSE_ASSIGNED', product = product, user = user, total = total, assigned = assigned}, entry))
 return 1

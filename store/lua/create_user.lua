@@ -1,9 +1,13 @@
 -- Adds a user to a tenant's directory; user principal names are unique per tenant.
 -- KEYS[1] tenant hash   KEYS[2] the user's profile bucket hash   KEYS[3] upn index hash
+-- KEYS[4] audit stream
 -- ARGV[1] user id  ARGV[2] upn, lower case  ARGV[3] directory entry
+-- ARGV[4] audit entry (see audit_arg)  ARGV[5] audit retention (ms)
 -- Reply: 1, or an error "AC:NO_TENANT", "AC:UPN_TAKEN:<user id>" or "AC:USER_EXISTS".
-local tenant_key, profiles_key, upns_key = KEYS[1], KEYS[2], KEYS[3]
+--@include lib/audit.lua
+local tenant_key, profiles_key, upns_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user, upn_lower, profile = ARGV[1], ARGV[2], ARGV[3]
+local entry, retention = audit_arg(ARGV[4]), ARGV[5]
 
 if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
@@ -18,4 +22,5 @@ end
 redis.call('HSET', profiles_key, user, profile)
 redis.call('HSET', upns_key, upn_lower, user)
 redis.call('HINCRBY', tenant_key, 'users', 1)
+audit(audit_key, retention, entry)
 return 1

@@ -2,14 +2,16 @@
 -- claimed under a policy also leaves that policy's count of claimed licenses.
 -- KEYS[1] the user's license bucket hash   KEYS[2] product hash
 -- KEYS[3] policy hash of the license (or any key when DIRECT)   KEYS[4] event stream
+-- KEYS[5] audit stream
 -- ARGV[1] product number  ARGV[2] the license record the caller read (guards against a change in between)
 -- ARGV[3] 1 if the license was claimed under the policy of KEYS[3], else 0
--- ARGV[4] user id  ARGV[5] event window (ms)
+-- ARGV[4] user id  ARGV[5] event window (ms)  ARGV[6] audit entry (see audit_arg)
+-- ARGV[7] audit retention (ms)
 -- Reply: 1, or an error "AC:NO_LICENSE", "AC:STALE" or "AC:BAD_RECORD:licenses".
---@include lib/codec.lua
---@include lib/events.lua
-local licenses_key, product_key, policy_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+--@include lib/audit.lua
+local licenses_key, product_key, policy_key, events_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local product, record_read, claimed, user, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local entry, retention = audit_arg(ARGV[6]), ARGV[7]
 
 local held = licenses_decode(redis.call('HGET', licenses_key, user))
 if not held then
@@ -32,6 +34,7 @@ local assigned = redis.call('HINCRBY', product_key, 'assigned', -1)
 if claimed == '1' and redis.call('EXISTS', policy_key) == 1 then
   redis.call('HINCRBY', policy_key, 'claimed', -1)
 end
-emit(events_key, window, {kind = 'LICENSE_REMOVED', product = product, user = user,
-  total = redis.call('HGET', product_key, 'total'), assigned = assigned})
+audit(audit_key, retention, entry)
+emit(events_key, window, by({kind = 'LICENSE_REMOVED', product = product, user = user,
+  total = redis.call('HGET', product_key, 'total'), assigned = assigned}, entry))
 return 1

@@ -1,14 +1,17 @@
 -- Sets the org-wide auto-claim setting of a tenant.
--- KEYS[1] tenant hash   KEYS[2] event stream
--- ARGV[1] enabled (0/1)  ARGV[2] event window (ms)
+-- KEYS[1] tenant hash   KEYS[2] event stream   KEYS[3] audit stream
+-- ARGV[1] enabled (0/1)  ARGV[2] event window (ms)  ARGV[3] audit entry (see audit_arg)
+-- ARGV[4] audit retention (ms)
 -- Reply: 1, or an error "AC:NO_TENANT".
---@include lib/events.lua
-local tenant_key, events_key = KEYS[1], KEYS[2]
-local enabled, window = ARGV[1], ARGV[2]
+--@include lib/audit.lua
+local tenant_key, events_key, audit_key = KEYS[1], KEYS[2], KEYS[3]
+local enabled, window, entry, retention = ARGV[1], ARGV[2], audit_arg(ARGV[3]), ARGV[4]
 
 if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
+audit_change(entry, 'autoClaimEnabled', bool_text(redis.call('HGET', tenant_key, 'enabled')), bool_text(enabled))
 redis.call('HSET', tenant_key, 'enabled', enabled)
-emit(events_key, window, {kind = 'AUTO_CLAIM_SETTING_CHANGED', enabled = enabled})
+audit(audit_key, retention, entry)
+emit(events_key, window, by({kind = 'AUTO_CLAIM_SETTING_CHANGED', enabled = enabled}, entry))
 return 1

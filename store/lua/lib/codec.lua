@@ -200,7 +200,7 @@ end
 -- the policy's product numbers, "n,n". Fields keep this order: Redis stores
 -- the names of a stream's entries once while they repeat.
 local CLAIM_EVENT_FIELDS = {'kind', 'policy', 'user', 'app', 'product', 'trigger', 'outcome', 'reason', 'available'}
-local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned'}
+local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned', 'actor', 'roles'}
 
 -- event_encode(e) returns an event's fields and values, for XADD.
 local function event_encode(e)
@@ -230,6 +230,45 @@ local function event_decode(fields)
   end
   if e.order then
     e.order = list_decode(e.order)
+  end
+  return e
+end
+
+-- Audit entry, an entry of a tenant's audit stream: 'action', 'actor',
+-- 'roles' ("R,R"), 'targets' ("id,id"), then for the i-th change fi, bi
+-- (before; absent when none) and ai (after; absent when none). Decoded:
+-- {action, actor, roles, targets, changes = {{field, before, after}, ...}}.
+local function audit_encode(e)
+  local fields = {'action', e.action, 'actor', e.actor, 'roles', e.roles, 'targets', e.targets}
+  for i, c in ipairs(e.changes) do
+    local n = tostring(i)
+    fields[#fields + 1] = 'f' .. n
+    fields[#fields + 1] = c.field
+    if c.before ~= nil then
+      fields[#fields + 1] = 'b' .. n
+      fields[#fields + 1] = c.before
+    end
+    if c.after ~= nil then
+      fields[#fields + 1] = 'a' .. n
+      fields[#fields + 1] = c.after
+    end
+  end
+  return fields
+end
+
+local function audit_decode(fields)
+  local values = {}
+  for i = 1, #fields, 2 do
+    values[fields[i]] = fields[i + 1]
+  end
+  local e = {action = values.action, actor = values.actor, roles = values.roles, targets = values.targets, changes = {}}
+  if not e.action or not e.actor or not e.roles or not e.targets then
+    return nil
+  end
+  local i = 1
+  while values['f' .. i] do
+    e.changes[i] = {field = values['f' .. i], before = values['b' .. i], after = values['a' .. i]}
+    i = i + 1
   end
   return e
 end
