@@ -85,9 +85,9 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		}
 	}()
 
-	responses, ctx := exec.DispatchOperation(ctx, op)
+	responses, opCtx := exec.DispatchOperation(ctx, op)
 	for {
-		resp := responses(ctx)
+		resp := responses(opCtx)
 		if resp == nil {
 			break
 		}
