@@ -22,10 +22,15 @@ func publicFields(introspection bool) map[string]bool {
 	return map[string]bool{"__typename": true, "__schema": introspection, "__type": introspection}
 }
 
-// sameNameFields bounds the fields of one selection set, as written, that
-// share a response name. Validation compares such fields pairwise, so their
-// number must stay small; the API has no use for more than a few.
-const sameNameFields = 10
+// Bounds on a document's shape that keep validation's work in proportion
+// to its text. Validation compares pairwise the fields of one selection
+// set that share a response name, and the fragments it spreads, so their
+// numbers must stay small; the API has no use for more than a few.
+const (
+	sameNameFields      = 10 // fields of one response name in a selection set
+	spreadsPerSelection = 20 // fragment spreads in a selection set
+	maxOperations       = 20 // operations in a document
+)
 
 // gate is the first thing a request meets, before its document is parsed
 // and validated for execution: a document over MaxDocumentBytes is refused;
@@ -64,7 +69,7 @@ func (g *gate) MutateOperationParameters(ctx context.Context, p *graphql.RawPara
 	if _, validated := g.seen.Get(ctx, p.Query); !validated || anonymous != nil {
 		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, g.maxTokens)
 		switch {
-		case anonymous != nil && (err != nil || !selectsOnly(doc, g.public)):
+		case anonymous != nil && (err != nil || g.shape(doc) != "" || !selectsOnly(doc, g.public)):
 			return &gqlerror.Error{Message: license.ErrorMessage(anonymous), Err: anonymous}
 		case err == nil:
 			if msg := g.shape(doc); msg != "" {
@@ -93,16 +98,30 @@ func selectsOnly(doc *ast.QueryDocument, fields map[string]bool) bool {
 	return true
 }
 
-// shape checks what bounds validation's work: the number of fragments, and
-// fields sharing a response name in each selection set. It returns why the
-// document is refused, or "".
+// shape checks, in one pass over the document as written, what bounds
+// validation's work: the number of operations and of fragments; that every
+// spread names a fragment the document defines; per selection set (inline
+// fragments merged into it, as validation merges them), the fields sharing
+// a response name and the fragment spreads, which validation compares
+// pairwise. It returns why the document is refused, or "".
 func (g *gate) shape(doc *ast.QueryDocument) string {
-	if len(doc.Fragments) > g.maxFragments {
+	switch {
+	case len(doc.Operations) > maxOperations:
+		return fmt.Sprintf("The document holds %d operations; at most %d are allowed.", len(doc.Operations), maxOperations)
+	case len(doc.Fragments) > g.maxFragments:
 		return fmt.Sprintf("The document defines %d fragments; at most %d are allowed.", len(doc.Fragments), g.maxFragments)
 	}
-	var check func(set ast.SelectionSet) string
-	check = func(set ast.SelectionSet) string {
-		names := map[string]int{}
+	// merged counts one selection set's fields by response name and its
+	// spreads, inline fragments included; nested sets are checked apart.
+	type merged struct {
+		names   map[string]int
+		spreads int
+	}
+	var check func(set ast.SelectionSet, m *merged) string
+	checkSet := func(set ast.SelectionSet) string {
+		return check(set, &merged{names: map[string]int{}})
+	}
+	check = func(set ast.SelectionSet, m *merged) string {
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
@@ -110,27 +129,34 @@ func (g *gate) shape(doc *ast.QueryDocument) string {
 				if key == "" {
 					key = s.Name
 				}
-				if names[key]++; names[key] > sameNameFields {
+				if m.names[key]++; m.names[key] > sameNameFields {
 					return fmt.Sprintf("A selection names %q more than %d times.", key, sameNameFields)
 				}
-				if msg := check(s.SelectionSet); msg != "" {
+				if msg := checkSet(s.SelectionSet); msg != "" {
 					return msg
 				}
 			case *ast.InlineFragment:
-				if msg := check(s.SelectionSet); msg != "" {
+				if msg := check(s.SelectionSet, m); msg != "" {
 					return msg
+				}
+			case *ast.FragmentSpread:
+				if doc.Fragments.ForName(s.Name) == nil {
+					return fmt.Sprintf("Fragment %q is not defined.", s.Name)
+				}
+				if m.spreads++; m.spreads > spreadsPerSelection {
+					return fmt.Sprintf("A selection spreads more than %d fragments.", spreadsPerSelection)
 				}
 			}
 		}
 		return ""
 	}
 	for _, op := range doc.Operations {
-		if msg := check(op.SelectionSet); msg != "" {
+		if msg := checkSet(op.SelectionSet); msg != "" {
 			return msg
 		}
 	}
 	for _, f := range doc.Fragments {
-		if msg := check(f.SelectionSet); msg != "" {
+		if msg := checkSet(f.SelectionSet); msg != "" {
 			return msg
 		}
 	}

@@ -339,6 +339,28 @@ func TestHostileDocuments(t *testing.T) {
 			t.Fatalf("a padded persisted document: %+v; want BAD_USER_INPUT", r.Errors)
 		}
 	})
+	t.Run("SpreadsOfUndefinedFragments", func(t *testing.T) {
+		spreads := make([]string, 7000)
+		for i := range spreads {
+			spreads[i] = fmt.Sprintf("...F%d", i)
+		}
+		q := "{ __typename " + strings.Join(spreads, " ") + " }"
+		if rec, _ := post("", "", map[string]any{"query": q}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("7,000 spreads of undefined fragments without a token: %d; want 401 before validation", rec.Code)
+		}
+		if _, r := post(f.admin, "", map[string]any{"query": q}); r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "not defined") {
+			t.Errorf("with a token: %+v; want BAD_USER_INPUT: not defined", r.Errors)
+		}
+	})
+	t.Run("InlineFragmentsRepeatingAField", func(t *testing.T) {
+		q := "{" + strings.Repeat(" ... on Query {"+strings.Repeat(" __typename", 10)+" }", 450) + " }"
+		if rec, _ := post("", "", map[string]any{"query": q}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("without a token: %d; want 401", rec.Code)
+		}
+		if _, r := post(f.admin, "", map[string]any{"query": q}); r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "more than 10 times") {
+			t.Errorf("with a token: %+v; want BAD_USER_INPUT about repeated fields", r.Errors)
+		}
+	})
 	t.Run("TooManyFragments", func(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("{ ...F0 }\n")
@@ -371,5 +393,25 @@ func BenchmarkFragmentBomb(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestIntrospectionCantBeAliased: with introspection on, aliases inside it
+// (which would read the schema many times over in one small document) are
+// refused, for callers with and without a token; the standard query works.
+func TestIntrospectionCantBeAliased(t *testing.T) {
+	ta := newTestAPI(t, redistest.Mini(t))
+	f := ta.newFixture("intro-alias")
+	q := `{ __schema { types { fields { type { ofType { f1: fields { name } f2: fields { name } } } } } } }`
+	for _, token := range []string{"", f.admin} {
+		if r := ta.do(token, q, nil); r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "aliased") {
+			t.Errorf("aliased introspection (token %v): %+v; want BAD_USER_INPUT", token != "", r.Errors)
+		}
+	}
+	if r := ta.do("", `{ s1: __schema { queryType { name } } }`, nil); r.Code() != "BAD_USER_INPUT" {
+		t.Errorf("an aliased __schema: %+v; want BAD_USER_INPUT", r.Errors)
+	}
+	if r := ta.do("", `{ __schema { queryType { name } } }`, nil); len(r.Errors) > 0 {
+		t.Errorf("plain introspection without a token where it is on: %+v", r.Errors)
 	}
 }

@@ -105,6 +105,8 @@ func (l *requestLimits) MutateOperationContext(ctx context.Context, op *graphql.
 	switch {
 	case m.depth > l.MaxDepth:
 		return limitError(fmt.Sprintf("The selection is %d levels deep; at most %d are allowed.", m.depth, l.MaxDepth))
+	case m.introspectionAliases > 0:
+		return limitError("Introspection fields can't be aliased; select each once.")
 	case m.aliases > l.MaxAliases:
 		return limitError(fmt.Sprintf("The request uses %s aliases; at most %d are allowed.", count(m.aliases), l.MaxAliases))
 	case m.complexity > l.MaxComplexity:

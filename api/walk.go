@@ -82,6 +82,9 @@ type measure struct {
 	depth      int // levels of fields below the set, not counting introspection
 	aliases    int
 	complexity int
+	// introspectionAliases counts aliases of introspection fields, which
+	// could make one small document read the schema many times over.
+	introspectionAliases int
 }
 
 // measureWalk measures a validated operation through its fragments, each
@@ -118,18 +121,22 @@ func (w *measureWalk) of(set ast.SelectionSet) measure {
 		out.depth = max(out.depth, m.depth)
 		out.aliases = satAdd(out.aliases, m.aliases)
 		out.complexity = satAdd(out.complexity, m.complexity)
+		out.introspectionAliases = satAdd(out.introspectionAliases, m.introspectionAliases)
 	}
 	return out
 }
 
 func (w *measureWalk) field(f *ast.Field) measure {
 	child := w.of(f.SelectionSet)
-	m := measure{depth: child.depth + 1, aliases: child.aliases}
+	m := measure{depth: child.depth + 1, aliases: child.aliases, introspectionAliases: child.introspectionAliases}
 	if strings.HasPrefix(f.Name, "__") {
 		m.depth = 0 // introspection: deep by nature, bounded by the schema
 	}
 	if f.Alias != "" && f.Alias != f.Name {
 		m.aliases = satAdd(m.aliases, 1)
+		if strings.HasPrefix(f.Name, "__") || (f.ObjectDefinition != nil && strings.HasPrefix(f.ObjectDefinition.Name, "__")) {
+			m.introspectionAliases = satAdd(m.introspectionAliases, 1)
+		}
 	}
 	m.complexity = satAdd(child.complexity, 1)
 	if f.ObjectDefinition != nil {
