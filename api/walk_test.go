@@ -101,15 +101,15 @@ func TestGateBoundsValidation(t *testing.T) {
 	for src, want := range map[string]string{
 		fragmentBomb(49): "",
 		fragmentBomb(50): "defines 51 fragments",
-		"{ " + strings.Repeat("__typename ", 10) + "}":                               "",
-		"{ " + strings.Repeat("__typename ", 11) + "}":                               `names "__typename" more than 10 times`,
-		"{ me { " + strings.Repeat("a: subject ", 11) + "} }":                        `names "a" more than 10 times`,
-		"fragment F on Me { " + strings.Repeat("subject ", 11) + "} { me { ...F } }": `names "subject"`,
-		"{ __typename ...Nowhere }": `Fragment "Nowhere" is not defined`,
-		"{ " + strings.Repeat("... on Query { __typename __typename } ", 6) + "}": `names "__typename" more than 10 times`,
-		"fragment F on Query { __typename } { " + strings.Repeat("...F ", 21) + "}": "spreads more than 20 fragments",
+		"{ " + strings.Repeat("__typename ", 10) + "}":                                               "",
+		"{ " + strings.Repeat("__typename ", 11) + "}":                                               `names "__typename" more than 10 times`,
+		"{ me { " + strings.Repeat("a: subject ", 11) + "} }":                                        `names "a" more than 10 times`,
+		"fragment F on Me { " + strings.Repeat("subject ", 11) + "} { me { ...F } }":                 `names "subject"`,
+		"{ __typename ...Nowhere }":                                                                  `Fragment "Nowhere" is not defined`,
+		"{ " + strings.Repeat("... on Query { __typename __typename } ", 6) + "}":                    `names "__typename" more than 10 times`,
+		"fragment F on Query { __typename } { " + strings.Repeat("...F ", 21) + "}":                  "spreads more than 20 fragments",
 		"fragment F on Query { __typename } { " + strings.Repeat("... on Query { ...F } ", 21) + "}": "spreads more than 20 fragments",
-		strings.Repeat("query { __typename } ", 21): "holds 21 operations",
+		strings.Repeat("query { __typename } ", 21):                                                  "holds 21 operations",
 	} {
 		doc, err := parser.ParseQuery(&ast.Source{Input: src})
 		if err != nil {
