@@ -1,14 +1,11 @@
 package api
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/felixge/httpsnoop"
 )
 
 // observe serves each request with mux, then counts it by route and status
@@ -20,8 +17,8 @@ import (
 func observe(mux *http.ServeMux, m *Metrics, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var res response
-		mux.ServeHTTP(res.wrap(w), r) // the mux sets r.Pattern
+		res := &response{ResponseWriter: w}
+		mux.ServeHTTP(res, r) // the mux sets r.Pattern
 		elapsed := time.Since(start)
 		code := int(res.code.Load())
 		if code == 0 {
@@ -44,42 +41,28 @@ func observe(mux *http.ServeMux, m *Metrics, log *slog.Logger) http.Handler {
 }
 
 // response records the status and the body bytes of a response. An event
-// stream may write from a goroutine of its own: both are atomic.
+// stream may write from a goroutine of its own: both are atomic. Unwrap
+// lets http.ResponseController (Flush, SetWriteDeadline, Hijack) and the
+// websocket library reach the connection's own writer.
 type response struct {
+	http.ResponseWriter
 	code    atomic.Int32
 	written atomic.Int64
 }
 
-// wrap returns w recording into res, with every optional interface of w
-// (Flusher, Hijacker, ReaderFrom, Unwrap for http.ResponseController) kept.
-func (res *response) wrap(w http.ResponseWriter) http.ResponseWriter {
-	return httpsnoop.Wrap(w, httpsnoop.Hooks{
-		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-			return func(code int) {
-				res.code.CompareAndSwap(0, int32(code))
-				next(code)
-			}
-		},
-		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-			return func(p []byte) (int, error) {
-				n, err := next(p)
-				res.written.Add(int64(n))
-				return n, err
-			}
-		},
-		WriteString: func(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
-			return func(s string) (int, error) {
-				n, err := next(s)
-				res.written.Add(int64(n))
-				return n, err
-			}
-		},
-		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
-			return func(src io.Reader) (int64, error) {
-				n, err := next(src)
-				res.written.Add(n)
-				return n, err
-			}
-		},
-	})
+func (r *response) WriteHeader(code int) {
+	r.code.CompareAndSwap(0, int32(code))
+	r.ResponseWriter.WriteHeader(code)
 }
+
+func (r *response) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.written.Add(int64(n))
+	return n, err
+}
+
+// Flush implements http.Flusher for handlers that assert it.
+func (r *response) Flush() { http.NewResponseController(r.ResponseWriter).Flush() }
+
+// Unwrap returns the writer response wraps.
+func (r *response) Unwrap() http.ResponseWriter { return r.ResponseWriter }
