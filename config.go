@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -32,8 +33,11 @@ type config struct {
 	AuditRetentionDays int
 	CatalogFile        string
 	RedisPrefix        string
-	DebugAddr          string
-	PoolSize           int // Redis connections per instance (per cluster node)
+	// MetricsAddr is the listen address of /metrics and the profiles; empty: off.
+	MetricsAddr string
+	LogLevel    slog.Level
+	LogFormat   string // "json" or "text"
+	PoolSize    int    // Redis connections per instance (per cluster node)
 	// Request limits and introspection.
 	Limits        api.Limits
 	Introspection bool
@@ -41,6 +45,18 @@ type config struct {
 	// AllowedOrigins are host patterns of browser pages allowed to open
 	// websockets besides the server's own origin.
 	AllowedOrigins []string
+	// Version asks for the version to be printed instead of serving.
+	Version bool
+}
+
+// defaultMetricsAddr is where /metrics listens unless told otherwise: off
+// the public API port, on loopback.
+const defaultMetricsAddr = "127.0.0.1:9090"
+
+// retiredSettings are variables that no longer work, with what replaced
+// them: the server refuses to start with one set rather than ignore it.
+var retiredSettings = map[string]string{
+	"AUTOCLAIM_DEBUG_ADDR": "AUTOCLAIM_METRICS_ADDR (default " + defaultMetricsAddr + ") serves /debug/pprof/ and /debug/heap beside /metrics",
 }
 
 // minSecretBytes is the shortest HS256 secret accepted (RFC 7518 asks for a
@@ -49,6 +65,18 @@ const minSecretBytes = 32
 
 // embedded reports whether the server runs its own in-process Redis.
 func (c config) embedded() bool { return c.RedisURL == "" && len(c.RedisCluster) == 0 }
+
+// redisMode names the kind of Redis for a log line (the URL may hold a password).
+func (c config) redisMode() string {
+	switch {
+	case c.embedded():
+		return "embedded"
+	case len(c.RedisCluster) > 0:
+		return "cluster"
+	default:
+		return "single"
+	}
+}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -78,6 +106,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	def := api.DefaultLimits()
 	fs := flag.NewFlagSet("autoclaim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: autoclaim [flags]
+
+autoclaim serves the auto-claim license policy API. With no Redis configured it
+runs an in-process Redis with demo tenants and prints ready-made tokens.
+Every flag has an environment variable of the same meaning, named at the end of
+its line; a flag wins over its variable.
+
+`)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&c.Addr, "addr", getenv("AUTOCLAIM_ADDR"), "listen address; default 127.0.0.1:8080 with the embedded Redis, else :8080 (AUTOCLAIM_ADDR)")
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", getenv("AUTOCLAIM_OIDC_ISSUER"), "issuer URL of an OpenID provider whose RS256/ES256 tokens are accepted (AUTOCLAIM_OIDC_ISSUER)")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", getenv("AUTOCLAIM_OIDC_AUDIENCE"), "the aud the provider's tokens must carry (AUTOCLAIM_OIDC_AUDIENCE)")
@@ -88,7 +127,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
 	fs.StringVar(&c.CatalogFile, "catalog", getenv("AUTOCLAIM_CATALOG"), "JSON file extending the built-in catalog (AUTOCLAIM_CATALOG)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", envOr(getenv, "AUTOCLAIM_REDIS_PREFIX", store.DefaultPrefix), "prefix of every Redis key, to share a Redis with others (AUTOCLAIM_REDIS_PREFIX)")
-	fs.StringVar(&c.DebugAddr, "debug-addr", getenv("AUTOCLAIM_DEBUG_ADDR"), "listen address of the profiling endpoints (/debug/pprof, /debug/heap); keep it on loopback; empty = off (AUTOCLAIM_DEBUG_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr(getenv, "AUTOCLAIM_METRICS_ADDR", defaultMetricsAddr), "listen address of /metrics (Prometheus) and the profiles (/debug/pprof/, /debug/heap), apart from the API; off = none (AUTOCLAIM_METRICS_ADDR)")
+	logLevel := fs.String("log-level", envOr(getenv, "AUTOCLAIM_LOG_LEVEL", "info"), "debug, info, warn or error; debug adds a line per HTTP request (AUTOCLAIM_LOG_LEVEL)")
+	logFormat := fs.String("log-format", getenv("AUTOCLAIM_LOG_FORMAT"), "json or text; default text with the embedded Redis, else json (AUTOCLAIM_LOG_FORMAT)")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	origins := fs.String("allowed-origins", getenv("AUTOCLAIM_ALLOWED_ORIGINS"), "comma-separated host patterns (e.g. admin.example.com,*.example.com) of pages allowed to open websockets (AUTOCLAIM_ALLOWED_ORIGINS)")
 	demo := fs.String("demo", getenv("AUTOCLAIM_DEMO"), "1 = seed demo tenants at start; default 1 with the embedded Redis, else 0 (AUTOCLAIM_DEMO)")
 	graphiql := fs.String("graphiql", getenv("AUTOCLAIM_GRAPHIQL"), "1 = serve GraphiQL at /graphiql; default 1 with the embedded Redis, else 0 (AUTOCLAIM_GRAPHIQL)")
@@ -112,6 +154,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cors := fs.String("cors-origins", getenv("AUTOCLAIM_CORS_ORIGINS"), "comma-separated origins (https://admin.example.com, or *) whose pages may call the API from a browser (AUTOCLAIM_CORS_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.Version {
+		return c, nil
+	}
+	for name, instead := range retiredSettings {
+		if getenv(name) != "" {
+			return c, fmt.Errorf("%s is no longer read: %s", name, instead)
+		}
 	}
 	if len(bad) > 0 {
 		return c, errors.New(strings.Join(bad, "; "))
@@ -140,6 +190,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.Introspection, err = boolSetting("AUTOCLAIM_INTROSPECTION", *introspection, c.GraphiQL); err != nil {
 		return c, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil || !validLevel[strings.ToLower(*logLevel)] {
+		return c, fmt.Errorf("AUTOCLAIM_LOG_LEVEL must be debug, info, warn or error, got %q", *logLevel)
+	}
+	switch c.LogFormat = *logFormat; c.LogFormat {
+	case "":
+		c.LogFormat = "json"
+		if c.embedded() {
+			c.LogFormat = "text" // a developer reads it
+		}
+	case "json", "text":
+	default:
+		return c, fmt.Errorf("AUTOCLAIM_LOG_FORMAT must be json or text, got %q", c.LogFormat)
+	}
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
 	}
 	for name, v := range map[string]int{"AUTOCLAIM_REDIS_POOL_SIZE": c.PoolSize, "AUTOCLAIM_MAX_DEPTH": c.Limits.MaxDepth, "AUTOCLAIM_MAX_ALIASES": c.Limits.MaxAliases,
 		"AUTOCLAIM_MAX_ROOT_FIELDS": c.Limits.MaxRootFields, "AUTOCLAIM_MAX_COMPLEXITY": c.Limits.MaxComplexity, "AUTOCLAIM_MAX_TOKENS": c.Limits.MaxTokens,
@@ -199,6 +265,10 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// validLevel are the names AUTOCLAIM_LOG_LEVEL takes (slog would also
+// take offsets such as "info+2").
+var validLevel = map[string]bool{"debug": true, "info": true, "warn": true, "error": true}
 
 func envOr(getenv func(string) string, name, def string) string {
 	if v := getenv(name); v != "" {

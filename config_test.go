@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,21 @@ func TestParseConfig(t *testing.T) {
 		{"ErrBadDemo", nil, map[string]string{"AUTOCLAIM_DEMO": "yes please"}, nil, "AUTOCLAIM_DEMO must be 1 or 0"},
 		{"ErrExtraArgs", []string{"serve"}, nil, nil, "unexpected arguments"},
 		{"ErrUnknownFlag", []string{"-nope"}, nil, nil, "flag provided but not defined"},
+		{"OperatorDefaults", nil, nil, func(c config) bool {
+			return c.MetricsAddr == "127.0.0.1:9090" && c.LogLevel == slog.LevelInfo && c.LogFormat == "text"
+		}, ""},
+		{"JSONLogsWithARedisOfYourOwn", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://127.0.0.1:6379/0", "AUTOCLAIM_JWT_SECRET": secret32}, func(c config) bool {
+			return c.LogFormat == "json"
+		}, ""},
+		{"LogSettings", []string{"-log-level", "debug"}, map[string]string{"AUTOCLAIM_LOG_LEVEL": "error", "AUTOCLAIM_LOG_FORMAT": "json"}, func(c config) bool {
+			return c.LogLevel == slog.LevelDebug && c.LogFormat == "json"
+		}, ""},
+		{"MetricsOff", nil, map[string]string{"AUTOCLAIM_METRICS_ADDR": "off"}, func(c config) bool { return c.MetricsAddr == "" }, ""},
+		{"MetricsAddr", []string{"-metrics-addr", "0.0.0.0:9464"}, nil, func(c config) bool { return c.MetricsAddr == "0.0.0.0:9464" }, ""},
+		{"ErrLogLevel", nil, map[string]string{"AUTOCLAIM_LOG_LEVEL": "info+2"}, nil, "AUTOCLAIM_LOG_LEVEL must be debug, info, warn or error"},
+		{"ErrLogFormat", []string{"-log-format", "yaml"}, nil, nil, "AUTOCLAIM_LOG_FORMAT must be json or text"},
+		{"ErrRetiredDebugAddr", nil, map[string]string{"AUTOCLAIM_DEBUG_ADDR": "127.0.0.1:6060"}, nil, "AUTOCLAIM_DEBUG_ADDR is no longer read: AUTOCLAIM_METRICS_ADDR"},
+		{"Version", []string{"-version"}, map[string]string{"AUTOCLAIM_LOG_LEVEL": "loud"}, func(c config) bool { return c.Version }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -394,7 +394,7 @@ func TestRunPrintsConsoleLink(t *testing.T) {
 		out := newSyncBuffer()
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, out, newSyncBuffer())
+			done <- run(ctx, testArgs, func(string) string { return "" }, out, newSyncBuffer())
 		}()
 		defer func() { cancel(); <-done }()
 		var link, admin string

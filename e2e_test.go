@@ -42,29 +42,56 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testArgs are what every test server runs with: free loopback ports for
+// the API and the metrics listener.
+var testArgs = []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}
+
 // startServer calls run on 127.0.0.1:0 with env, waits until it listens,
 // prints its tokens (with the embedded Redis) and answers /healthz, and
 // stops it when the test ends. It returns the printed exports
 // (AUTOCLAIM_URL, and *_TOKEN with the embedded Redis).
 func startServer(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()
+	return launch(t, env).exports
+}
+
+// testServer is a server run by launch.
+type testServer struct {
+	exports    map[string]string // the printed exports
+	metricsURL string            // http://host:port/metrics, when printed
+	stderr     *syncBuffer       // the log
+	stop       func() error      // ends run and returns what it returned
+}
+
+// launch is startServer with more to see: the metrics URL, the log, and a
+// way to stop the server before the test ends. args follow testArgs.
+func launch(t *testing.T, env map[string]string, args ...string) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := newSyncBuffer(), newSyncBuffer()
 	done := make(chan error, 1)
 	getenv := func(k string) string { return env[k] }
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, getenv, stdout, stderr) }()
+	go func() { done <- run(ctx, append(append([]string{}, testArgs...), args...), getenv, stdout, stderr) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run returned %v", err)
 		}
 	})
 	embedded := env["AUTOCLAIM_REDIS_URL"] == "" && env["AUTOCLAIM_REDIS_CLUSTER"] == ""
-	exports := map[string]string{}
-	for exports["AUTOCLAIM_URL"] == "" || (embedded && exports["FABRIKAM_ADMIN_TOKEN"] == "") {
+	srv := &testServer{exports: map[string]string{}, stderr: stderr, stop: stop}
+	for srv.exports["AUTOCLAIM_URL"] == "" || (embedded && srv.exports["FABRIKAM_ADMIN_TOKEN"] == "") {
 		select {
 		case err := <-done:
-			done <- err // for the cleanup
+			done <- err // for stop
 			t.Fatalf("run ended early: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 		case <-stdout.wrote:
 		case <-t.Context().Done():
@@ -73,20 +100,23 @@ func startServer(t *testing.T, env map[string]string) map[string]string {
 		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 		for sc.Scan() {
 			if u, ok := strings.CutPrefix(sc.Text(), "autoclaim listening on "); ok {
-				exports["AUTOCLAIM_URL"] = u
+				srv.exports["AUTOCLAIM_URL"] = u
+			}
+			if u, ok := strings.CutPrefix(sc.Text(), "Metrics: "); ok {
+				srv.metricsURL, _, _ = strings.Cut(u, " ")
 			}
 			if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(sc.Text(), "export ") {
-				exports[k] = v
+				srv.exports[k] = v
 			}
 		}
 	}
-	base := strings.TrimSuffix(exports["AUTOCLAIM_URL"], "/graphql")
+	base := strings.TrimSuffix(srv.exports["AUTOCLAIM_URL"], "/graphql")
 	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /healthz = %v, %v", resp, err)
 	}
 	resp.Body.Close()
-	return exports
+	return srv
 }
 
 // TestEndToEndAdminFlow drives the reference document's admin flow over HTTP

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -34,14 +36,23 @@ func main() {
 	}
 }
 
-// run starts the server and blocks until ctx is done, then shuts down.
+// run starts the server and blocks until ctx is done, then shuts down. With
+// -h it prints the usage, with -version the version, and returns nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "token" {
 		return mintToken(args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the usage went to stderr
+	}
 	if err != nil {
 		return err
+	}
+	version := api.Version()
+	if cfg.Version {
+		fmt.Fprintf(stdout, "autoclaim %s %s\n", version, runtime.Version())
+		return nil
 	}
 	log := newLogger(cfg, stderr)
 
@@ -52,11 +63,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	tracer, stopTracing, err := startTracing(ctx, getenv, version)
+	if err != nil {
+		return err
+	}
+	if stopTracing != nil {
+		defer func() {
+			// Send the spans still buffered, within a bound.
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := stopTracing(flushCtx); err != nil {
+				log.Warn("could not send the last traces", "err", err)
+			}
+		}()
+	}
+
 	metrics := api.NewMetrics()
 	st, err := store.Open(store.Options{
 		URL: cfg.RedisURL, Cluster: cfg.RedisCluster, PoolSize: cfg.PoolSize, Prefix: cfg.RedisPrefix,
-		Catalog: catalog, Log: log, CommandFailed: metrics.RedisCommandFailed,
-		AuditRetention: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
+		Catalog: catalog, Log: log, CommandFailed: metrics.RedisCommandFailed, CommandTook: metrics.RedisCommandTook,
+		TracerProvider: tracer, AuditRetention: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return err
@@ -80,6 +106,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		rand.Read(secret)
 	}
 
+	var opsAddr net.Addr
+	if cfg.MetricsAddr != "" {
+		oln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("AUTOCLAIM_METRICS_ADDR: %w (choose another address, or off)", err)
+		}
+		osrv := &http.Server{Handler: api.OpsHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
+		go osrv.Serve(oln)
+		defer osrv.Close()
+		opsAddr = oln.Addr()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -91,6 +128,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if cfg.GraphiQL {
 		fmt.Fprintf(stdout, "GraphiQL: %s/graphiql\n", base)
+	}
+	if opsAddr != nil {
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics (profiles under /debug/pprof/)\n", displayAddr(opsAddr))
 	}
 	if cfg.embedded() {
 		fmt.Fprintln(stdout, "Redis: embedded in-process (data is lost when the server stops)")
@@ -116,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer endSubscriptions()
 	srv := &http.Server{
 		Handler: api.New(api.Deps{
-			Service: st, Ready: st, Verifier: verifier, Log: log, Metrics: metrics,
+			Service: st, Ready: st, Verifier: verifier, Log: log, Metrics: metrics, TracerProvider: tracer,
 			Console: cfg.Console, GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
 			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, CORSOrigins: cfg.CORSOrigins,
 		}),
@@ -126,25 +166,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if cfg.DebugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.DebugAddr)
-		if err != nil {
-			return fmt.Errorf("AUTOCLAIM_DEBUG_ADDR: %w", err)
-		}
-		dsrv := &http.Server{Handler: api.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
-		go dsrv.Serve(dln)
-		defer dsrv.Close()
-		fmt.Fprintf(stdout, "debug endpoints on http://%s/debug/\n", dln.Addr())
-	}
 	srv.RegisterOnShutdown(endSubscriptions)
+	log.Info("autoclaim started", "addr", ln.Addr().String(), "redis", cfg.redisMode(), "version", version,
+		"metrics_addr", addrOrOff(opsAddr), "tracing", tracer != nil, "log_level", cfg.LogLevel.String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		log.Error("stopped serving", "err", err)
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	log.Info("shutting down: finishing requests, ending subscriptions", "grace", shutdownGrace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	// Websockets and event streams outlive Shutdown: complete them, and let
@@ -154,19 +188,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("shutdown cut short", "err", err)
 		return err
 	}
+	log.Info("autoclaim stopped")
 	return nil
 }
 
-// newLogger logs text for a developer's embedded run and JSON otherwise,
-// each line with the request id of the request it is about.
-func newLogger(cfg config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if cfg.embedded() {
-		return slog.New(api.LogHandler(slog.NewTextHandler(w, opts)))
+// shutdownGrace bounds how long a shutdown waits for requests in flight.
+const shutdownGrace = 10 * time.Second
+
+// addrOrOff names a listener's address for a log line.
+func addrOrOff(a net.Addr) string {
+	if a == nil {
+		return "off"
 	}
-	return slog.New(api.LogHandler(slog.NewJSONHandler(w, opts)))
+	return a.String()
 }
 
 func extendCatalog(c *license.Catalog, file string) (*license.Catalog, error) {

@@ -16,7 +16,7 @@ func TestShutdownCompletesSubscriptions(t *testing.T) {
 	stdout := newSyncBuffer()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, stdout, newSyncBuffer())
+		done <- run(ctx, testArgs, func(string) string { return "" }, stdout, newSyncBuffer())
 	}()
 	var url, token, app string
 	for token == "" || app == "" {

@@ -1,6 +1,7 @@
 // Package api is autoclaim's HTTP surface: every route, the middleware
-// around them (request ids, body limit, queries-only GET, CORS), the gqlgen
-// handler with its request limits, and the metrics and debug endpoints.
+// around them (request ids, tracing, metrics and the access log, body limit,
+// queries-only GET, CORS), the gqlgen handler with its request limits, and
+// the operator's endpoints (metrics, profiles) served on a listener apart.
 package api
 
 import (
@@ -9,8 +10,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/autoclaim/autoclaim/api/console"
 	"github.com/autoclaim/autoclaim/api/graphiql"
@@ -32,7 +36,9 @@ type Deps struct {
 	Service  license.Service
 	Ready    Readiness
 	Verifier *auth.Verifier
-	Log      *slog.Logger
+	// Log receives the server's log lines, each with the request's id and
+	// trace (see LogHandler), and the access log at debug level.
+	Log *slog.Logger
 	// Console serves the admin console at /.
 	Console bool
 	// GraphiQL serves GraphiQL at /graphiql.
@@ -42,8 +48,13 @@ type Deps struct {
 	// Limits bound each request; zero bounds take DefaultLimits' (zero
 	// claim rates mean unlimited).
 	Limits Limits
-	// Metrics is what /metrics serves (nil: the runtime's metrics only).
+	// Metrics counts requests, operations and claims; OpsHandler serves
+	// them (nil: counted, and served nowhere).
 	Metrics *Metrics
+	// TracerProvider, when set, traces each request (an HTTP server span,
+	// joining the caller's trace when it sends a traceparent header) and
+	// each GraphQL operation in it. Nil: no tracing, and no cost.
+	TracerProvider trace.TracerProvider
 	// Shutdown, when done, completes every live subscription (nil: never).
 	Shutdown context.Context
 	// AllowedOrigins are host patterns (path.Match) whose browser pages may
@@ -77,6 +88,7 @@ func New(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	d.Log = slog.New(LogHandler(d.Log.Handler()))
 	mux := http.NewServeMux()
 	var gql http.Handler = limitBody(newGraphQLHandler(d))
 	if len(d.CORSOrigins) > 0 {
@@ -93,7 +105,6 @@ func New(d Deps) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Verifier, d.Log))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.registry, promhttp.HandlerOpts{}))
 	if d.Console {
 		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
 		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql"}))
@@ -103,7 +114,13 @@ func New(d Deps) http.Handler {
 		mux.Handle("GET /graphiql", g)
 		mux.Handle("GET /graphiql/", g)
 	}
-	return withRequestID(mux)
+	h := observe(mux, d.Metrics, d.Log)
+	if d.TracerProvider != nil {
+		// Span names become "POST /graphql" once the mux has matched a route.
+		h = otelhttp.NewHandler(h, "autoclaim", otelhttp.WithTracerProvider(d.TracerProvider),
+			otelhttp.WithPropagators(propagation.TraceContext{}), otelhttp.WithMeterProvider(noop.NewMeterProvider()))
+	}
+	return withRequestID(h)
 }
 
 // readyz answers 200 when the store and the token verifier are ready, and

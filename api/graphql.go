@@ -77,6 +77,9 @@ func newGraphQLHandler(d Deps) http.Handler {
 		public: publicFields(d.Introspection),
 		apq:    extension.AutomaticPersistedQuery{Cache: newByteCache(persistedQueryBytes, 1, func(q string) int { return len(q) })}})
 	srv.Use(&requestLimits{Limits: d.Limits, introspection: d.Introspection})
+	if d.TracerProvider != nil {
+		srv.Use(operationSpans{tracer: d.TracerProvider.Tracer(tracerName)})
+	}
 	srv.Use(d.Metrics)
 	if d.Introspection {
 		srv.Use(extension.Introspection{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"regexp"
 )
@@ -27,26 +26,4 @@ func withRequestID(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
-}
-
-// LogHandler returns h with the request id of the context added to each
-// record logged about a request.
-func LogHandler(h slog.Handler) slog.Handler { return requestIDLogs{h} }
-
-// requestIDLogs adds the request id of the context to each log record.
-type requestIDLogs struct{ slog.Handler }
-
-func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
-	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
-		r.AddAttrs(slog.String("request_id", id))
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h requestIDLogs) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDLogs{h.Handler.WithAttrs(attrs)}
-}
-
-func (h requestIDLogs) WithGroup(name string) slog.Handler {
-	return requestIDLogs{h.Handler.WithGroup(name)}
 }

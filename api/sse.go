@@ -61,6 +61,7 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	s := &sseStream{w: w, rc: http.NewResponseController(w), timeout: t.writeTimeout, cancel: cancel}
+	defer s.end() // a keep-alive due as the stream ends must not write after Do returns
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -85,9 +86,10 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		}
 	}()
 
-	responses, opCtx := exec.DispatchOperation(ctx, op)
+	// rctx, not ctx: the keep-alive goroutine reads ctx.
+	responses, rctx := exec.DispatchOperation(ctx, op)
 	for {
-		resp := responses(opCtx)
+		resp := responses(rctx)
 		if resp == nil {
 			break
 		}
@@ -118,6 +120,13 @@ func (s *sseStream) next(resp *graphql.Response) {
 		b, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error"}}})
 	}
 	s.write(fmt.Sprintf("event: next\ndata: %s\n\n", b))
+}
+
+// end stops further writes.
+func (s *sseStream) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken = true
 }
 
 // write sends one chunk and flushes it; a write that fails or outlasts its

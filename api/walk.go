@@ -82,8 +82,9 @@ type measure struct {
 	depth      int // levels of fields below the set, not counting introspection
 	aliases    int
 	complexity int
-	// introspectionAliases counts aliases of introspection fields, which
-	// could make one small document read the schema many times over.
+	// introspectionAliases counts aliases of __schema and of the fields of
+	// introspection's types, which could make one small document read the
+	// schema many times over.
 	introspectionAliases int
 }
 
@@ -134,7 +135,10 @@ func (w *measureWalk) field(f *ast.Field) measure {
 	}
 	if f.Alias != "" && f.Alias != f.Name {
 		m.aliases = satAdd(m.aliases, 1)
-		if strings.HasPrefix(f.Name, "__") || (f.ObjectDefinition != nil && strings.HasPrefix(f.ObjectDefinition.Name, "__")) {
+		// __type(name:) under several aliases reads several types (bounded by
+		// the schema); aliases of __schema or inside introspection's types
+		// would read the schema over and over.
+		if f.Name == "__schema" || (f.ObjectDefinition != nil && strings.HasPrefix(f.ObjectDefinition.Name, "__")) {
 			m.introspectionAliases = satAdd(m.introspectionAliases, 1)
 		}
 	}

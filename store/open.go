@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -38,6 +40,14 @@ type Options struct {
 	// failed (connection errors, timeouts, server errors); the store's own
 	// script answers (a denial, a conflict) and "no such key" are not failures.
 	CommandFailed func(command string)
+	// CommandTook, when set, is told how long each command took. Both hooks
+	// see the command client only: the stream readers' blocking reads are
+	// neither timed nor traced.
+	CommandTook func(command string, d time.Duration)
+	// TracerProvider, when set, traces every command: one span per command
+	// (or pipeline), named after it, without its arguments. Nil: no tracing,
+	// at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultPoolSize is the number of command connections per Redis node.
@@ -124,8 +134,8 @@ func Open(opts Options) (*Store, error) {
 		streams = redis.NewClient(&redis.Options{Addr: mr.Addr(), Password: password, PoolSize: streamReaders,
 			ReadBufferSize: streamReadBuffer, WriteBufferSize: streamWriteBuffer, MaintNotificationsConfig: noMaintNotifications})
 	}
-	if opts.CommandFailed != nil {
-		rdb.AddHook(failureHook{opts.CommandFailed})
+	if opts.CommandFailed != nil || opts.CommandTook != nil {
+		rdb.AddHook(commandHook{failed: opts.CommandFailed, took: opts.CommandTook})
 	}
 	s := New(rdb, opts.Catalog, opts.Prefix)
 	if opts.AuditRetention > 0 {
@@ -134,6 +144,15 @@ func Open(opts Options) (*Store, error) {
 	s.SetStreamClient(streams)
 	s.SetLogger(log)
 	s.closers = append([]func() error{rdb.Close, streams.Close}, closers...)
+	if opts.TracerProvider != nil {
+		// Keys and arguments stay out of spans (user ids are personal data),
+		// and so do dials (go-redis logs a failed one).
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(opts.TracerProvider),
+			redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false), redisotel.WithDialFilter(true)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: trace Redis commands: %w", err)
+		}
+	}
 	return s, nil
 }
 

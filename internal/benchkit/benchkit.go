@@ -96,7 +96,7 @@ func start(s *Server, env []string) (*Server, error) {
 	s.Secret, s.Prefix = []byte(RandomHex(16)), "bench-"+RandomHex(4)+":"
 	s.cmd = exec.Command(bin)
 	s.cmd.Env = append(append(os.Environ(),
-		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_DEBUG_ADDR=127.0.0.1:0", "AUTOCLAIM_REDIS_PREFIX="+s.Prefix,
+		"AUTOCLAIM_ADDR=127.0.0.1:0", "AUTOCLAIM_METRICS_ADDR=127.0.0.1:0", "AUTOCLAIM_REDIS_PREFIX="+s.Prefix,
 		"AUTOCLAIM_JWT_SECRET="+string(s.Secret), "AUTOCLAIM_DEMO=0", "AUTOCLAIM_CLAIM_RATE=0"), env...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -111,8 +111,8 @@ func start(s *Server, env []string) (*Server, error) {
 		if v, ok := strings.CutPrefix(lines.Text(), "autoclaim listening on "); ok {
 			s.URL = v
 		}
-		if v, ok := strings.CutPrefix(lines.Text(), "debug endpoints on "); ok {
-			s.Debug = strings.TrimSuffix(v, "/debug/")
+		if v, ok := strings.CutPrefix(lines.Text(), "Metrics: "); ok {
+			s.Debug, _, _ = strings.Cut(v, "/metrics")
 		}
 	}
 	if s.URL == "" {

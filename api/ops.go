@@ -5,14 +5,19 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// DebugHandler serves profiling on the operator's debug listener
-// (AUTOCLAIM_DEBUG_ADDR; keep it on loopback): net/http/pprof, and
-// /debug/heap, which collects garbage and reports the live heap and the
-// goroutine stacks in use, for measuring memory per subscriber or request.
-func DebugHandler() http.Handler {
+// OpsHandler serves the operator's listener (AUTOCLAIM_METRICS_ADDR, off the
+// public API port): the Prometheus metrics of m at /metrics, net/http/pprof
+// under /debug/pprof/, and /debug/heap, which collects garbage and reports
+// the live heap and the goroutine stacks in use, for measuring memory per
+// subscriber or request. Profiles show the process's command line: keep the
+// listener on loopback or a network only the operator's scrapers reach.
+func OpsHandler(m *Metrics) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -24,11 +29,11 @@ func DebugHandler() http.Handler {
 		for range 4 {
 			runtime.GC()
 		}
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
-			"heapAlloc": m.HeapAlloc, "heapInuse": m.HeapInuse, "stackInuse": m.StackInuse,
+			"heapAlloc": ms.HeapAlloc, "heapInuse": ms.HeapInuse, "stackInuse": ms.StackInuse,
 			"goroutines": runtime.NumGoroutine(),
 		})
 	})
