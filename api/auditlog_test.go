@@ -120,7 +120,9 @@ func TestEveryAdminMutationIsAudited(t *testing.T) {
 			{"setAutoClaimPolicyEnabled", f.admin, `mutation { setAutoClaimPolicyEnabled(policyId: "` + policy + `", enabled: false) { id } }`,
 				"setAutoClaimPolicyEnabled", []string{policy}, "enabled: true -> false\n"},
 			{"deleteAutoClaimPolicy", f.admin, `mutation { deleteAutoClaimPolicy(policyId: "` + policy + `") { deletedPolicyId } }`,
-				"deleteAutoClaimPolicy", []string{policy}, "name: Flow makers -> -\napp: POWER_AUTOMATE -> -\nenabled: false -> -\n"},
+				"deleteAutoClaimPolicy", []string{policy}, "name: Flow makers -> -\napp: POWER_AUTOMATE -> -\nenabled: false -> -\nproducts: " + p2 + " -> -\n"},
+			{"setAutoClaimEnabledToWhatItIs", f.admin, `mutation { setAutoClaimEnabled(tenantId: "aud", enabled: true) { id } }`,
+				"setAutoClaimEnabled", []string{"aud"}, ""},
 			{"addProduct", f.admin, `mutation { addProduct(input: {tenantId: "aud", skuPartNumber: "POWERAPPS_PER_USER", quantity: 1}) { id } }`,
 				"", nil, ""}, // refused (the tenant has that SKU): no entry
 		}
@@ -229,8 +231,22 @@ func TestAuditLogPagesAndFilters(t *testing.T) {
 		if r := ta.do(f.admin, auditQuery, map[string]any{"t": "other"}); r.Code() != "NOT_FOUND" {
 			t.Errorf("another tenant's audit log: %q; want NOT_FOUND", r.Code())
 		}
-		if r := ta.do(f.admin, auditQuery, map[string]any{"t": "pages", "after": "not-a-cursor"}); r.Code() != "BAD_USER_INPUT" {
-			t.Errorf("a bad cursor: %q; want BAD_USER_INPUT", r.Code())
+		for name, vars := range map[string]map[string]any{
+			"BadCursor":   {"after": "not-a-cursor"},
+			"BadSince":    {"since": "nope"},
+			"DateOnly":    {"since": "2026-11-30"},
+			"NumberSince": {"since": 5},
+		} {
+			vars["t"] = "pages"
+			if r := ta.do(f.admin, auditQuery, vars); r.Code() != "BAD_USER_INPUT" {
+				t.Errorf("%s: %q %+v; want BAD_USER_INPUT", name, r.Code(), r.Errors)
+			}
+		}
+		if p := ta.auditLog(f.admin, "pages", map[string]any{"since": "1960-01-01T00:00:00Z"}).Tenant.AuditLog; len(p.Nodes) != 10 {
+			t.Errorf("since 1960: %d entries; want all 10", len(p.Nodes))
+		}
+		if p := ta.auditLog(f.admin, "pages", map[string]any{"after": "0-0"}).Tenant.AuditLog; len(p.Nodes) != 0 || p.PageInfo.HasNextPage {
+			t.Errorf("after 0-0: %+v; want an empty last page", p)
 		}
 	})
 }
@@ -267,6 +283,42 @@ func TestAuditRetention(t *testing.T) {
 	}
 	if p.TotalCount != 2 || p.Entries[1].Action != "setAutoClaimEnabled" {
 		t.Fatalf("after 31 days: %d entries, the oldest %q; want the tenant's creation dropped", p.TotalCount, p.Entries[len(p.Entries)-1].Action)
+	}
+	// Entries past the retention are not shown, even before a write drops them.
+	b.Mini.SetTime(start.Add(62 * 24 * time.Hour))
+	if p, _ := st.AuditLog(ctx, "kept", license.AuditQuery{First: 10}); len(p.Entries) != 0 {
+		t.Fatalf("62 days on, with no write since: %d entries shown; want none", len(p.Entries))
+	}
+}
+
+// TestAuditLogReadsABoundedSlice: a filter that matches few entries reads at
+// most 2,000 per call and hands back a cursor to go on from.
+func TestAuditLogReadsABoundedSlice(t *testing.T) {
+	b := redistest.Mini(t)
+	st := store.New(b.Client, license.BuiltinCatalog(), b.Prefix)
+	ctx := context.Background()
+	if err := st.LoadScripts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CreateTenant(ctx, license.NewTenant{ID: "long", Name: "Long", AdminUserPrincipalName: "a@long.example", AdminDisplayName: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2100 {
+		if _, err := st.SetAutoClaimEnabled(ctx, "long", i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := license.AuditQuery{First: 5, Action: "createTenant"}
+	p, err := st.AuditLog(ctx, "long", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Entries) != 0 || !p.HasNextPage || p.EndCursor == "" {
+		t.Fatalf("first call: %d entries, more %v, cursor %q; want none yet, more, and a cursor", len(p.Entries), p.HasNextPage, p.EndCursor)
+	}
+	q.After = p.EndCursor
+	if p, err = st.AuditLog(ctx, "long", q); err != nil || len(p.Entries) != 1 || p.HasNextPage {
+		t.Fatalf("second call: %+v, %v; want the tenant's creation and the end", p, err)
 	}
 }
 

@@ -57,6 +57,9 @@ type AuditPage struct {
 	HasNextPage bool
 	// TotalCount is the number of entries the log keeps, before filters.
 	TotalCount int
+	// EndCursor is where the next page starts: the last entry's id, or,
+	// when the filters matched few of the entries read, the last entry read.
+	EndCursor string
 }
 
 // AuditService reads the audit log. Its entries are written by the services

@@ -154,9 +154,11 @@ func auditConnection(page *license.AuditPage) *model.AuditEntryConnection {
 	for i, e := range page.Entries {
 		c.Edges[i] = &model.AuditEntryEdge{Cursor: e.ID, Node: e}
 	}
-	if n := len(page.Entries); n > 0 {
+	if len(page.Entries) > 0 {
 		c.PageInfo.StartCursor = &page.Entries[0].ID
-		c.PageInfo.EndCursor = &page.Entries[n-1].ID
+	}
+	if page.EndCursor != "" {
+		c.PageInfo.EndCursor = &page.EndCursor
 	}
 	return c
 }

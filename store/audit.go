@@ -8,8 +8,12 @@ import (
 )
 
 // auditBatch is how many entries one read of the audit stream takes while
-// it looks for a page's worth that match the filters.
-const auditBatch = 200
+// it looks for a page's worth that match the filters, and auditScan how
+// many one call reads at most.
+const (
+	auditBatch = 200
+	auditScan  = 2000
+)
 
 // audited returns the arguments a change script takes to record its audit
 // entry: the entry's JSON (see encodeAuditArg) and the retention (ms). The
@@ -20,7 +24,9 @@ func (s *Store) audited(ctx context.Context, action string, targets []string, ch
 
 // AuditLog implements license.AuditService: a page of a tenant's audit log,
 // newest first, read from the audit stream (after the cursor, down to
-// since), skipping entries of other actions.
+// since, never further back than the retention), skipping entries of other
+// actions. One call reads at most auditScan entries: a page whose filter
+// matches few may come back short, with a cursor to read on from.
 func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQuery) (*license.AuditPage, error) {
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return nil, err
@@ -30,14 +36,26 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 	}
 	start := "+"
 	if q.After != "" {
-		if _, err := license.ParseEventID(q.After); err != nil {
+		after, err := license.ParseEventID(q.After)
+		if err != nil {
 			return nil, license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", q.After)
 		}
-		start = "(" + q.After
+		if after == (license.EventID{}) {
+			return &license.AuditPage{}, nil // nothing comes before the start of time
+		}
+		start = "(" + after.String()
+	}
+	now, err := s.redisNow(ctx) // the clock the entries were stamped with
+	if err != nil {
+		return nil, err
+	}
+	oldest := now.Add(-s.AuditRetention)
+	if q.Since.After(oldest) {
+		oldest = q.Since
 	}
 	end := "-"
-	if !q.Since.IsZero() {
-		end = strconv.FormatInt(q.Since.UnixMilli(), 10)
+	if oldest.UnixMilli() > 0 {
+		end = strconv.FormatInt(oldest.UnixMilli(), 10)
 	}
 	k := s.keys(tenantID)
 	total, err := s.rdb.XLen(ctx, k.audit()).Result()
@@ -45,7 +63,7 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 		return nil, s.fail(err)
 	}
 	page := &license.AuditPage{TotalCount: int(total)}
-	for len(page.Entries) <= q.First {
+	for scanned := 0; len(page.Entries) <= q.First && scanned < auditScan; {
 		msgs, err := s.rdb.XRevRangeN(ctx, k.audit(), start, end, auditBatch).Result()
 		if err != nil {
 			return nil, s.fail(err)
@@ -54,15 +72,29 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 			if e := decodeAuditEntry(tenantID, m); q.Action == "" || e.Action == q.Action {
 				page.Entries = append(page.Entries, e)
 			}
+			page.EndCursor = m.ID
+			if len(page.Entries) > q.First {
+				break
+			}
 		}
+		scanned += len(msgs)
 		if len(msgs) < auditBatch {
+			page.EndCursor = ""
 			break
 		}
 		start = "(" + msgs[len(msgs)-1].ID
+		page.HasNextPage = true // more may follow; settled below
 	}
-	if len(page.Entries) > q.First {
-		page.HasNextPage = true
+	switch {
+	case len(page.Entries) > q.First:
 		page.Entries = page.Entries[:q.First]
+		page.HasNextPage = true
+		page.EndCursor = ""
+	case page.EndCursor == "":
+		page.HasNextPage = false
+	}
+	if page.EndCursor == "" && len(page.Entries) > 0 {
+		page.EndCursor = page.Entries[len(page.Entries)-1].ID
 	}
 	return page, nil
 }

@@ -152,7 +152,7 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "deleteAutoClaimPolicy", []string{id})
 	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
-		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events(), k.audit()}, n, eventWindow, entry, retention)
+		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events(), k.audit()}, n, eventWindow, entry, retention, tenantID)
 	if err != nil {
 		return err
 	}

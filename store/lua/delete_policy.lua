@@ -3,13 +3,13 @@
 -- KEYS[4] policy report hash   KEYS[5] policy claimed-users zset   KEYS[6] event stream
 -- KEYS[7] audit stream
 -- ARGV[1] policy number  ARGV[2] event window (ms)  ARGV[3] audit entry (see audit_arg)
--- ARGV[4] audit retention (ms)
+-- ARGV[4] audit retention (ms)  ARGV[5] the tenant's id (to name products in the entry)
 -- Reply: the policy's app id, or an error "AC:NO_POLICY".
 --@include lib/audit.lua
 local policy_key, policies_key, app_policies_key, report_key, claimed_key, events_key, audit_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local policy, window = ARGV[1], ARGV[2]
-local entry, retention = audit_arg(ARGV[3]), ARGV[4]
+local entry, retention, tenant = audit_arg(ARGV[3]), ARGV[4], ARGV[5]
 
 local app = redis.call('HGET', policy_key, 'app')
 if not app then
@@ -18,10 +18,15 @@ end
 if redis.call('HGET', app_policies_key, app) == policy then
   redis.call('HDEL', app_policies_key, app)
 end
-local was = redis.call('HMGET', policy_key, 'name', 'enabled')
+local was = redis.call('HMGET', policy_key, 'name', 'enabled', 'products')
+local product_ids = {}
+for i, p in ipairs(products_decode(was[3]) or {}) do
+  product_ids[i] = tenant .. ':product:' .. p.product
+end
 audit_change(entry, 'name', was[1], nil)
 audit_change(entry, 'app', app, nil)
 audit_change(entry, 'enabled', bool_text(was[2]), nil)
+audit_change(entry, 'products', list_encode(product_ids), nil)
 redis.call('ZREM', policies_key, policy)
 redis.call('DEL', policy_key, report_key, claimed_key)
 audit(audit_key, retention, entry)

@@ -16,9 +16,11 @@ local function audit_arg(json)
 end
 
 -- audit_change(e, field, before, after) adds a change the script read itself
--- (nil: no value).
+-- (nil: no value); a field set to the value it had changed nothing.
 local function audit_change(e, field, before, after)
-  e.changes[#e.changes + 1] = {field = field, before = before, after = after}
+  if before ~= after then
+    e.changes[#e.changes + 1] = {field = field, before = before, after = after}
+  end
 end
 
 -- bool_text(v) writes a stored flag ('1' or '0') as a change's value.
