@@ -145,7 +145,7 @@ func (v *Verifier) Verify(token string) (*Caller, error) {
 	case license.ErrorCode(err) == license.EUNAVAILABLE:
 		return nil, err
 	case err != nil:
-		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token is not valid: %v.", err)
+		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token is not valid: %s.", tokenProblem(err))
 	case tc.Subject == "" || len(tc.Roles) == 0:
 		return nil, license.Errorf(license.EUNAUTHENTICATED, "The bearer token must name a subject and at least one role (roles).")
 	}
@@ -190,6 +190,29 @@ func (v *Verifier) claims(token string) (*tokenClaims, error) {
 	default:
 		return nil, fmt.Errorf("this server doesn't accept %s tokens", alg)
 	}
+}
+
+// tokenProblem says in a few words what is wrong with a token, without
+// the libraries' inner workings.
+func tokenProblem(err error) string {
+	for _, p := range []struct {
+		err  error
+		text string
+	}{
+		{jwt.ErrTokenMalformed, "it is not a JWT"},
+		{jwt.ErrTokenSignatureInvalid, "its signature doesn't match"},
+		{jwt.ErrTokenUnverifiable, "no key this server trusts signed it"},
+		{jwt.ErrTokenNotValidYet, "it is not valid yet (nbf)"},
+		{jwt.ErrTokenInvalidIssuer, "it is not from the configured issuer (iss)"},
+		{jwt.ErrTokenInvalidAudience, "it is not for this API (aud)"},
+		{jwt.ErrTokenRequiredClaimMissing, "it lacks a required claim (exp)"},
+		{jwt.ErrTokenInvalidClaims, "its claims are not valid"},
+	} {
+		if errors.Is(err, p.err) {
+			return p.text
+		}
+	}
+	return err.Error()
 }
 
 func errExpired() error {

@@ -1,15 +1,18 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
@@ -132,7 +135,7 @@ func loadOIDC(ctx context.Context, cfg OIDC, now func() time.Time) (*oidcVerifie
 	}
 	firstFetchFails := false
 	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{doc.JWKSURI}, keyfunc.Override{
-		Client:                    cfg.Client,
+		Client:                    &http.Client{Timeout: cfg.Client.Timeout, Transport: usableKeys{base: cfg.Client.Transport, log: cfg.Log}},
 		HTTPTimeout:               10 * time.Second,
 		NoErrorReturnFirstHTTPReq: &firstFetchFails,
 		RefreshInterval:           keyRefresh,
@@ -176,9 +179,57 @@ func (o *oidcVerifier) verify(token string) (*tokenClaims, error) {
 	if err != nil || exp == nil {
 		return nil, jwt.ErrTokenRequiredClaimMissing
 	}
-	tc.Expires = exp.Time
+	tc.Expires = exp.Time.Add(oidcLeeway) // the caller stays valid through the leeway the parser allowed
 	if o.cfg.SubjectClaim != "sub" && tc.Subject == "" {
 		return nil, fmt.Errorf("the token has no %s claim", o.cfg.SubjectClaim)
 	}
 	return tc, nil
+}
+
+// usableKeys passes on a JWKS response without the keys that can't be
+// read, so that one malformed key of a provider doesn't stop the verifier
+// from trusting the others. Each key dropped is logged.
+type usableKeys struct {
+	base http.RoundTripper
+	log  *slog.Logger
+}
+
+// RoundTrip implements http.RoundTripper.
+func (u usableKeys) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := u.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("the provider's key set is not JSON: %w", err)
+	}
+	kept := make([]json.RawMessage, 0, len(set.Keys))
+	for _, raw := range set.Keys {
+		if _, err := jwkset.NewJWKFromRawJSON(raw, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{}); err != nil && !errors.Is(err, jwkset.ErrUnsupportedKey) {
+			var k struct {
+				KID string `json:"kid"`
+			}
+			json.Unmarshal(raw, &k)
+			u.log.WarnContext(r.Context(), "the identity provider's key set holds a key that can't be read; it is skipped", "kid", k.KID, "err", err)
+			continue
+		}
+		kept = append(kept, raw)
+	}
+	out, _ := json.Marshal(map[string]any{"keys": kept})
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Del("Content-Length")
+	return resp, nil
 }

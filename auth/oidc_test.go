@@ -174,3 +174,31 @@ func TestOIDCIssuerDownAtStart(t *testing.T) {
 		t.Fatalf("the provider's token once its keys loaded: %v", err)
 	}
 }
+
+// TestOIDCSkipsKeysItCantRead: one malformed key in the provider's key set
+// is skipped; the others still verify tokens.
+func TestOIDCSkipsKeysItCantRead(t *testing.T) {
+	p := oidctest.New(t)
+	p.AddBrokenKey("broken")
+	v := readyVerifier(t, p, nil, "")
+	tok := p.Sign(t, "rsa-1", jwt.MapClaims{"iss": p.URL, "aud": audience, "sub": "adele", "tid": "contoso", "roles": []string{"GLOBAL_ADMIN"}, "exp": time.Now().Add(time.Hour).Unix()})
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatalf("a token of a good key beside a broken one: %v", err)
+	}
+}
+
+// TestOIDCLeewayOutlastsExpiry: a provider's token within its 60 s of
+// leeway past exp is a valid caller, not one refused as expired.
+func TestOIDCLeewayOutlastsExpiry(t *testing.T) {
+	p := oidctest.New(t)
+	now := time.Now()
+	v := readyVerifier(t, p, func() time.Time { return now }, "")
+	tok := p.Sign(t, "rsa-1", jwt.MapClaims{"iss": p.URL, "aud": audience, "sub": "adele", "tid": "contoso", "roles": []string{"GLOBAL_ADMIN"}, "exp": now.Add(-30 * time.Second).Unix()})
+	c, err := v.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.CallerFrom(auth.WithCaller(context.Background(), c, nil)); err != nil {
+		t.Fatalf("a caller within the leeway: %v", err)
+	}
+}

@@ -30,8 +30,17 @@ type Provider struct {
 	// KeyReads counts requests for the JWKS.
 	KeyReads atomic.Int64
 
-	mu   sync.Mutex
-	keys map[string]any // kid -> *rsa.PrivateKey or *ecdsa.PrivateKey
+	mu     sync.Mutex
+	keys   map[string]any      // kid -> *rsa.PrivateKey or *ecdsa.PrivateKey
+	broken []map[string]string // keys of the JWKS that can't be read
+}
+
+// AddBrokenKey adds to the JWKS a key that can't be read (its modulus is
+// not base64url).
+func (p *Provider) AddBrokenKey(kid string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.broken = append(p.broken, map[string]string{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": "!!", "e": "AQAB"})
 }
 
 // New starts a provider with an RSA key "rsa-1" and an EC key "ec-1"; it
@@ -59,6 +68,7 @@ func New(tb testing.TB) *Provider {
 		for kid, k := range p.keys {
 			set = append(set, PublicJWK(kid, k))
 		}
+		set = append(set, p.broken...)
 		json.NewEncoder(w).Encode(map[string]any{"keys": set})
 	})
 	p.Server = httptest.NewServer(p.Mux)
