@@ -90,7 +90,7 @@ func New(d Deps) http.Handler {
 	}
 	d.Log = slog.New(LogHandler(d.Log.Handler()))
 	mux := http.NewServeMux()
-	var gql http.Handler = limitBody(newGraphQLHandler(d))
+	var gql http.Handler = graphQLMethods(limitBody(newGraphQLHandler(d)))
 	if len(d.CORSOrigins) > 0 {
 		gql = cors.New(cors.Options{
 			AllowedOrigins: d.CORSOrigins,

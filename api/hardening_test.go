@@ -218,6 +218,50 @@ func TestGraphQLOverHTTP(t *testing.T) {
 			t.Fatalf("Accept: application/xml: %d; want 406", rec.Code)
 		}
 	})
+	t.Run("OtherMethodsAre405", func(t *testing.T) {
+		for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead} {
+			if rec := send(m, "application/json", "", `{"query": "{ me { subject } }"}`, ""); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, POST, OPTIONS" {
+				t.Errorf("%s: %d, Allow %q; want 405 and GET, POST, OPTIONS", m, rec.Code, rec.Header().Get("Allow"))
+			}
+		}
+	})
+	t.Run("AcceptQValues", func(t *testing.T) {
+		for accept, want := range map[string]string{
+			"application/graphql-response+json;q=0.1, application/json;q=1": "application/json",
+			"application/json;q=0.5, application/graphql-response+json":     "application/graphql-response+json",
+			"*/*;q=0.2, application/graphql-response+json;q=0.3":            "application/graphql-response+json",
+			"application/json;q=0": "",
+		} {
+			rec := send(http.MethodPost, "application/json", accept, `{"query": "{ me { subject } }"}`, "")
+			if want == "" {
+				if rec.Code != http.StatusNotAcceptable {
+					t.Errorf("Accept %q: %d; want 406", accept, rec.Code)
+				}
+				continue
+			}
+			if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, want) {
+				t.Errorf("Accept %q: answered %q; want %q", accept, got, want)
+			}
+		}
+	})
+	t.Run("TooLargeIsJSON", func(t *testing.T) {
+		rec := send(http.MethodPost, "application/json", "", `{"query": "{ me { subject } }", "x": "`+strings.Repeat("x", 1<<20)+`"}`, "")
+		if rec.Code != http.StatusRequestEntityTooLarge || !json.Valid(rec.Body.Bytes()) {
+			t.Errorf("an oversized body: %d %q; want 413 answered as JSON", rec.Code, rec.Body.String()[:min(80, rec.Body.Len())])
+		}
+	})
+	t.Run("ManyErrorsAreCounted", func(t *testing.T) {
+		args := make([]string, 200)
+		for i := range args {
+			args[i] = fmt.Sprintf("a%d: 1", i)
+		}
+		rec := send(http.MethodPost, "application/json", "", `{"query": "{ me(`+strings.Join(args, ", ")+`) { subject } }"}`, "")
+		var body struct{ Errors []gqltest.Error }
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		if n := len(body.Errors); n != 21 || !strings.Contains(body.Errors[20].Message, "180 more errors") {
+			t.Errorf("200 unknown arguments: %d errors listed; want 20 and a count of the other 180", n)
+		}
+	})
 	t.Run("UnsupportedMediaTypeIs415", func(t *testing.T) {
 		rec := send(http.MethodPost, "text/plain", "", `{"query": "{ me { subject } }"}`, "")
 		if rec.Code != http.StatusUnsupportedMediaType || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {

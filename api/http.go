@@ -13,17 +13,17 @@ const maxBodyBytes = 1 << 20
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBodyBytes {
-			http.Error(w, "request body over 1 MiB", http.StatusRequestEntityTooLarge)
+			refuse(w, http.StatusRequestEntityTooLarge, "The request body is over 1 MiB.")
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
 			body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 			if err != nil {
-				http.Error(w, "could not read the request body", http.StatusBadRequest)
+				refuse(w, http.StatusBadRequest, "The request body could not be read.")
 				return
 			}
 			if len(body) > maxBodyBytes {
-				http.Error(w, "request body over 1 MiB", http.StatusRequestEntityTooLarge)
+				refuse(w, http.StatusRequestEntityTooLarge, "The request body is over 1 MiB.")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -32,4 +32,25 @@ func limitBody(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// graphQLMethods answers a method /graphql doesn't serve with 405 and the
+// methods it does (HEAD included: it would return no answer).
+func graphQLMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodPost, http.MethodOptions:
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			refuse(w, http.StatusMethodNotAllowed, "/graphql takes GET (queries) and POST.")
+		}
+	})
+}
+
+// refuse answers a request the GraphQL handler won't see, as JSON.
+func refuse(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", mediaJSON)
+	w.WriteHeader(status)
+	writeErrors(w, msg)
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -90,26 +91,41 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	writeResponse(w, status, resp, true)
 }
 
-// negotiate picks the response's media type from an Accept header: the
-// first of the two JSON types the client lists (application/json when it
-// names none, or any). ok is false when it accepts neither.
+// negotiate picks the response's media type from an Accept header: of the
+// two JSON types (application/json also as application/* or */*), the one
+// the client prefers by q-value, application/graphql-response+json on a
+// tie; application/json when the header is empty. ok is false when it
+// accepts neither.
 func negotiate(accept string) (media string, ok bool) {
 	if strings.TrimSpace(accept) == "" {
 		return mediaJSON, true
 	}
+	best, bestQ := "", 0.0
 	for part := range strings.SplitSeq(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil || params["q"] == "0" {
+		if err != nil {
 			continue
 		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil || q < 0 || q > 1 {
+				continue
+			}
+		}
+		var candidate string
 		switch mt {
 		case mediaGraphQLResponse:
-			return mediaGraphQLResponse, true
+			candidate = mediaGraphQLResponse
 		case mediaJSON, "application/*", "*/*":
-			return mediaJSON, true
+			candidate = mediaJSON
+		default:
+			continue
+		}
+		if q > bestQ || (q == bestQ && q > 0 && candidate == mediaGraphQLResponse) {
+			best, bestQ = candidate, q
 		}
 	}
-	return "", false
+	return best, best != ""
 }
 
 // readParams reads a request's GraphQL parameters: the JSON body of a POST,
@@ -226,9 +242,19 @@ func retryAfter(resp *graphql.Response) (int, bool) {
 	return max(1, int(math.Ceil(secs))), true
 }
 
+// maxErrors is how many errors an answer lists; the rest are counted in
+// a last one, so a small document can't make a large answer.
+const maxErrors = 20
+
 // writeResponse writes a GraphQL response; a request that did not run has
 // no data entry.
 func writeResponse(w http.ResponseWriter, status int, resp *graphql.Response, ran bool) {
+	if n := len(resp.Errors); n > maxErrors {
+		resp.Errors = append(resp.Errors[:maxErrors:maxErrors], &gqlerror.Error{
+			Message:    fmt.Sprintf("…and %d more errors.", n-maxErrors),
+			Extensions: map[string]any{"code": resp.Errors[0].Extensions["code"]},
+		})
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="autoclaim"`)
 	}

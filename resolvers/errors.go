@@ -22,7 +22,17 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if !errors.As(err, &le) {
 			var ge *gqlerror.Error
 			if errors.As(err, &ge) && ge.Err == nil {
-				return graphql.DefaultErrorPresenter(ctx, err)
+				gerr := graphql.DefaultErrorPresenter(ctx, err)
+				if gerr.Extensions["code"] == nil {
+					// A request error of gqlgen's without a code of its own
+					// (a persisted query's hash that doesn't match, an
+					// operation name the document lacks).
+					if gerr.Extensions == nil {
+						gerr.Extensions = map[string]any{}
+					}
+					gerr.Extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+				}
+				return gerr
 			}
 			le = license.Internal(err)
 		}
