@@ -66,6 +66,18 @@ func mintToken(args []string, getenv func(string) string, stdout, stderr io.Writ
 	if c.App != "" && !c.Has(auth.App) {
 		return errors.New("token: -app binds an APP token to an app; add -role APP")
 	}
+	if c.App != "" {
+		catalog := license.BuiltinCatalog()
+		if file := getenv("AUTOCLAIM_CATALOG"); file != "" {
+			var err error
+			if catalog, err = extendCatalog(catalog, file); err != nil {
+				return fmt.Errorf("token: %w", err)
+			}
+		}
+		if catalog.App(c.App) == nil {
+			return fmt.Errorf("token: the catalog has no app %q", c.App)
+		}
+	}
 	tok, err := auth.Issue([]byte(*secret), c, *ttl, time.Now())
 	if err != nil {
 		return err

@@ -49,6 +49,7 @@ func TestTokenSubcommand(t *testing.T) {
 		"ErrNoSubject":     {[]string{"-role", "OPERATOR"}, env, "-sub is required"},
 		"ErrNoTenant":      {[]string{"-role", "GLOBAL_ADMIN", "-sub", "adele"}, env, "-tenant must be a tenant id"},
 		"ErrBadTTL":        {[]string{"-role", "OPERATOR", "-sub", "ops", "-ttl", "-1h"}, env, "-ttl must be"},
+		"ErrUnknownApp":    {[]string{"-role", "APP", "-tenant", "contoso", "-sub", "pa", "-app", "NOPE"}, env, `no app "NOPE"`},
 		"ErrAppWithoutApp": {[]string{"-role", "USER", "-tenant", "contoso", "-sub", "megan", "-app", "POWER_AUTOMATE"}, env, "add -role APP"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -451,3 +451,25 @@ func TestAuthMatrix(t *testing.T) {
 		})
 	})
 }
+
+// TestAUserCantNameItself: a USER claiming for itself may not give the
+// directory a principal or display name (it could take another's); an app may.
+func TestAUserCantNameItself(t *testing.T) {
+	ta := newTestAPI(t, redistest.Mini(t))
+	f := ta.newFixture("names")
+	ta.mustDo(f.admin, `mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"tenantId": "names", "name": "PA", "appId": "POWER_AUTOMATE",
+			"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}}}}, nil)
+	ta.mustDo(f.admin, `mutation { setAutoClaimEnabled(tenantId: "names", enabled: true) { id } }`, nil, nil)
+	claim := `mutation($u: ID!) { claimLicense(input: {tenantId: "names", userId: $u, appId: "POWER_AUTOMATE", trigger: SIGN_IN, displayName: "Adele Vance"}) { outcome } }`
+	before := ta.snapshot(f.admin, "names")
+	if r := ta.do(ta.token("mallory", "names", auth.User), claim, map[string]any{"u": "mallory"}); r.Code() != "FORBIDDEN" {
+		t.Fatalf("a user naming itself: %q %+v; want FORBIDDEN", r.Code(), r.Errors)
+	}
+	if after := ta.snapshot(f.admin, "names"); after != before {
+		t.Fatal("a refused claim changed the tenant")
+	}
+	if r := ta.do(ta.token("flow", "names", auth.App), claim, map[string]any{"u": "adele-2"}); len(r.Errors) > 0 {
+		t.Fatalf("an app naming a new user: %+v", r.Errors)
+	}
+}

@@ -76,6 +76,17 @@ func (c *Caller) MayClaim(tenantID, userID, appID string) error {
 	return license.Errorf(license.EFORBIDDEN, "Your role can't claim licenses; it needs one of %v.", []Role{App, User, GlobalAdmin})
 }
 
+// MayDescribeUsers returns nil if the caller may give a new user's
+// principal and display names with a claim: apps and admins, which know the
+// directory; a USER may not name itself (it could take another's name).
+// Returns EFORBIDDEN otherwise.
+func (c *Caller) MayDescribeUsers() error {
+	if c.Has(App, GlobalAdmin) {
+		return nil
+	}
+	return license.Errorf(license.EFORBIDDEN, "Only apps and admins may give a new user's userPrincipalName and displayName.")
+}
+
 // ClaimRate is the class of claim rate limit a caller falls under.
 type ClaimRate int
 

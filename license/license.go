@@ -151,9 +151,16 @@ func ValidateName(what, name string) error {
 		return Errorf(EINVALID, "The %s can be at most %d characters long; it has %d.", what, MaxNameLength, utf8.RuneCountInString(trimmed))
 	case strings.ContainsFunc(name, unicode.IsControl):
 		return Errorf(EINVALID, "The %s can't contain control characters such as line breaks.", what)
+	case strings.ContainsFunc(name, invisible):
+		return Errorf(EINVALID, "The %s can't contain invisible characters (zero-width, direction marks, line or paragraph separators).", what)
 	}
 	return nil
 }
+
+// invisible reports format characters (zero-width spaces and joiners,
+// direction marks and overrides) and line and paragraph separators: they
+// let two names look alike.
+func invisible(r rune) bool { return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) }
 
 // ValidateUserPrincipalName checks the form name@domain: valid UTF-8, no
 // spaces and no control characters.
@@ -165,6 +172,8 @@ func ValidateUserPrincipalName(upn string) error {
 		return Errorf(EINVALID, "The user principal name %q must be valid UTF-8 text.", upn)
 	case strings.ContainsFunc(upn, unicode.IsControl):
 		return Errorf(EINVALID, "The user principal name %q can't contain control characters.", upn)
+	case strings.ContainsFunc(upn, func(r rune) bool { return invisible(r) || unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) }):
+		return Errorf(EINVALID, "The user principal name %q can't contain spaces or invisible characters.", upn)
 	}
 	return nil
 }

@@ -63,6 +63,10 @@ func TestValidateName(t *testing.T) {
 		{"ErrC1CSI", "a\u009b31mred", license.EINVALID, []string{"control characters"}},
 		{"ErrInvalidUTF8", "caf\xe9", license.EINVALID, []string{"UTF-8"}},
 		{"ErrInvalidUTF8Only", "\xff\xfe", license.EINVALID, []string{"UTF-8"}},
+		{"ErrZeroWidthSpace", "Adele\u200bVance", license.EINVALID, []string{"invisible"}},
+		{"ErrRightToLeftOverride", "Adele \u202eecnaV", license.EINVALID, []string{"invisible"}},
+		{"ErrLineSeparator", "a\u2028b", license.EINVALID, []string{"invisible"}},
+		{"OKNoBreakSpace", "Adele\u00a0Vance", "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +119,9 @@ func TestValidateUserPrincipalNameRefusesControlCharacters(t *testing.T) {
 		{"ErrDEL", "a\x7f@contoso.com", "control characters"},
 		{"ErrC1NextLine", "a\u0085@contoso.com", "control characters"},
 		{"ErrInvalidUTF8", "caf\xe9@contoso.com", "UTF-8"},
+		{"ErrZeroWidthSpace", "adele\u200b@contoso.com", "invisible"},
+		{"ErrNoBreakSpace", "adele\u00a0x@contoso.com", "spaces"},
+		{"ErrBidiMark", "adele\u200f@contoso.com", "invisible"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

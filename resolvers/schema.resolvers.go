@@ -279,6 +279,11 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 	if err := c.MayClaim(input.TenantID, input.UserID, input.AppID); err != nil {
 		return nil, err
 	}
+	if input.UserPrincipalName != nil || input.DisplayName != nil {
+		if err := c.MayDescribeUsers(); err != nil {
+			return nil, err
+		}
+	}
 	if r.Claims != nil {
 		if err := r.Claims.AllowClaim(c); err != nil {
 			return nil, err
