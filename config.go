@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/autoclaim/autoclaim/api"
+	"github.com/autoclaim/autoclaim/api/console"
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/store"
 )
@@ -45,6 +46,8 @@ type config struct {
 	// AllowedOrigins are host patterns of browser pages allowed to open
 	// websockets besides the server's own origin.
 	AllowedOrigins []string
+	// OIDCScopes are the scopes the console asks the provider for.
+	OIDCScopes []string
 	// Version asks for the version to be printed instead of serving.
 	Version bool
 }
@@ -122,6 +125,7 @@ its line; a flag wins over its variable.
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", getenv("AUTOCLAIM_OIDC_AUDIENCE"), "the aud the provider's tokens must carry (AUTOCLAIM_OIDC_AUDIENCE)")
 	fs.StringVar(&c.OIDCSubjectClaim, "oidc-subject-claim", envOr(getenv, "AUTOCLAIM_OIDC_SUBJECT_CLAIM", "sub"), "the claim that names the caller, e.g. oid for Entra ID (AUTOCLAIM_OIDC_SUBJECT_CLAIM)")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", getenv("AUTOCLAIM_OIDC_CLIENT_ID"), "the console's client id at the provider, for signing in with the organization's account (AUTOCLAIM_OIDC_CLIENT_ID)")
+	scopes := fs.String("oidc-scopes", envOr(getenv, "AUTOCLAIM_OIDC_SCOPES", "openid profile"), "space-separated scopes the console asks the provider for, e.g. openid profile api://autoclaim/access (AUTOCLAIM_OIDC_SCOPES)")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", getenv("AUTOCLAIM_JWT_SECRET"), "HS256 secret of bearer tokens, at least 32 bytes, the same on every instance; required with a Redis of your own (AUTOCLAIM_JWT_SECRET)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("AUTOCLAIM_REDIS_URL"), "redis://host:port/db; empty = embedded in-process Redis (AUTOCLAIM_REDIS_URL)")
 	cluster := fs.String("redis-cluster", getenv("AUTOCLAIM_REDIS_CLUSTER"), "comma-separated host:port of Redis Cluster nodes (AUTOCLAIM_REDIS_CLUSTER)")
@@ -227,6 +231,7 @@ its line; a flag wins over its variable.
 			c.Addr = "127.0.0.1:8080" // a development server: this machine only
 		}
 	}
+	c.OIDCScopes = strings.Fields(*scopes)
 	if err := c.checkOIDC(); err != nil {
 		return c, err
 	}
@@ -246,6 +251,9 @@ func (c config) checkOIDC() error {
 		return errors.New("set AUTOCLAIM_OIDC_ISSUER and AUTOCLAIM_OIDC_AUDIENCE together")
 	}
 	if c.OIDCIssuer == "" {
+		if c.OIDCClientID != "" {
+			return errors.New("AUTOCLAIM_OIDC_CLIENT_ID needs AUTOCLAIM_OIDC_ISSUER and AUTOCLAIM_OIDC_AUDIENCE")
+		}
 		return nil
 	}
 	u, err := url.Parse(c.OIDCIssuer)
@@ -256,6 +264,15 @@ func (c config) checkOIDC() error {
 		return errors.New("AUTOCLAIM_OIDC_SUBJECT_CLAIM can't be empty")
 	}
 	return nil
+}
+
+// consoleSignIn is the provider the console signs in with: none without a
+// client id.
+func (c config) consoleSignIn() console.OIDC {
+	if c.OIDCClientID == "" {
+		return console.OIDC{}
+	}
+	return console.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, Audience: c.OIDCAudience, Scopes: c.OIDCScopes}
 }
 
 func isLoopback(host string) bool {

@@ -43,6 +43,15 @@ func TestParseConfig(t *testing.T) {
 		{"ErrBothRedis", nil, map[string]string{"AUTOCLAIM_REDIS_URL": "redis://x:1/0", "AUTOCLAIM_REDIS_CLUSTER": "x:1"}, nil, "not both"},
 		{"ErrPrefixWithBraces", nil, map[string]string{"AUTOCLAIM_REDIS_PREFIX": "x{y}:"}, nil, "may not contain braces"},
 		{"ErrBadDemo", nil, map[string]string{"AUTOCLAIM_DEMO": "yes please"}, nil, "AUTOCLAIM_DEMO must be 1 or 0"},
+		{"ConsoleSignIn", nil, map[string]string{"AUTOCLAIM_OIDC_ISSUER": "https://login.example.com/t/v2.0", "AUTOCLAIM_OIDC_AUDIENCE": "api://autoclaim",
+			"AUTOCLAIM_OIDC_CLIENT_ID": "console", "AUTOCLAIM_OIDC_SCOPES": " openid  api://autoclaim/access "}, func(c config) bool {
+			s := c.consoleSignIn()
+			return s.ClientID == "console" && s.Issuer == c.OIDCIssuer && s.Audience == "api://autoclaim" && strings.Join(s.Scopes, " ") == "openid api://autoclaim/access"
+		}, ""},
+		{"NoConsoleSignInWithoutClientID", nil, map[string]string{"AUTOCLAIM_OIDC_ISSUER": "https://login.example.com/t/v2.0", "AUTOCLAIM_OIDC_AUDIENCE": "api://autoclaim"}, func(c config) bool {
+			return c.consoleSignIn().Issuer == "" && strings.Join(c.OIDCScopes, " ") == "openid profile"
+		}, ""},
+		{"ErrClientIDWithoutIssuer", nil, map[string]string{"AUTOCLAIM_OIDC_CLIENT_ID": "console"}, nil, "AUTOCLAIM_OIDC_CLIENT_ID needs AUTOCLAIM_OIDC_ISSUER"},
 		{"ErrExtraArgs", []string{"serve"}, nil, nil, "unexpected arguments"},
 		{"ErrUnknownFlag", []string{"-nope"}, nil, nil, "flag provided but not defined"},
 		{"OperatorDefaults", nil, nil, func(c config) bool {

@@ -159,6 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			Service: st, Ready: st, Verifier: verifier, Log: log, Metrics: metrics, TracerProvider: tracer,
 			Console: cfg.Console, GraphiQL: cfg.GraphiQL, Introspection: cfg.Introspection, Limits: cfg.Limits,
 			Shutdown: subscriptions, AllowedOrigins: cfg.AllowedOrigins, CORSOrigins: cfg.CORSOrigins,
+			ConsoleSignIn: cfg.consoleSignIn(),
 		}),
 		// No read or write timeout: websockets and SSE streams live long.
 		// Slow clients are bounded by the header timeout and the body limit.

@@ -41,6 +41,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Console serves the admin console at /.
 	Console bool
+	// ConsoleSignIn is the OpenID provider the console signs in with (none:
+	// tokens only).
+	ConsoleSignIn console.OIDC
 	// GraphiQL serves GraphiQL at /graphiql.
 	GraphiQL bool
 	// Introspection allows schema introspection and field suggestions.
@@ -107,7 +110,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Verifier, d.Log))
 	if d.Console {
 		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
-		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql"}))
+		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql", SignIn: d.ConsoleSignIn}))
 	}
 	if d.GraphiQL {
 		g := graphiql.Handler(graphiql.Options{Path: "/graphiql", Endpoint: "/graphql"})

@@ -176,3 +176,30 @@ func resolve(base, ref string) string {
 	}
 	return "/" + strings.Join(parts, "/")
 }
+
+// TestSignInWithOrganization: with a provider and a client id, the page
+// learns the issuer, client id, audience and scopes (openid always among
+// them), and may call the issuer's origin; without a client id, neither.
+func TestSignInWithOrganization(t *testing.T) {
+	h := console.Handler(console.Options{SignIn: console.OIDC{
+		Issuer: "https://login.example.com/tenant-1/v2.0", ClientID: "console-id", Audience: "api://autoclaim", Scopes: []string{"api://autoclaim/access"},
+	}})
+	r := get(t, h, "/")
+	body, _ := io.ReadAll(r.Body)
+	want := `{"endpoint":"/graphql","oidc":{"issuer":"https://login.example.com/tenant-1/v2.0","clientId":"console-id","audience":"api://autoclaim","scopes":"openid api://autoclaim/access"}}`
+	if !strings.Contains(string(body), want) {
+		t.Errorf("the page's config block is missing or wrong; want %s in:\n%s", want, body)
+	}
+	for _, path := range []string{"/", "/js/app.js"} {
+		if csp := get(t, h, path).Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://login.example.com;") {
+			t.Errorf("GET %s: CSP %q; want connect-src to allow the issuer's origin only", path, csp)
+		}
+	}
+
+	off := console.Handler(console.Options{SignIn: console.OIDC{Issuer: "https://login.example.com/tenant-1/v2.0", Audience: "api://autoclaim"}})
+	r = get(t, off, "/")
+	body, _ = io.ReadAll(r.Body)
+	if strings.Contains(string(body), "oidc") || r.Header.Get("Content-Security-Policy") != console.ContentSecurityPolicy {
+		t.Errorf("without a client id the page has %s and CSP %q; want no sign-in and the plain policy", body, r.Header.Get("Content-Security-Policy"))
+	}
+}

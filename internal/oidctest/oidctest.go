@@ -1,6 +1,7 @@
 // Package oidctest is an in-process OpenID Connect provider for tests: a
 // discovery document and a JWKS of RSA and EC keys that a test can rotate
-// or take down, and a signer of tokens with any of them.
+// or take down, a signer of tokens with any of them, and the
+// authorization-code flow with PKCE for public clients (authorize.go).
 package oidctest
 
 import (
@@ -29,10 +30,21 @@ type Provider struct {
 	Down atomic.Bool
 	// KeyReads counts requests for the JWKS.
 	KeyReads atomic.Int64
+	// Hold makes /authorize answer with a page that links to the redirect
+	// (as a provider does while it asks for consent) instead of redirecting
+	// at once; LastRedirect names the link.
+	Hold atomic.Bool
+	// WrongNonce makes the ID tokens /token issues carry another nonce than
+	// the authorization request's, as a replayed token would.
+	WrongNonce atomic.Bool
+	// TokenRequests counts requests to /token, and TokenRefusals those
+	// it refused.
+	TokenRequests, TokenRefusals atomic.Int64
 
 	mu     sync.Mutex
 	keys   map[string]any      // kid -> *rsa.PrivateKey or *ecdsa.PrivateKey
 	broken []map[string]string // keys of the JWKS that can't be read
+	flow
 }
 
 // AddBrokenKey adds to the JWKS a key that can't be read (its modulus is
@@ -47,7 +59,7 @@ func (p *Provider) AddBrokenKey(kid string) {
 // stops when the test ends.
 func New(tb testing.TB) *Provider {
 	tb.Helper()
-	p := &Provider{keys: map[string]any{}, Mux: http.NewServeMux()}
+	p := &Provider{keys: map[string]any{}, Mux: http.NewServeMux(), flow: newFlow()}
 	p.AddRSA(tb, "rsa-1")
 	p.AddEC(tb, "ec-1")
 	p.Mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -55,11 +67,19 @@ func New(tb testing.TB) *Provider {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{
+		// Browsers read it from the pages of the provider's clients.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		json.NewEncoder(w).Encode(map[string]any{
 			"issuer": p.URL, "jwks_uri": p.URL + "/keys",
 			"authorization_endpoint": p.URL + "/authorize", "token_endpoint": p.URL + "/token",
+			"response_types_supported": []string{"code"}, "grant_types_supported": []string{"authorization_code"},
+			"code_challenge_methods_supported": []string{"S256"}, "scopes_supported": []string{"openid", "profile"},
+			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
+	p.Mux.HandleFunc("GET /authorize", p.authorize)
+	p.Mux.HandleFunc("POST /token", p.token)
+	p.Mux.HandleFunc("OPTIONS /token", p.token)
 	p.Mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		p.KeyReads.Add(1)
 		p.mu.Lock()
@@ -126,15 +146,19 @@ func (p *Provider) Sign(tb testing.TB, kid string, claims jwt.MapClaims) string 
 // Sign makes a token with any method, key and kid ("" for none).
 func Sign(tb testing.TB, m jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	tb.Helper()
-	tok := jwt.NewWithClaims(m, claims)
-	if kid != "" {
-		tok.Header["kid"] = kid
-	}
-	s, err := tok.SignedString(key)
+	s, err := sign(m, key, kid, claims)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+func sign(m jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) (string, error) {
+	tok := jwt.NewWithClaims(m, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	return tok.SignedString(key)
 }
 
 // PublicJWK writes a key's public part as a JWK.

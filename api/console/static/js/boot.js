@@ -1,8 +1,15 @@
-// The console's entry point. It runs before anything else loads: a token
-// handed over in the address (/#token=<jwt>) is moved to sessionStorage and
-// the fragment is removed from the address bar at once, so it doesn't stay in
-// the history or get copied with the link. Then the app starts.
+// The console's entry point. It runs before anything else loads, and takes
+// secrets out of the address bar at once, so they don't stay in the history
+// or get copied with the link: a token handed over as /#token=<jwt> (moved to
+// sessionStorage), or the code and state the organization's sign-in sends
+// back (?code=…&state=…, exchanged for a token). Then the app starts.
 import { adoptTokenFromFragment } from "./lib/session.js";
+import { takeAuthorizationResponse, finishSignIn } from "./lib/oidc.js";
 
 adoptTokenFromFragment();
-import("./app.js").then((m) => m.start(document.getElementById("app")));
+const answer = takeAuthorizationResponse();
+const root = document.getElementById("app");
+if (answer) root.querySelector(".boot").textContent = "Signing in with your organization…";
+(answer ? finishSignIn(answer) : Promise.resolve())
+  .then(() => import("./app.js"))
+  .then((m) => m.start(root));

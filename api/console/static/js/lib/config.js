@@ -4,6 +4,10 @@ const cfg = el ? JSON.parse(el.textContent || "{}") : {};
 
 export const endpoint = new URL(cfg.endpoint || "/graphql", location.href);
 
+// oidc is the OpenID provider to sign in with ({ issuer, clientId, audience,
+// scopes }), or null when the server names none.
+export const oidc = cfg.oidc && cfg.oidc.issuer && cfg.oidc.clientId ? cfg.oidc : null;
+
 // websocketURL is the endpoint with ws: or wss:.
 export function websocketURL() {
   const u = new URL(endpoint);
