@@ -286,7 +286,29 @@ func TestConsoleAdminFlow(t *testing.T) {
 			}
 		}
 		tb.route("#/policies", `[data-policy-list]`)
+		// A toast of what happened before goes when a pane opens: it would
+		// cover the pane.
+		announce := func(msg string) {
+			eval[chromedp.Void](tb, `import("./js/components/ui.js").then(m => m.announce(`+fmt.Sprintf("%q", msg)+`))`)
+			tb.waitJS(`document.querySelector(".toast")`)
+		}
+		announce("Auto-claim is turned on for your organization.")
 		tb.do(chromedp.Evaluate[chromedp.Void](`location.hash = "#/policies/new"`), chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)))
+		if eval[bool](tb, `!!document.querySelector(".toast")`) {
+			t.Error("an earlier toast stays over the wizard")
+		}
+		// One announced while the pane is open covers neither its title nor its buttons.
+		announce("A name for the policy is needed.")
+		overlap := eval[[]string](tb, `(() => {
+			const t = document.querySelector(".toast").getBoundingClientRect();
+			return [".pane-header h2", ".pane-footer .btn"].filter(sel => [...document.querySelectorAll(sel)].some(el => {
+				const r = el.getBoundingClientRect();
+				return r.left < t.right && t.left < r.right && r.top < t.bottom && t.top < r.bottom;
+			}));
+		})()`)
+		if len(overlap) > 0 {
+			t.Errorf("on a phone the toast covers %v", overlap)
+		}
 		tb.noHorizontalScroll("the wizard")
 		tb.shot("22-phone-wizard")
 		tb.do(chromedp.KeyEvent("\x1b"))

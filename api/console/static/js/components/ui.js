@@ -105,6 +105,9 @@ export function Pane({ title, onClose, children, footer, wide = false, label }) 
     };
     document.addEventListener("keydown", onKey);
     document.body.classList.add("has-pane");
+    // A toast about what happened before the pane opened is old news, and
+    // on a phone it would cover the pane.
+    dismissToast();
     return () => {
       document.removeEventListener("keydown", onKey);
       document.body.classList.remove("has-pane");
@@ -143,10 +146,15 @@ function trapTab(root, e) {
   }
 }
 
-// announce puts a short message in the page's live region and its toast.
+// announce puts a short message in the page's live region and its toast;
+// dismissToast takes the toast away.
 const toastListeners = new Set();
 export function announce(message, tone = "success") {
   toastListeners.forEach((f) => f({ message, tone, at: Date.now() }));
+}
+
+function dismissToast() {
+  toastListeners.forEach((f) => f(null));
 }
 
 export function Toasts() {
@@ -156,7 +164,7 @@ export function Toasts() {
     const f = (t) => {
       setToast(t);
       clearTimeout(timer);
-      timer = setTimeout(() => setToast(null), 5000);
+      if (t) timer = setTimeout(() => setToast(null), 5000);
     };
     toastListeners.add(f);
     return () => {
