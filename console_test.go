@@ -460,3 +460,65 @@ func TestRunPrintsConsoleLink(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleOperator: an operator's token names no tenant; the console
+// asks which tenant to open (or creates one), shows its screens without
+// edit controls, and lets the operator set its policy limit.
+func TestConsoleOperator(t *testing.T) {
+	env, base := consoleServer(t)
+	api, operator := env["AUTOCLAIM_URL"], env["OPERATOR_TOKEN"]
+	tb := newTab(t, newBrowser(t), base, screenshotDir(t), "operator")
+	tb.do(chromedp.EmulateViewport(1280, 800))
+	tb.visit("/#token="+operator, `[data-tenant-picker]`)
+	tb.shot("70-operator-picker")
+
+	tb.fill(`[data-form=open-tenant] input`, "no-such-tenant")
+	tb.click(`[data-form=open-tenant] button[type=submit]`)
+	tb.waitJS(`document.querySelector('[data-error-for="tenant"]')`)
+	tb.fill(`[data-form=open-tenant] input`, "fabrikam")
+	tb.click(`[data-form=open-tenant] button[type=submit]`)
+	tb.waitJS(`document.querySelector('[data-signed-in-as="operator"]') && document.querySelector("[data-policy-list], .empty")`)
+	if got := eval[string](tb, `document.querySelector(".topbar-tenant").textContent`); got != "Fabrikam" {
+		t.Errorf("the top bar names %q; want Fabrikam", got)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('main a[href="#/policies/new"], main [data-org-setting] button, main [data-org-setting] input').length`); n != 0 {
+		t.Errorf("an operator sees %d controls of a Global admin", n)
+	}
+
+	// The operator's own power: the tenant's policy limit.
+	tb.fill(`[data-form=policy-limit] input`, "3")
+	tb.click(`[data-form=policy-limit] button[type=submit]`)
+	tb.waitJS(`document.querySelector("#limit-note").textContent.includes("of the 3 ")`)
+	var got struct{ Tenant struct{ PolicyLimit int } }
+	gqltest.MustPost(t, api, operator, `{ tenant(id: "fabrikam") { policyLimit } }`, nil, &got)
+	if got.Tenant.PolicyLimit != 3 {
+		t.Fatalf("the API says the policy limit is %d; want 3", got.Tenant.PolicyLimit)
+	}
+	tb.shot("71-operator-tenant")
+	tb.route("#/licenses", `[data-users]`)
+	if n := eval[int](tb, `document.querySelectorAll("main [data-buy], main [data-add-user], main [data-form=assign], main .chip-remove").length`); n != 0 {
+		t.Errorf("an operator sees %d license controls of a Global admin", n)
+	}
+
+	// Another tenant: create one, and it opens.
+	tb.click(`[data-switch-tenant]`)
+	tb.waitJS(`document.querySelector("[data-tenant-picker]")`)
+	tb.click(`.picker-create summary`)
+	tb.fill(`[data-form=create-tenant] [data-field=name] input`, "Tailspin Toys")
+	tb.fill(`[data-form=create-tenant] [data-field=id] input`, "tailspin")
+	tb.fill(`[data-form=create-tenant] [data-field=adminName] input`, "Tia Lopez")
+	tb.fill(`[data-form=create-tenant] [data-field=adminUpn] input`, "tia@tailspin.example")
+	tb.shot("72-operator-create-tenant")
+	tb.click(`[data-form=create-tenant] button[type=submit]`)
+	tb.waitJS(`document.querySelector(".topbar-tenant") && document.querySelector(".topbar-tenant").textContent === "Tailspin Toys"`)
+	// A reload keeps the tenant the operator opened.
+	tb.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-signed-in-as="operator"]`)))
+	if got := eval[string](tb, `document.querySelector(".topbar-tenant").textContent`); got != "Tailspin Toys" {
+		t.Errorf("after a reload the top bar names %q; want Tailspin Toys", got)
+	}
+	tb.click(`[data-sign-out]`)
+	tb.waitJS(`document.querySelector(".signin textarea")`)
+	if got := eval[string](tb, `(sessionStorage.getItem("autoclaim.token") || "") + (sessionStorage.getItem("autoclaim.tenant") || "")`); got != "" {
+		t.Errorf("after signing out sessionStorage still holds %q", got)
+	}
+}

@@ -2,13 +2,14 @@
 // navigation, and the screen of the current route.
 import { html, render, useState, useEffect, useRef } from "./lib/preact.js";
 import { gql } from "./lib/api.js";
-import { ME } from "./lib/queries.js";
-import { token, onSessionChange, signOut, signOutReason } from "./lib/session.js";
+import { ME, TENANT } from "./lib/queries.js";
+import { token, onSessionChange, signOut, signOutReason, openedTenant, openTenant } from "./lib/session.js";
 import { useRoute, href } from "./lib/router.js";
 import { Session, readerRoles, editorRoles } from "./lib/session-context.js";
 import { label, roleNames } from "./lib/format.js";
 import { Toasts, Loading, ErrorNotice } from "./components/ui.js";
 import { SignIn } from "./screens/signin.js";
+import { TenantPicker } from "./screens/tenant-picker.js";
 import { screens } from "./screens/index.js";
 
 export function start(el) {
@@ -35,29 +36,52 @@ function SignedIn() {
     load();
   }, []);
   if (state.loading) return html`<div class="center-page"><${Loading} label="Signing in…" /></div>`;
-  if (state.error) {
-    return html`<div class="center-page"><div class="card card--narrow">
-      <h1>Can't open the admin center</h1>
-      <${ErrorNotice} error=${state.error} retry=${load} />
-      <button type="button" class="btn" onClick=${() => signOut()}>Sign out</button>
-    </div></div>`;
-  }
+  if (state.error) return html`<${CantOpen} error=${state.error} retry=${load} />`;
   const { me, catalog } = state.data;
-  const tenant = me.tenant;
-  if (!tenant || !me.roles.some((r) => readerRoles.includes(r))) {
+  const reader = me.tenantId && me.roles.some((r) => readerRoles.includes(r));
+  const operator = me.roles.includes("OPERATOR");
+  if (!reader && !operator) {
     return html`<div class="center-page"><div class="card card--narrow">
       <h1>This token can't open the admin center</h1>
-      <p>The admin center is for a tenant's Global admins, License admins and Reports readers. This token is
+      <p>The admin center is for a tenant's Global admins, License admins and Reports readers, and for operators. This token is
         <strong> ${me.subject}</strong> with the role${me.roles.length === 1 ? "" : "s"} ${me.roles.map((r) => label(roleNames, r)).join(", ") || "none"}.</p>
       <button type="button" class="btn btn--primary" onClick=${() => signOut()}>Sign in with another token</button>
     </div></div>`;
   }
+  // Readers work in their own tenant; an operator in the one it opens.
+  const tenantId = reader ? me.tenantId : openedTenant();
+  if (!tenantId) return html`<${TenantPicker} me=${me} />`;
+  return html`<${InTenant} key=${tenantId} tenantId=${tenantId} me=${me} catalog=${catalog} />`;
+}
+
+function CantOpen({ error, retry }) {
+  return html`<div class="center-page"><div class="card card--narrow">
+    <h1>Can't open the admin center</h1>
+    <${ErrorNotice} error=${error} retry=${retry} />
+    <button type="button" class="btn" onClick=${() => signOut()}>Sign out</button>
+  </div></div>`;
+}
+
+// InTenant loads the tenant and shows its screens.
+function InTenant({ tenantId, me, catalog }) {
+  const [state, setState] = useState({ loading: true });
+  const load = () =>
+    gql(TENANT, { t: tenantId }).then(
+      (data) => setState({ tenant: data.tenant }),
+      (error) => setState({ error })
+    );
+  useEffect(() => {
+    load();
+  }, []);
+  if (state.loading) return html`<div class="center-page"><${Loading} label="Opening the organization…" /></div>`;
+  if (state.error) return html`<${CantOpen} error=${state.error} retry=${load} />`;
+  const isOperator = me.roles.includes("OPERATOR");
   const session = {
     me,
-    tenant,
+    tenant: state.tenant,
     catalog,
-    canEdit: me.roles.some((r) => editorRoles.includes(r)),
-    refreshMe: load,
+    canEdit: me.tenantId === tenantId && me.roles.some((r) => editorRoles.includes(r)),
+    isOperator,
   };
   return html`<${Session.Provider} value=${session}><${Shell} session=${session} /><//>`;
 }
@@ -94,7 +118,9 @@ function Shell({ session }) {
             <span class="who-name">${who}</span>
             <span class="who-role">${me.roles.map((r) => label(roleNames, r)).join(", ")}</span>
           </span>
-          <button type="button" class="btn btn--ghost-inverse" onClick=${() => signOut()}>Sign out</button>
+          ${session.isOperator && !me.tenantId && html`<button type="button" class="btn btn--ghost-inverse" data-switch-tenant
+            onClick=${() => openTenant("")}>Switch tenant</button>`}
+          <button type="button" class="btn btn--ghost-inverse" data-sign-out onClick=${() => signOut()}>Sign out</button>
         </div>
       </header>
       <div class="layout">

@@ -1,6 +1,6 @@
 // Hooks shared by the screens.
 import { useState, useEffect, useCallback, useRef } from "./preact.js";
-import { gql } from "./api.js";
+import { gql, placeErrors } from "./api.js";
 
 // useQuery runs a query when its variables change. It returns
 // { data, error, loading, reload }; reload runs it again and keeps the old
@@ -42,4 +42,34 @@ export function useAction(fn) {
     }
   };
   return { run, busy, error, setError };
+}
+
+// useForm runs a form's mutation. submit(event) first checks the fields
+// with check() (field → message; empty when all is well), then calls run();
+// the server's errors go to their fields through fieldFor (as placeErrors
+// does), or where place(error) says ({ fields, form }). It resolves to
+// run's result, or undefined when it failed.
+export function useForm({ check = () => ({}), run, fieldFor, single, place }) {
+  const none = { fields: {}, form: [] };
+  const [errors, setErrors] = useState(none);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    if (e) e.preventDefault();
+    const fields = check();
+    if (Object.keys(fields).length) {
+      setErrors({ fields, form: [] });
+      return undefined;
+    }
+    setBusy(true);
+    setErrors(none);
+    try {
+      return await run();
+    } catch (err) {
+      setErrors(place ? place(err) : placeErrors(err, { fieldFor, single }));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { errors, busy, submit, reset: () => setErrors(none) };
 }

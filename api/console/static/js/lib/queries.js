@@ -1,12 +1,19 @@
 // The GraphQL documents the console sends, in one place.
 
 export const ME = `query Me {
-  me { subject tenantId roles tenant { id name autoClaimEnabled policyLimit } user { id displayName userPrincipalName } }
+  me { subject tenantId roles user { id displayName userPrincipalName } }
   catalog {
     apps { id displayName }
-    products { skuPartNumber displayName coverage { app { id } requiredServicePlan { id } } }
+    products { skuPartNumber displayName servicePlans { id displayName } coverage { app { id } requiredServicePlan { id } } }
   }
 }`;
+
+// TENANT is the tenant a session works in: the caller's own, or the one an
+// operator opened.
+export const TENANT = `query Tenant($t: ID!) { tenant(id: $t) { id name autoClaimEnabled policyLimit } }`;
+
+export const CREATE_TENANT = `mutation CreateTenant($in: CreateTenantInput!) { createTenant(input: $in) { tenant { id name autoClaimEnabled policyLimit } } }`;
+export const SET_POLICY_LIMIT = `mutation PolicyLimit($t: ID!, $n: Int!) { setTenantPolicyLimit(tenantId: $t, limit: $n) { id policyLimit } }`;
 
 const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses apps { id displayName } servicePlans { id name displayName }`;
 

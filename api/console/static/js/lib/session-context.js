@@ -3,8 +3,9 @@ import { createContext, useContext } from "./preact.js";
 
 export const Session = createContext(null);
 
-// useSession returns { me, tenant, catalog, canEdit, refreshMe }. canEdit is
-// true for Global admins only: License admins and Reports readers read.
+// useSession returns { me, tenant, catalog, canEdit, isOperator }.
+// canEdit is true for Global admins only: License admins, Reports readers
+// and operators read a tenant's screens; operators also set its policy limit.
 export const useSession = () => useContext(Session);
 
 export const editorRoles = ["GLOBAL_ADMIN"];

@@ -2,6 +2,7 @@
 // tab; gone when the tab closes), never in localStorage or a cookie.
 
 const KEY = "autoclaim.token";
+const TENANT = "autoclaim.tenant"; // the tenant an operator opened
 const listeners = new Set();
 let endedBecause = "";
 
@@ -33,6 +34,23 @@ export function setToken(t) {
 export function signOut(why = "") {
   endedBecause = why;
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(TENANT);
+  listeners.forEach((f) => f());
+}
+
+// openedTenant is the id of the tenant an operator opened ("" for none);
+// openTenant opens one ("" to choose another).
+export function openedTenant() {
+  try {
+    return sessionStorage.getItem(TENANT) || "";
+  } catch {
+    return "";
+  }
+}
+
+export function openTenant(id) {
+  if (id) sessionStorage.setItem(TENANT, id);
+  else sessionStorage.removeItem(TENANT);
   listeners.forEach((f) => f());
 }
 

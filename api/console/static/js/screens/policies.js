@@ -3,17 +3,17 @@
 // #/policies/new).
 import { html, useState } from "../lib/preact.js";
 import { gql } from "../lib/api.js";
-import { POLICIES, SET_ORG } from "../lib/queries.js";
-import { useQuery } from "../lib/hooks.js";
+import { POLICIES, SET_ORG, SET_POLICY_LIMIT } from "../lib/queries.js";
+import { useQuery, useForm } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { href, navigate } from "../lib/router.js";
 import { count, plural } from "../lib/format.js";
-import { Loading, ErrorNotice, Empty, StatusBadge, Badge, Switch, Icon, announce, FormErrors } from "../components/ui.js";
+import { Loading, ErrorNotice, Empty, StatusBadge, Badge, Switch, Icon, announce, FormErrors, Field } from "../components/ui.js";
 import { PolicyDetails } from "./policy-details.js";
 import { CreateWizard } from "./wizard.js";
 
 export function PoliciesScreen({ route }) {
-  const { tenant, canEdit } = useSession();
+  const { tenant, canEdit, isOperator } = useSession();
   const q = useQuery(POLICIES, { t: tenant.id });
   const open = route.parts[1];
   const t = q.data && q.data.tenant;
@@ -50,6 +50,7 @@ export function PoliciesScreen({ route }) {
           <p class="hint" id="limit-note">${plural(policies.length, "policy", "policies")} of the ${count(t.policyLimit)} your organization may have${
             atLimit && canEdit ? ". Delete one, or ask your operator to raise the limit, to add another." : "."
           }</p>
+          ${isOperator && html`<${PolicyLimit} tenant=${t} onChanged=${q.reload} />`}
           ${policies.length === 0
             ? html`<${Empty} title="No auto-claim policies yet">
                 <p>${canEdit ? "Add a policy to let users of an app claim licenses by themselves." : "A Global admin can add one."}</p>
@@ -61,6 +62,30 @@ export function PoliciesScreen({ route }) {
       ${t && open && open !== "new" && html`<${PolicyDetails} key=${open} policyId=${open} onClose=${close} onChanged=${q.reload} />`}
     </div>
   `;
+}
+
+// PolicyLimit lets an operator set how many policies the tenant may hold.
+function PolicyLimit({ tenant, onChanged }) {
+  const [value, setValue] = useState(String(tenant.policyLimit));
+  const form = useForm({
+    check: () => (/^\d+$/.test(value.trim()) ? {} : { limit: "Enter a whole number from 1 to 100." }),
+    run: async () => {
+      const n = Number(value.trim());
+      await gql(SET_POLICY_LIMIT, { t: tenant.id, n });
+      announce(`${tenant.id} may now have ${plural(n, "policy", "policies")}.`);
+      onChanged();
+    },
+    fieldFor: (path) => (path === "limit" ? "limit" : undefined),
+    single: "limit",
+  });
+  return html`<form class="limit-form" onSubmit=${form.submit} novalidate data-form="policy-limit">
+    <${Field} name="limit" label="Policy limit (operators)" error=${form.errors.fields.limit}>
+      ${(id, d, invalid) => html`<input id=${id} type="number" min="1" max="100" step="1" inputmode="numeric" value=${value}
+        aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setValue(e.currentTarget.value)} />`}
+    <//>
+    <button type="submit" class="btn btn--small" disabled=${form.busy}>Set limit</button>
+    <${FormErrors} messages=${form.errors.form} />
+  </form>`;
 }
 
 function OrgSetting({ tenant, canEdit, onChanged }) {
