@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/chromedp/chromedp"
@@ -267,6 +268,90 @@ func TestConsoleAdminFlow(t *testing.T) {
 		tb.waitJS(`document.querySelector('` + product + ` [data-total]').textContent === "7"`)
 	})
 
+	t.Run("LiveAdminChanges", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.route("#/live/changes", `[data-live-status=live]`)
+		if got := eval[string](tb, `document.querySelector(".tabs [aria-current=page]").dataset.tab`); got != "changes" {
+			t.Errorf("the current tab is %q; want changes", got)
+		}
+		var q struct{ SetLicenseQuantity struct{ TotalLicenses int } }
+		gqltest.MustPost(t, api, admin, `mutation { setLicenseQuantity(productId: "fabrikam:product:1", quantity: 30) { totalLicenses } }`, nil, &q)
+		row := `[data-changes-feed] [data-kind="LICENSE_QUANTITY_CHANGED"][data-actor="fiona"]`
+		tb.waitJS(`document.querySelector('` + row + `')`)
+		if got := eval[string](tb, `document.querySelector('`+row+`').textContent`); !strings.Contains(got, "Power Apps per user plan now has 30 licenses") {
+			t.Errorf("the change reads %q; want the product's new total", got)
+		}
+		tb.shot("17-live-admin-changes")
+		// The claims tab still has its events.
+		tb.click(`.tabs [data-tab=claims]`)
+		tb.waitJS(`document.querySelector('[data-live-feed] [data-user="megan"]')`)
+	})
+
+	t.Run("AuditLog", func(t *testing.T) {
+		tb := tb.at(t)
+		tb.route("#/audit", `[data-audit-log]`)
+		// Newest first: the quantity just set, by Fiona.
+		first := `document.querySelector("[data-audit-log] > li")`
+		if got := eval[[]string](tb, `[`+first+`.dataset.action, `+first+`.querySelector("[data-actor]").dataset.actor]`); got[0] != "setLicenseQuantity" || got[1] != "fiona" {
+			t.Errorf("the newest entry is %v; want setLicenseQuantity by fiona", got)
+		}
+		// The reorder, with the products before and after by name.
+		move := `document.querySelector('[data-action="movePolicyProduct"] [data-change="products"]')`
+		if got := eval[[]string](tb, `[`+move+`.querySelector("[data-before]").textContent, `+move+`.querySelector("[data-after]").textContent]`); got[0] != "Power Automate per user plan, then Power Automate Premium" ||
+			got[1] != "Power Automate Premium, then Power Automate per user plan" {
+			t.Errorf("the reorder's entry shows %q; want the products in order, by name", got)
+		}
+		tb.shot("18-audit-log")
+
+		tb.choose(`[data-filters] select`, "setAutoClaimEnabled")
+		tb.waitJS(`location.hash === "#/audit?action=setAutoClaimEnabled" && document.querySelectorAll("[data-audit-log] > li").length === 1 && document.querySelector('[data-audit-log] > li[data-action="setAutoClaimEnabled"]')`)
+		setting := `[data-audit-log] [data-change="autoClaimEnabled"]`
+		if got := eval[string](tb, `document.querySelector('`+setting+` [data-before]').textContent + " → " + document.querySelector('`+setting+` [data-after]').textContent`); got != "Off → On" {
+			t.Errorf("the setting's entry shows %q; want Off → On", got)
+		}
+		tb.shot("19-audit-log-filtered")
+		// A failed change writes nothing: the over-long rename is not there.
+		tb.choose(`[data-filters] select`, "renameAutoClaimPolicy")
+		tb.waitJS(`document.querySelector(".empty") && document.querySelector(".empty").textContent.includes("No changes match")`)
+		// Since tomorrow: nothing; clearing the filters brings all back.
+		tomorrow := time.Now().AddDate(0, 0, 1).Format("2006-01-02")
+		tb.click(`[data-clear-filters]`)
+		tb.waitJS(`location.hash === "#/audit" && document.querySelector("[data-audit-log]")`)
+		tb.fill(`[data-filters] input[type=date]`, tomorrow)
+		eval[chromedp.Void](tb, `document.querySelector("[data-filters] input[type=date]").dispatchEvent(new Event("change", { bubbles: true }))`)
+		tb.waitJS(`location.hash === "#/audit?since=` + tomorrow + `" && document.querySelector(".empty")`)
+		tb.click(`[data-clear-filters]`)
+
+		// A page holds 20 entries; the next page goes on from the last.
+		for i := range 20 {
+			gqltest.MustPost(t, api, admin, `mutation($n: Int!) { setLicenseQuantity(productId: "fabrikam:product:1", quantity: $n) { id } }`, map[string]any{"n": 31 + i}, nil)
+		}
+		var log struct {
+			Tenant struct {
+				AuditLog struct {
+					TotalCount int
+					Nodes      []struct{ ID string }
+				}
+			}
+		}
+		gqltest.MustPost(t, api, admin, `{ tenant(id: "fabrikam") { auditLog(first: 500) { totalCount nodes { id } } } }`, nil, &log)
+		all := log.Tenant.AuditLog.Nodes
+		tb.click(`[aria-label="Refresh the log"]`)
+		ids := `[...document.querySelectorAll("[data-audit-log] > li")].map(li => li.dataset.auditId)`
+		tb.waitJS(`document.querySelector("[data-audit-log] > li").dataset.auditId === "` + all[0].ID + `"`)
+		if got := eval[[]string](tb, ids); len(got) != 20 || got[19] != all[19].ID {
+			t.Fatalf("the first page lists %d entries ending at %v; want the 20 newest", len(got), got[len(got)-1:])
+		}
+		tb.click(`[data-audit-log] ~ .pager button:last-child`) // Next
+		tb.waitJS(`document.querySelector("[data-audit-log] > li").dataset.auditId === "` + all[20].ID + `"`)
+		if got := eval[[]string](tb, ids); len(got) != min(20, len(all)-20) {
+			t.Errorf("the second page lists %d entries; want %d", len(got), min(20, len(all)-20))
+		}
+		if got := eval[int](tb, `+document.querySelector("[data-audit-total]").dataset.auditTotal`); got != log.Tenant.AuditLog.TotalCount {
+			t.Errorf("the screen says the log keeps %d entries; the API says %d", got, log.Tenant.AuditLog.TotalCount)
+		}
+	})
+
 	t.Run("Phone", func(t *testing.T) {
 		tb := tb.at(t)
 		tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
@@ -277,6 +362,8 @@ func TestConsoleAdminFlow(t *testing.T) {
 			{"#/report", `.chart rect`, "23-phone-report"},
 			{"#/live", `[data-live-feed]`, "24-phone-live"},
 			{"#/licenses", `[data-users]`, "25-phone-licenses"},
+			{"#/audit", `[data-audit-log]`, "26-phone-audit"},
+			{"#/live/changes", `[data-changes-feed]`, "27-phone-live-changes"},
 		}
 		for _, s := range screens {
 			tb.route(s.hash, s.ready)
@@ -360,7 +447,7 @@ func TestConsoleReadOnlyRoles(t *testing.T) {
 	tb.visit("/#token="+env["READER_TOKEN"], `[data-signed-in-as="reports-reader"]`)
 	editControls := `[...document.querySelectorAll("main button, main input, main select, main textarea, main a.btn")].filter(el =>
 		!/^(View report|Refresh|Close|Previous|Next|Clear|Try again)/.test(el.textContent.trim() || el.getAttribute("aria-label") || "") &&
-		!el.closest("[data-field=days]")).map(el => el.outerHTML.slice(0, 120))`
+		!el.closest("[data-field=days], [data-filters]")).map(el => el.outerHTML.slice(0, 120))`
 	check := func(where string) {
 		t.Helper()
 		if got := eval[[]string](tb, editControls); len(got) > 0 {
@@ -380,6 +467,10 @@ func TestConsoleReadOnlyRoles(t *testing.T) {
 	tb.shot("42-reader-licenses")
 	tb.route("#/report", `.chart`)
 	check("the report")
+	tb.route("#/audit", `[data-audit-log]`)
+	check("the audit log")
+	tb.route("#/live/changes", `[data-live-status=live]`)
+	check("the admin changes")
 }
 
 // TestGraphiQLOffline loads GraphiQL from the server alone, sends a token
@@ -495,6 +586,7 @@ func TestConsoleOperator(t *testing.T) {
 		t.Fatalf("the API says the policy limit is %d; want 3", got.Tenant.PolicyLimit)
 	}
 	tb.shot("71-operator-tenant")
+	tb.route("#/audit", `[data-audit-log] > li[data-action="setTenantPolicyLimit"] [data-actor="operator"]`)
 	tb.route("#/licenses", `[data-users]`)
 	if n := eval[int](tb, `document.querySelectorAll("main [data-buy], main [data-add-user], main [data-form=assign], main .chip-remove").length`); n != 0 {
 		t.Errorf("an operator sees %d license controls of a Global admin", n)

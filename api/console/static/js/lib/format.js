@@ -54,3 +54,54 @@ export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "
 export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
 // formatDay formats a report's YYYY-MM-DD (a UTC day).
 export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));
+
+// The audit log's actions (the mutations' names), as an admin says them.
+export const actionNames = {
+  createTenant: "Created the organization",
+  setTenantPolicyLimit: "Set the policy limit",
+  setAutoClaimEnabled: "Turned auto-claim on or off",
+  addProduct: "Bought licenses of a product",
+  setLicenseQuantity: "Set a product's quantity",
+  createUser: "Added a user",
+  assignLicense: "Assigned a license",
+  removeLicense: "Removed a license",
+  createAutoClaimPolicy: "Created a policy",
+  renameAutoClaimPolicy: "Renamed a policy",
+  setAutoClaimPolicyEnabled: "Turned a policy on or off",
+  addBackupProduct: "Added a backup product",
+  removePolicyProduct: "Removed a product from a policy",
+  movePolicyProduct: "Moved a product in a policy",
+  setPolicyProductOrder: "Reordered a policy's products",
+  setPolicyServicePlans: "Changed apps and services",
+  deleteAutoClaimPolicy: "Deleted a policy",
+};
+
+// The fields an audit entry's changes name.
+export const changeFieldNames = {
+  name: "Name",
+  app: "App",
+  enabled: "Status",
+  products: "Products, in order",
+  autoClaimEnabled: "Auto-claim",
+  policyLimit: "Policy limit",
+  totalLicenses: "Licenses",
+  skuPartNumber: "Product",
+  userPrincipalName: "Sign-in name",
+  displayName: "Name",
+  license: "License",
+  disabledServicePlans: "Apps and services left off",
+  adminUserPrincipalName: "Global admin's sign-in name",
+  adminDisplayName: "Global admin's name",
+};
+
+// The kinds of admin change the live feed shows.
+export const changeKindNames = {
+  AUTO_CLAIM_SETTING_CHANGED: "Auto-claim setting",
+  PRODUCT_ADDED: "Product bought",
+  LICENSE_QUANTITY_CHANGED: "Quantity changed",
+  LICENSE_ASSIGNED: "License assigned",
+  LICENSE_REMOVED: "License removed",
+  POLICY_CREATED: "Policy created",
+  POLICY_UPDATED: "Policy changed",
+  POLICY_DELETED: "Policy deleted",
+};

@@ -91,6 +91,29 @@ export const CLAIM_EVENTS = `subscription Live($t: ID!, $after: String) {
   }
 }`;
 
+export const POLICY_EVENTS = `subscription Changes($t: ID!, $after: String) {
+  policyEvents(tenantId: $t, after: $after) {
+    id kind at enabled policyId userId productId totalLicenses assignedLicenses
+    policy { name }
+    product { displayName }
+    actor { subject roles }
+  }
+}`;
+
+export const AUDIT_LOG = `query AuditLog($t: ID!, $first: Int!, $after: String, $since: Time, $action: String) {
+  tenant(id: $t) {
+    id
+    products { id displayName }
+    policies { id name }
+    auditLog(first: $first, after: $after, since: $since, action: $action) {
+      totalCount
+      nodes { id at action targetIds actor { subject roles } changes { field before after } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
+
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
 
 const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;

@@ -5,10 +5,12 @@ import { PoliciesScreen } from "./policies.js";
 import { ReportScreen } from "./report.js";
 import { LiveScreen } from "./live.js";
 import { LicensesScreen } from "./licenses.js";
+import { AuditScreen } from "./audit.js";
 
 export const screens = [
   { id: "policies", label: "Auto-claim policy", component: PoliciesScreen },
   { id: "report", label: "Report", component: ReportScreen },
   { id: "live", label: "Live", component: LiveScreen },
   { id: "licenses", label: "Licenses", component: LicensesScreen },
+  { id: "audit", label: "Audit log", component: AuditScreen, roles: ["OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"] },
 ];

@@ -1,21 +1,25 @@
-// Live: claim decisions as they happen, over graphql-transport-ws. The feed
-// and its cursor outlive the screen: coming back (or reconnecting after the
-// connection dropped) resumes after the last event shown, so nothing is
-// missed and nothing repeats.
+// Live: what happens in the organization as it happens, over
+// graphql-transport-ws, in two tabs: claim decisions (#/live) and admin
+// changes with who made them (#/live/changes). Each feed and its cursor
+// outlive the screen: coming back (or reconnecting after the connection
+// dropped) resumes after the last event shown, so nothing is missed and
+// nothing repeats.
 import { html, useState, useEffect } from "../lib/preact.js";
 import { subscribe } from "../lib/ws.js";
-import { CLAIM_EVENTS } from "../lib/queries.js";
+import { CLAIM_EVENTS, POLICY_EVENTS } from "../lib/queries.js";
 import { useSession } from "../lib/session-context.js";
-import { label, outcomeNames, reasonNames, triggerNames, formatTime, count } from "../lib/format.js";
+import { href } from "../lib/router.js";
+import { label, outcomeNames, reasonNames, triggerNames, changeKindNames, roleNames, formatTime, count, plural } from "../lib/format.js";
 import { Badge, Empty } from "../components/ui.js";
 
 const KEEP = 200;
-// feeds keeps each tenant's events (newest first) and last event id.
+// feeds keeps each tenant's events of each kind (newest first) and the last event id.
 const feeds = new Map();
 
-function feedOf(tenantId) {
-  if (!feeds.has(tenantId)) feeds.set(tenantId, { events: [], after: null, since: new Date() });
-  return feeds.get(tenantId);
+function feedOf(tenantId, kind) {
+  const key = tenantId + "/" + kind;
+  if (!feeds.has(key)) feeds.set(key, { events: [], after: null, since: new Date() });
+  return feeds.get(key);
 }
 
 const statusText = {
@@ -26,36 +30,44 @@ const statusText = {
   closed: "Stopped",
 };
 
-export function LiveScreen() {
+const tabs = [
+  { id: "claims", label: "Claims", query: CLAIM_EVENTS, field: "claimEvents" },
+  { id: "changes", label: "Admin changes", query: POLICY_EVENTS, field: "policyEvents" },
+];
+
+export function LiveScreen({ route }) {
+  const tab = tabs.find((t) => t.id === route.parts[1]) || tabs[0];
+  return html`<${Feed} key=${tab.id} tab=${tab} />`;
+}
+
+function Feed({ tab }) {
   const { tenant } = useSession();
-  const feed = feedOf(tenant.id);
+  const feed = feedOf(tenant.id, tab.id);
   const [events, setEvents] = useState(feed.events);
   const [status, setStatus] = useState({ s: "connecting", detail: "" });
   useEffect(
     () =>
       subscribe({
-        query: CLAIM_EVENTS,
-        variables: { t: tenant.id },
-        after: feed.after,
-        cursor: (d) => d.claimEvents.id,
-        onData: (d) => {
-          feed.after = d.claimEvents.id;
-          feed.events = [d.claimEvents, ...feed.events].slice(0, KEEP);
-          setEvents(feed.events);
-        },
-        onStatus: (s, detail = "") => setStatus({ s, detail }),
-      }),
+      query: tab.query,
+      variables: { t: tenant.id },
+      after: feed.after,
+      cursor: (d) => d[tab.field].id,
+      onData: (d) => {
+        feed.after = d[tab.field].id;
+        feed.events = [d[tab.field], ...feed.events].slice(0, KEEP);
+        setEvents(feed.events);
+      },
+      onStatus: (s, detail = "") => setStatus({ s, detail }),
+    }),
     [tenant.id]
   );
-  const claimed = events.filter((e) => e.outcome === "CLAIMED").length;
-  const denied = events.filter((e) => e.outcome === "DENIED").length;
   return html`
     <div class="page">
       <header class="page-header">
         <div>
           <p class="eyebrow">Billing · Licenses · Auto-claim policy</p>
-          <h1 tabindex="-1">Live claims</h1>
-          <p class="page-lead">Every claim decision of your organization as it happens.</p>
+          <h1 tabindex="-1">Live</h1>
+          <p class="page-lead">${tab.id === "claims" ? "Every claim decision of your organization as it happens." : "Every admin change of your organization as it happens, and who made it."}</p>
         </div>
         <div class="page-header-actions">
           <p class=${"live-status live-status--" + status.s} role="status" data-live-status=${status.s}>
@@ -67,24 +79,34 @@ export function LiveScreen() {
           }}>Clear</button>
         </div>
       </header>
+      <nav class="tabs" aria-label="Live feeds">
+        ${tabs.map((t) => html`<a href=${t.id === "claims" ? href("live") : href("live", t.id)} class=${t.id === tab.id ? "active" : ""}
+          aria-current=${t.id === tab.id ? "page" : undefined} data-tab=${t.id}>${t.label}</a>`)}
+      </nav>
       ${status.detail && html`<p class="hint live-detail">${status.detail}</p>`}
-      <section class="card" aria-labelledby="feed-h">
-        <div class="toolbar">
-          <h2 class="card-title" id="feed-h">Claim events</h2>
-          <p class="hint">${count(claimed)} claimed · ${count(denied)} denied · ${count(events.length - claimed - denied)} already licensed, since ${formatTime(feed.since.toISOString())}</p>
-        </div>
-        ${events.length === 0
-          ? html`<${Empty} title="Waiting for claims">
-              <p>When an app claims a license for a user, the decision shows up here at once.</p><//>`
-          : html`<ol class="feed" data-live-feed aria-live="polite" aria-relevant="additions">
-              ${events.map((e) => html`<${EventRow} key=${e.id} e=${e} />`)}
-            </ol>`}
-      </section>
+      ${tab.id === "claims" ? html`<${Claims} events=${events} since=${feed.since} />` : html`<${Changes} events=${events} since=${feed.since} />`}
     </div>
   `;
 }
 
-function EventRow({ e }) {
+function Claims({ events, since }) {
+  const claimed = events.filter((e) => e.outcome === "CLAIMED").length;
+  const denied = events.filter((e) => e.outcome === "DENIED").length;
+  return html`<section class="card" aria-labelledby="feed-h">
+    <div class="toolbar">
+      <h2 class="card-title" id="feed-h">Claim events</h2>
+      <p class="hint">${count(claimed)} claimed · ${count(denied)} denied · ${count(events.length - claimed - denied)} already licensed, since ${formatTime(since.toISOString())}</p>
+    </div>
+    ${events.length === 0
+      ? html`<${Empty} title="Waiting for claims">
+          <p>When an app claims a license for a user, the decision shows up here at once.</p><//>`
+      : html`<ol class="feed" data-live-feed aria-live="polite" aria-relevant="additions">
+          ${events.map((e) => html`<${ClaimRow} key=${e.id} e=${e} />`)}
+        </ol>`}
+  </section>`;
+}
+
+function ClaimRow({ e }) {
   const tone = e.outcome === "CLAIMED" ? "success" : e.outcome === "DENIED" ? "danger" : "muted";
   const who = (e.user && e.user.displayName) || e.userId;
   return html`<li class="feed-item" data-event-id=${e.id} data-user=${e.userId} data-outcome=${e.outcome}>
@@ -95,6 +117,58 @@ function EventRow({ e }) {
       <p class="feed-sub">${label(triggerNames, e.trigger)} in ${e.app.displayName}${e.product ? html` · ${e.product.displayName}` : ""}${
         e.policy ? html` · ${e.policy.name}` : ""
       } · ${count(e.availableAfter)} left</p>
+    </div>
+  </li>`;
+}
+
+function Changes({ events, since }) {
+  return html`<section class="card" aria-labelledby="changes-h">
+    <div class="toolbar">
+      <h2 class="card-title" id="changes-h">Admin changes</h2>
+      <p class="hint">${plural(events.length, "change", "changes")} since ${formatTime(since.toISOString())} · <a href=${href("audit")}>Audit log</a></p>
+    </div>
+    ${events.length === 0
+      ? html`<${Empty} title="Waiting for changes">
+          <p>When an admin changes a policy, the org setting, a product or a license, the change shows up here at once.</p><//>`
+      : html`<ol class="feed" data-changes-feed aria-live="polite" aria-relevant="additions">
+          ${events.map((e) => html`<${ChangeRow} key=${e.id} e=${e} />`)}
+        </ol>`}
+  </section>`;
+}
+
+// what says what an admin change did, in a line.
+function what(e) {
+  const product = (e.product && e.product.displayName) || e.productId;
+  const policy = (e.policy && e.policy.name) || e.policyId;
+  switch (e.kind) {
+    case "AUTO_CLAIM_SETTING_CHANGED":
+      return `Auto-claim turned ${e.enabled ? "on" : "off"} for the organization`;
+    case "PRODUCT_ADDED":
+      return `${product}: ${plural(e.totalLicenses, "license", "licenses")} bought`;
+    case "LICENSE_QUANTITY_CHANGED":
+      return `${product} now has ${plural(e.totalLicenses, "license", "licenses")}, ${count(e.assignedLicenses)} assigned`;
+    case "LICENSE_ASSIGNED":
+      return `${product} assigned to ${e.userId}`;
+    case "LICENSE_REMOVED":
+      return `${product} removed from ${e.userId}`;
+    case "POLICY_CREATED":
+    case "POLICY_UPDATED":
+      return `${policy} · ${e.enabled ? "on" : "off"}`;
+    case "POLICY_DELETED":
+      return policy;
+  }
+  return "";
+}
+
+function ChangeRow({ e }) {
+  const tone = e.kind === "POLICY_DELETED" || e.kind === "LICENSE_REMOVED" ? "warning" : "info";
+  return html`<li class="feed-item" data-event-id=${e.id} data-kind=${e.kind} data-actor=${e.actor ? e.actor.subject : ""}>
+    <time class="feed-time" datetime=${e.at}>${formatTime(e.at)}</time>
+    <div class="feed-main">
+      <p class="feed-title"><${Badge} tone=${tone}>${label(changeKindNames, e.kind)}<//> ${what(e)}</p>
+      <p class="feed-sub">${e.actor
+        ? html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
+        : "by someone not recorded"}</p>
     </div>
   </li>`;
 }
