@@ -130,6 +130,62 @@ func TestConsoleSignInWithOrganization(t *testing.T) {
 			t.Errorf("the top bar names %q; want Northwind Traders", got)
 		}
 		tb.shot("61-signed-in-organization")
+
+		// The new tenant has no products: buy licenses of one, then add a
+		// user and give them a license.
+		tb.click(`[data-buy]`)
+		if got := eval[[]string](tb, `[...document.querySelectorAll("[data-form=buy] select option")].map(o => o.value)`); len(got) != 3 {
+			t.Errorf("the catalog products offered: %v; want all three", got)
+		}
+		tb.choose(`[data-form=buy] select`, "FLOW_PER_USER")
+		tb.fill(`[data-form=buy] input`, "20000000")
+		tb.click(`[data-form=buy] button[type=submit]`)
+		// The server's BAD_USER_INPUT, at the quantity once it names the
+		// field, else for the whole form.
+		tb.waitJS(`document.querySelector('[data-form=buy] [data-error-for="quantity"], [data-form=buy] [data-form-error]')`)
+		tb.shot("63-org-buy-error")
+		tb.fill(`[data-form=buy] input`, "12")
+		tb.click(`[data-form=buy] button[type=submit]`)
+		tb.waitJS(`document.querySelector('[data-products] [data-product-id="northwind:product:1"] [data-total]') &&
+			document.querySelector('[data-products] [data-product-id="northwind:product:1"] [data-total]').textContent === "12"`)
+		if eval[bool](tb, `!!document.querySelector("[data-form=buy]")`) {
+			t.Error("the buy form stays open after buying")
+		}
+		tb.click(`[data-add-user]`)
+		tb.fill(`[data-form=add-user] [data-field=displayName] input`, "Nestor Wilke")
+		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nina@northwind.example") // taken: the admin's
+		tb.click(`[data-form=add-user] button[type=submit]`)
+		tb.waitJS(`document.querySelector('[data-form=add-user] [data-error-for="upn"], [data-form=add-user] [data-form-error]')`)
+		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nestor@northwind.example")
+		tb.fill(`[data-form=add-user] [data-field=id] input`, "nestor")
+		tb.shot("64-org-add-user")
+		tb.click(`[data-form=add-user] button[type=submit]`)
+		row := `[data-user-id="nestor"]`
+		tb.waitJS(`document.querySelector('` + row + ` [data-form=assign] option[value="northwind:product:1"]')`)
+		tb.click(row + ` [data-form=assign] button[type=submit]`)
+		tb.waitJS(`document.querySelector('` + row + ` [data-license="northwind:product:1"]')`)
+		var got struct {
+			Tenant struct {
+				Products []struct{ SkuPartNumber string }
+				User     struct {
+					UserPrincipalName string
+					Licenses          []struct{ Product struct{ ID string } }
+				}
+			}
+		}
+		gqltest.MustPost(t, o.env["AUTOCLAIM_URL"], o.env["OPERATOR_TOKEN"], `{ tenant(id: "northwind") { products { skuPartNumber } user(id: "nestor") { userPrincipalName licenses { product { id } } } } }`, nil, &got)
+		if len(got.Tenant.Products) != 1 || got.Tenant.Products[0].SkuPartNumber != "FLOW_PER_USER" ||
+			got.Tenant.User.UserPrincipalName != "nestor@northwind.example" || len(got.Tenant.User.Licenses) != 1 {
+			t.Fatalf("after the console's changes the API has %+v; want one FLOW_PER_USER pool and Nestor with its license", got.Tenant)
+		}
+
+		// The audit log names the signed-in admin as the one who did it.
+		tb.route("#/audit", `[data-audit-log]`)
+		actions := eval[[]string](tb, `[...document.querySelectorAll('[data-audit-log] > li')].filter(li => li.querySelector("[data-actor]").dataset.actor === "`+o.admin+`").map(li => li.dataset.action)`)
+		if strings.Join(actions, ",") != "assignLicense,createUser,addProduct" {
+			t.Errorf("the audit log has %v by the signed-in admin; want assignLicense, createUser, addProduct", actions)
+		}
+		tb.shot("65-org-audit-log")
 	})
 
 	t.Run("IDToken", func(t *testing.T) {
@@ -221,7 +277,7 @@ func TestConsoleSignInWithOrganizationRefused(t *testing.T) {
 		u := start(tb)
 		tb.click(`#continue`)
 		tb.do(chromedp.WaitVisible(chromedp.CSS(`[data-signed-in-as="` + o.admin + `"]`)))
-		tb.click(`.topbar-user button`) // sign out
+		tb.click(`[data-sign-out]`)
 		tb.waitJS(`document.querySelector("[data-sign-in-org]")`)
 		answer(tb, u.Query().Get("code"), u.Query().Get("state"), "didn't start a sign-in")
 	})

@@ -113,6 +113,8 @@ export const AUDIT_LOG = `query AuditLog($t: ID!, $first: Int!, $after: String, 
   }
 }`;
 
+export const ADD_PRODUCT = `mutation AddProduct($in: AddProductInput!) { addProduct(input: $in) { id displayName totalLicenses } }`;
+export const CREATE_USER = `mutation CreateUser($in: CreateUserInput!) { createUser(input: $in) { id displayName userPrincipalName } }`;
 
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
 

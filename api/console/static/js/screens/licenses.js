@@ -1,10 +1,11 @@
 // Licenses: the products your organization bought (total, assigned,
-// available; set the quantity), and users with their licenses (assign one
-// directly, or remove one).
+// available; buy licenses of another catalog product; set the quantity), and
+// users with their licenses (add a user; assign a license directly, or
+// remove one).
 import { html, useState } from "../lib/preact.js";
 import { gql, placeErrors } from "../lib/api.js";
-import { PRODUCTS, SET_QUANTITY, USERS, ASSIGN, UNASSIGN } from "../lib/queries.js";
-import { useQuery } from "../lib/hooks.js";
+import { PRODUCTS, SET_QUANTITY, USERS, ASSIGN, UNASSIGN, ADD_PRODUCT, CREATE_USER } from "../lib/queries.js";
+import { useQuery, useForm } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { count, formatDateTime } from "../lib/format.js";
 import { Loading, ErrorNotice, Empty, Field, FormErrors, Badge, Icon, announce, useFocusWhen } from "../components/ui.js";
@@ -12,6 +13,9 @@ import { Loading, ErrorNotice, Empty, Field, FormErrors, Badge, Icon, announce, 
 const PAGE = 20;
 
 export function LicensesScreen() {
+  // The users' license choices follow the products: a change of these
+  // reloads them.
+  const [rev, setRev] = useState(0);
   return html`
     <div class="page">
       <header class="page-header">
@@ -21,19 +25,37 @@ export function LicensesScreen() {
           <p class="page-lead">The licenses your organization has, and who holds them.</p>
         </div>
       </header>
-      <${Products} />
-      <${Users} />
+      <${Products} onChanged=${() => setRev(rev + 1)} />
+      <${Users} key=${rev} />
     </div>
   `;
 }
 
-function Products() {
-  const { tenant, canEdit } = useSession();
+function Products({ onChanged }) {
+  const { tenant, canEdit, catalog } = useSession();
   const q = useQuery(PRODUCTS, { t: tenant.id });
   const products = q.data ? q.data.tenant.products : null;
+  const [buying, setBuying] = useState(false);
+  // A tenant holds one pool per catalog product: the others can be bought.
+  const owned = new Set((products || []).map((p) => p.skuPartNumber));
+  const buyable = catalog.products.filter((p) => !owned.has(p.skuPartNumber));
   return html`
     <section class="card" aria-labelledby="products-h">
-      <div class="toolbar"><h2 class="card-title" id="products-h">Products</h2></div>
+      <div class="toolbar">
+        <h2 class="card-title" id="products-h">Products</h2>
+        ${canEdit && products && html`<div class="toolbar-actions">
+          <button type="button" class="btn" data-buy disabled=${buying || buyable.length === 0} aria-describedby=${buyable.length === 0 ? "buy-note" : undefined}
+            onClick=${() => setBuying(true)}><${Icon} name="plus" />Buy licenses</button>
+        </div>`}
+      </div>
+      ${canEdit && products && buyable.length === 0 && html`<p class="hint" id="buy-note">Your organization has a pool of every product in the catalog; set a product's quantity to buy more.</p>`}
+      ${buying && html`<${BuyForm} products=${buyable} onDone=${(bought) => {
+        setBuying(false);
+        if (bought) {
+          q.reload();
+          onChanged();
+        }
+      }} />`}
       ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
       ${!products && !q.error && html`<${Loading} />`}
       ${products && products.length === 0 && html`<${Empty} title="No products yet"><p>Your organization hasn't bought licenses of any product.</p><//>`}
@@ -42,11 +64,55 @@ function Products() {
           <table class="table table--cards" data-products>
             <thead><tr><th scope="col">Product</th><th scope="col" class="num">Total</th><th scope="col" class="num">Assigned</th>
               <th scope="col" class="num">Available</th>${canEdit && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
-            <tbody>${products.map((p) => html`<${ProductRow} key=${p.id} p=${p} canEdit=${canEdit} onChanged=${q.reload} />`)}</tbody>
+            <tbody>${products.map((p) => html`<${ProductRow} key=${p.id} p=${p} canEdit=${canEdit} onChanged=${() => {
+              q.reload();
+              onChanged();
+            }} />`)}</tbody>
           </table>
         </div>`}
     </section>
   `;
+}
+
+const buyFields = { "input.skuPartNumber": "sku", "input.quantity": "quantity" };
+
+// BuyForm buys a pool of licenses of a catalog product the tenant lacks.
+function BuyForm({ products, onDone }) {
+  const { tenant } = useSession();
+  const [sku, setSku] = useState(products[0].skuPartNumber);
+  const [quantity, setQuantity] = useState("");
+  const ref = useFocusWhen(true);
+  const form = useForm({
+    check: () => {
+      const n = Number(quantity);
+      return quantity.trim() !== "" && Number.isInteger(n) && n >= 0 ? {} : { quantity: "Enter a whole number of licenses, 0 or more." };
+    },
+    run: async () => {
+      const d = await gql(ADD_PRODUCT, { in: { tenantId: tenant.id, skuPartNumber: sku, quantity: Number(quantity) } });
+      announce(`Bought ${count(d.addProduct.totalLicenses)} licenses of ${d.addProduct.displayName}.`);
+      onDone(true);
+    },
+    fieldFor: (path) => buyFields[path],
+  });
+  return html`<form class="inline-form" onSubmit=${form.submit} novalidate data-form="buy">
+    <h3 class="sub-title">Buy licenses of a product</h3>
+    <div class="inline-form-fields">
+      <${Field} name="sku" label="Product" error=${form.errors.fields.sku}>
+        ${(id, d, invalid) => html`<select id=${id} value=${sku} ref=${ref} aria-describedby=${d} aria-invalid=${invalid} onChange=${(e) => setSku(e.currentTarget.value)}>
+          ${products.map((p) => html`<option value=${p.skuPartNumber}>${p.displayName}</option>`)}
+        </select>`}
+      <//>
+      <${Field} name="quantity" label="Licenses" error=${form.errors.fields.quantity}>
+        ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${quantity}
+          aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setQuantity(e.currentTarget.value)} />`}
+      <//>
+    </div>
+    <${FormErrors} messages=${form.errors.form} />
+    <div class="button-row">
+      <button type="submit" class="btn btn--primary btn--small" disabled=${form.busy}>Buy</button>
+      <button type="button" class="btn btn--small" onClick=${() => onDone(false)}>Cancel</button>
+    </div>
+  </form>`;
 }
 
 function ProductRow({ p, canEdit, onChanged }) {
@@ -110,6 +176,7 @@ function ProductRow({ p, canEdit, onChanged }) {
 function Users() {
   const { tenant, canEdit } = useSession();
   const [cursors, setCursors] = useState([null]);
+  const [adding, setAdding] = useState(false);
   const q = useQuery(USERS, { t: tenant.id, first: PAGE, after: cursors[cursors.length - 1] });
   const conn = q.data && q.data.tenant.users;
   const n = cursors.length - 1;
@@ -117,7 +184,14 @@ function Users() {
     <section class="card" aria-labelledby="users-h">
       <div class="toolbar">
         <h2 class="card-title" id="users-h">Users ${conn && html`<span class="count">${count(conn.totalCount)}</span>`}</h2>
+        ${canEdit && html`<div class="toolbar-actions">
+          <button type="button" class="btn" data-add-user disabled=${adding} onClick=${() => setAdding(true)}><${Icon} name="plus" />Add a user</button>
+        </div>`}
       </div>
+      ${adding && html`<${UserForm} onDone=${(added) => {
+        setAdding(false);
+        if (added) q.reload();
+      }} />`}
       ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
       ${!conn && !q.error && html`<${Loading} />`}
       ${conn && conn.nodes.length === 0 && html`<${Empty} title="No users yet"><p>Users are added when they first claim a license, or by an admin.</p><//>`}
@@ -133,6 +207,55 @@ function Users() {
         </div>`}
     </section>
   `;
+}
+
+const userFields = { "input.displayName": "displayName", "input.userPrincipalName": "upn", "input.id": "id" };
+
+// UserForm adds a user to the directory (users are also added when they
+// first claim a license).
+function UserForm({ onDone }) {
+  const { tenant } = useSession();
+  const [u, setU] = useState({ displayName: "", upn: "", id: "" });
+  const set = (k) => (e) => setU({ ...u, [k]: e.currentTarget.value });
+  const ref = useFocusWhen(true);
+  const form = useForm({
+    check: () => {
+      const f = {};
+      if (!u.displayName.trim()) f.displayName = "Enter the user's name.";
+      if (!/^[^@\s]+@[^@\s]+$/.test(u.upn.trim())) f.upn = "Enter the user's sign-in name, as name@domain.";
+      return f;
+    },
+    run: async () => {
+      const input = { tenantId: tenant.id, displayName: u.displayName.trim(), userPrincipalName: u.upn.trim() };
+      if (u.id.trim()) input.id = u.id.trim();
+      const d = await gql(CREATE_USER, { in: input });
+      announce(`${d.createUser.displayName} added.`);
+      onDone(true);
+    },
+    fieldFor: (path) => userFields[path],
+  });
+  return html`<form class="inline-form" onSubmit=${form.submit} novalidate data-form="add-user">
+    <h3 class="sub-title">Add a user</h3>
+    <div class="inline-form-fields">
+      <${Field} name="displayName" label="Name" error=${form.errors.fields.displayName}>
+        ${(id, d, invalid) => html`<input id=${id} type="text" ref=${ref} autocomplete="off" value=${u.displayName}
+          aria-describedby=${d} aria-invalid=${invalid} onInput=${set("displayName")} />`}
+      <//>
+      <${Field} name="upn" label="Sign-in name" hint="name@domain" error=${form.errors.fields.upn}>
+        ${(id, d, invalid) => html`<input id=${id} type="email" autocomplete="off" spellcheck="false" value=${u.upn}
+          aria-describedby=${d} aria-invalid=${invalid} onInput=${set("upn")} />`}
+      <//>
+      <${Field} name="id" label="User id (optional)" hint="The identity provider's object id; a new one when empty." error=${form.errors.fields.id}>
+        ${(id, d, invalid) => html`<input id=${id} type="text" autocomplete="off" spellcheck="false" value=${u.id}
+          aria-describedby=${d} aria-invalid=${invalid} onInput=${set("id")} />`}
+      <//>
+    </div>
+    <${FormErrors} messages=${form.errors.form} />
+    <div class="button-row">
+      <button type="submit" class="btn btn--primary btn--small" disabled=${form.busy}>Add user</button>
+      <button type="button" class="btn btn--small" onClick=${() => onDone(false)}>Cancel</button>
+    </div>
+  </form>`;
 }
 
 function UserRow({ u, products, canEdit, onChanged }) {
