@@ -7,7 +7,7 @@ import { token, onSessionChange, signOut, signOutReason, openedTenant, openTenan
 import { useRoute, href } from "./lib/router.js";
 import { Session, readerRoles, editorRoles } from "./lib/session-context.js";
 import { label, roleNames } from "./lib/format.js";
-import { Toasts, Loading, ErrorNotice } from "./components/ui.js";
+import { Toasts, Loading, ErrorNotice, dismissToast } from "./components/ui.js";
 import { SignIn } from "./screens/signin.js";
 import { TenantPicker } from "./screens/tenant-picker.js";
 import { screens } from "./screens/index.js";
@@ -100,6 +100,8 @@ function Shell({ session }) {
       first.current = false;
       return;
     }
+    // A toast tells of a change on the screen it was made on.
+    dismissToast();
     const h1 = mainRef.current && mainRef.current.querySelector("h1");
     if (h1) h1.focus();
   }, [screen.id]);

@@ -153,7 +153,7 @@ export function announce(message, tone = "success") {
   toastListeners.forEach((f) => f({ message, tone, at: Date.now() }));
 }
 
-function dismissToast() {
+export function dismissToast() {
   toastListeners.forEach((f) => f(null));
 }
 
