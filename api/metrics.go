@@ -86,10 +86,10 @@ func (m *Metrics) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 	return resp
 }
 
-// InterceptField counts claim answers.
+// InterceptField counts claim answers; a replay is no new claim.
 func (m *Metrics) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
-	if r, ok := res.(*license.ClaimResult); ok && err == nil {
+	if r, ok := res.(*license.ClaimResult); ok && err == nil && !r.Replayed {
 		if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Name == "claimLicense" {
 			m.claims.WithLabelValues(string(r.Outcome), string(r.Reason)).Inc()
 		}

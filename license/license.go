@@ -112,7 +112,10 @@ type License struct {
 	Source                 Source
 	DisabledServicePlanIDs []string
 	AssignedAt             time.Time
-	SKU                    *SKU // the product's SKU, when known
+	// LastUsedAt is the last UTC day a claim found the license covering
+	// (stamped with that day's first such claim); AssignedAt until then.
+	LastUsedAt time.Time
+	SKU        *SKU // the product's SKU, when known
 }
 
 // Direction moves a product within a policy.

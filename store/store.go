@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,10 @@ type Store struct {
 	hub       *fanout.Hub           // live subscriptions, fed by stream
 	log       *slog.Logger
 	closers   []func() error // what Close releases (set by Open)
+
+	// clockOffset is how far Redis's clock was ahead of Now (ms) when a
+	// claim last found the two in different UTC days.
+	clockOffset atomic.Int64
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time

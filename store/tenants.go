@@ -35,7 +35,7 @@ func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license
 	}
 	k := s.keys(t.ID)
 	_, err := s.runScript(ctx, createTenantScript, subject{tenantID: t.ID},
-		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns()},
+		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns(), k.directory()},
 		strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
 		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin))
 	if err != nil {

@@ -1,8 +1,9 @@
 -- Adds a user to a tenant's directory; user principal names are unique per tenant.
 -- KEYS[1] tenant hash   KEYS[2] the user's profile bucket hash   KEYS[3] upn index hash
+-- KEYS[4] directory index zset
 -- ARGV[1] user id  ARGV[2] upn, lower case  ARGV[3] directory entry
 -- Reply: 1, or an error "AC:NO_TENANT", "AC:UPN_TAKEN:<user id>" or "AC:USER_EXISTS".
-local tenant_key, profiles_key, upns_key = KEYS[1], KEYS[2], KEYS[3]
+local tenant_key, profiles_key, upns_key, directory_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user, upn_lower, profile = ARGV[1], ARGV[2], ARGV[3]
 
 if redis.call('EXISTS', tenant_key) == 0 then
@@ -17,5 +18,6 @@ if redis.call('HEXISTS', profiles_key, user) == 1 then
 end
 redis.call('HSET', profiles_key, user, profile)
 redis.call('HSET', upns_key, upn_lower, user)
+redis.call('ZADD', directory_key, 0, user)
 redis.call('HINCRBY', tenant_key, 'users', 1)
 return 1
