@@ -173,3 +173,6 @@ func HasScriptFailure(reason string) bool {
 	_, ok := scriptFailures[reason]
 	return ok
 }
+
+// UserBucket is userBucket.
+var UserBucket = userBucket
