@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -130,9 +129,10 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		if err != nil {
 			return nil, err
 		}
-		var reply claimReply
-		if text, _ := raw.(string); json.Unmarshal([]byte(text), &reply) != nil {
-			return nil, license.Internal(fmt.Errorf("claim script replied %v", raw))
+		text, _ := raw.(string)
+		reply, err := readClaimReply(text)
+		if err != nil {
+			return nil, license.Internal(fmt.Errorf("claim script replied %v: %w", raw, err))
 		}
 		switch reply.Kind {
 		case "STALE":
@@ -157,20 +157,67 @@ func (s *Store) redisDay() int64 {
 
 // claimReply is the claim script's answer (see the header of lua/claim.lua).
 type claimReply struct {
-	Kind      string          `json:"kind"` // OK, REPLAY, STALE or DAY
-	Outcome   license.Outcome `json:"outcome"`
-	Reason    license.Reason  `json:"reason"`
-	Policy    int64           `json:"policy,string"`
-	Product   int64           `json:"product,string"`
-	License   string          `json:"license"`
-	Available int             `json:"available,string"`
-	Event     string          `json:"event"`
-	At        int64           `json:"at,string"`
+	Kind      string // OK, REPLAY, STALE or DAY
+	Outcome   license.Outcome
+	Reason    license.Reason
+	Policy    int64
+	Product   int64
+	License   string
+	Available int
+	Event     string
+	At        int64
 	// The product claimed or held, when the script read it.
-	SKU      string `json:"sku"`
-	Total    int    `json:"total,string"`
-	Assigned int    `json:"assigned,string"`
-	Created  int64  `json:"created,string"`
+	SKU      string
+	Total    int
+	Assigned int
+	Created  int64
+}
+
+// readClaimReply reads the claim script's answer by name.
+func readClaimReply(text string) (claimReply, error) {
+	var r claimReply
+	bad := ""
+	num := func(name, v string) int64 {
+		n, ok := decimal(v)
+		if !ok {
+			bad = name
+		}
+		return n
+	}
+	err := readReply(text, func(name, v string) {
+		switch name {
+		case "kind":
+			r.Kind = v
+		case "outcome":
+			r.Outcome = license.Outcome(v)
+		case "reason":
+			r.Reason = license.Reason(v)
+		case "policy":
+			r.Policy = num(name, v)
+		case "product":
+			r.Product = num(name, v)
+		case "license":
+			r.License = v
+		case "available":
+			r.Available = int(num(name, v))
+		case "event":
+			r.Event = v
+		case "at":
+			r.At = num(name, v)
+		case "sku":
+			r.SKU = v
+		case "total":
+			r.Total = int(num(name, v))
+		case "assigned":
+			r.Assigned = int(num(name, v))
+		case "created":
+			r.Created = num(name, v)
+		}
+	})
+	if err == nil && bad != "" {
+		err = fmt.Errorf("%s is not a number", bad)
+	}
+	return r, err
 }
 
 // idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used

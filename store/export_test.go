@@ -176,3 +176,6 @@ func HasScriptFailure(reason string) bool {
 
 // UserBucket is userBucket.
 var UserBucket = userBucket
+
+// ReadReply is readReply.
+var ReadReply = readReply

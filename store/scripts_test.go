@@ -116,10 +116,12 @@ func TestEveryScriptFailureHasAMeaning(t *testing.T) {
 
 // TestJSONRepliesReadAlikeOnBothEngines: a script's named reply, a JSON
 // object of strings (see scripts.go), reads the same from gopher-lua's and
-// Redis's cjson, whatever order or escaping each writes.
+// Redis's cjson, whatever order or escaping each writes, by the store's
+// reader and by encoding/json.
 func TestJSONRepliesReadAlikeOnBothEngines(t *testing.T) {
 	want := map[string]string{"kind": "OK", "reason": "", "event": "1764147600123-7", "at": "1764147600123",
-		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER", "slash": "a/b"}
+		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER",
+		"slash": "a/b", "sku": "Microsoft_365_E3_(no_Teams)+/x", "quote": `say "hi" \ back`, "accent": "Zoë 名"}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		args := []any{}
 		for k, v := range want {
@@ -133,5 +135,34 @@ return cjson.encode(reply)`, args...)
 		if err := json.Unmarshal([]byte(reply), &got); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("reply %s read as %v (%v); want %v", reply, got, err, want)
 		}
+		ours := map[string]string{}
+		if err := store.ReadReply(reply, func(name, v string) { ours[name] = v }); err != nil || !reflect.DeepEqual(ours, want) {
+			t.Fatalf("reply %s read by the store as %v (%v); want %v", reply, ours, err, want)
+		}
 	})
+}
+
+func TestReadReply(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want map[string]string // nil: malformed
+	}{
+		{`{}`, map[string]string{}},
+		{` { "a" : "1" , "b":"" } `, map[string]string{"a": "1", "b": ""}},
+		{`{"s":"a\/b\"c\\d\n\t\u00e9\ud83d\ude00"}`, map[string]string{"s": "a/b\"c\\d\n\té😀"}},
+		{``, nil}, {`[]`, nil}, {`{"a":1}`, nil}, {`{"a":"1",}`, nil}, {`{"a":"1"} x`, nil}, {`{"a":"1"`, nil},
+		{`{"a":"\x"}`, nil}, {`{"a":"\u12"}`, nil}, {"{\"a\":\"\x01\"}", nil}, {`{"a" "1"}`, nil}, {`{"a":"1" "b":"2"}`, nil},
+	} {
+		got := map[string]string{}
+		err := store.ReadReply(tt.in, func(name, v string) { got[name] = v })
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("ReadReply(%q) = %v; want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ReadReply(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
 }
