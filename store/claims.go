@@ -125,7 +125,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			keys = append(keys, k.product(pn))
 			args = append(args, pn)
 		}
-		raw, err := s.runScript(ctx, claimScript, on, keys, args...)
+		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
@@ -287,4 +290,39 @@ func TestClaimFromASKUWithPatternCharacters(t *testing.T) {
 		wantOutcome(t, mustClaim(t, s, claimRequest("patterns", "u3", powerAutomate, cloudFlow)), license.Denied, license.ReasonNoLicenses, "")
 		wantPools(t, s, products, map[string]int{skuName: 2})
 	})
+}
+
+// TestClaimWhoseReplyIsLostRunsOnce: on one Redis too, with claims
+// auto-pipelined, a claim whose reply is lost is not run again by the
+// client: the caller gets UNAVAILABLE, and the license the claim gave is the
+// only one.
+func TestClaimWhoseReplyIsLostRunsOnce(t *testing.T) {
+	b := redistest.Real(t)
+	ctx := context.Background()
+	lose := &atomic.Bool{}
+	rdb := redis.NewClient(&redis.Options{Addr: b.Addr, MaxRetries: -1, Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &replyLosingConn{Conn: c, lose: lose}, nil
+	}})
+	defer rdb.Close()
+	s := mustOpen(t, b)
+	lossy := store.New(rdb, license.BuiltinCatalog(), b.Prefix)
+	products := claimTenant(t, s, "lost", map[string]int{flowSKU: 5})
+	mustCreatePolicy(t, s, "lost", powerAutomate, true, skuProducts(products, flowSKU)...)
+	mustClaim(t, lossy, claimRequest("lost", "first", powerAutomate, cloudFlow)) // reads the route: the next claim is one script call
+	lose.Store(true)
+	r, err := lossy.Claim(ctx, claimRequest("lost", "u1", powerAutomate, cloudFlow))
+	if lose.Load() {
+		t.Fatalf("the claim made no script call")
+	}
+	if err == nil {
+		t.Fatalf("a claim whose reply was lost answered %s; want UNAVAILABLE (the client ran the claim script twice)", describe(r))
+	}
+	wantCode(t, err, license.EUNAVAILABLE)
+	if ls, err := s.Licenses(ctx, "lost", "u1"); err != nil || len(ls) != 1 {
+		t.Fatalf("u1 holds %d licenses (%v); want the one the lost claim gave", len(ls), err)
+	}
 }
