@@ -61,9 +61,9 @@ func (s *Store) User(ctx context.Context, tenantID, userID string) (*license.Use
 }
 
 // Users returns up to first users whose id sorts after after (byte-wise),
-// in id order: one read of the directory index for the page's ids and the
-// tenant's count, then one of just their directory entries, so a page costs
-// in proportion to first, not to the directory.
+// in id order: one read of the directory index for the page's ids and its
+// size, then one of just their directory entries, so a page costs in
+// proportion to first, not to the directory.
 func (s *Store) Users(ctx context.Context, tenantID string, first int, after string) (*license.UserPage, error) {
 	if err := license.ValidateTenantID(tenantID); err != nil {
 		return nil, err
@@ -76,24 +76,21 @@ func (s *Store) Users(ctx context.Context, tenantID string, first int, after str
 	if after != "" {
 		from = "(" + after
 	}
-	var total *redis.StringCmd
+	var exists, total *redis.IntCmd
 	var ids *redis.StringSliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		total = p.HGet(ctx, k.tenant(), "users")
+		exists = p.Exists(ctx, k.tenant())
+		total = p.ZCard(ctx, k.directory())
 		ids = p.ZRangeByLex(ctx, k.directory(), &redis.ZRangeBy{Min: from, Max: "+", Count: int64(first) + 1})
 		return nil
 	})
-	if errors.Is(total.Err(), redis.Nil) {
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if exists.Val() == 0 {
 		return nil, notFoundTenant(tenantID)
 	}
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	n, err := total.Int()
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	page := &license.UserPage{TotalCount: n}
+	page := &license.UserPage{TotalCount: int(total.Val())}
 	found := ids.Val()
 	if len(found) > first {
 		page.HasNextPage = true

@@ -118,13 +118,13 @@ for _, h in ipairs(held) do
 end
 
 -- 3. The switches and the policy, as they are now.
-if redis.call('EXISTS', tenant_key) == 0 then
+local setting = redis.call('HGET', tenant_key, 'enabled') -- every tenant has it
+if not setting then
   return redis.error_reply('AC:NO_TENANT')
 end
 if (redis.call('HGET', app_policies_key, app) or '0') ~= policy then
   return cjson.encode({kind = 'STALE'})
 end
-local setting = redis.call('HGET', tenant_key, 'enabled')
 local state = {}
 if policy ~= '0' then
   state = redis.call('HMGET', policy_key, 'enabled', 'products')
@@ -205,14 +205,12 @@ end
 
 if answer.outcome == 'CLAIMED' then
   -- A user the tenant has not seen joins its directory.
-  if redis.call('HEXISTS', profiles_key, user) == 0 then
+  if redis.call('ZADD', directory_key, 'NX', 0, user) == 1 then
     local kept_upn = upn
     if upn ~= '' and redis.call('HSETNX', upns_key, upn_lower, user) == 0 then
       kept_upn = '' -- another user has it; the directory keeps the first
     end
     redis.call('HSET', profiles_key, user, profile_encode({upn = kept_upn, name = display_name, created = nowstr}))
-    redis.call('ZADD', directory_key, 0, user)
-    redis.call('HINCRBY', tenant_key, 'users', 1)
   end
 else
   report_day()

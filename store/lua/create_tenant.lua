@@ -12,7 +12,7 @@ if redis.call('EXISTS', tenant_key) == 1 then
   return redis.error_reply('AC:TENANT_EXISTS')
 end
 redis.call('HSET', tenant_key, 'name', name, 'limit', limit, 'enabled', enabled, 'created', now,
-  'seq_product', 0, 'seq_policy', 0, 'users', 1)
+  'seq_product', 0, 'seq_policy', 0)
 redis.call('HSET', profiles_key, admin, admin_profile)
 redis.call('HSET', upns_key, admin_upn_lower, admin)
 redis.call('ZADD', directory_key, 0, admin)

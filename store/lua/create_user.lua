@@ -19,5 +19,4 @@ end
 redis.call('HSET', profiles_key, user, profile)
 redis.call('HSET', upns_key, upn_lower, user)
 redis.call('ZADD', directory_key, 0, user)
-redis.call('HINCRBY', tenant_key, 'users', 1)
 return 1
