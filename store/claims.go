@@ -23,6 +23,23 @@ import (
 type route struct {
 	policyN  int64
 	products []int64
+	// The script's keys and arguments that depend only on the route, built
+	// once: the keys of the tenant, the app, the policy and its report, and
+	// the products' keys and numbers.
+	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimedKey string
+	productKeys                                                                            []string
+	productArgs                                                                            []any
+}
+
+// withKeys fills in the keys and arguments of a route of tenant k.
+func (rt route) withKeys(k keys) route {
+	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
+	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimedKey = k.directory(), k.events(), k.report(rt.policyN), k.claimed(rt.policyN)
+	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
+	for i, pn := range rt.products {
+		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
+	}
+	return rt
 }
 
 // routes caches a route per (tenant, app).
@@ -78,7 +95,7 @@ func (s *Store) loadRoute(ctx context.Context, tenantID, app string) (route, err
 			rt.products = append(rt.products, n)
 		}
 	}
-	return rt, nil
+	return rt.withKeys(k), nil
 }
 
 // maxClaimAttempts bounds how often a claim builds its keys again: after
@@ -114,17 +131,15 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		}
 		b := userBucket(r.UserID)
 		keys := make([]string, 0, 13+len(rt.products))
-		keys = append(keys, k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.profiles(b), k.upns(), k.directory(),
+		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
-			k.events(), k.report(rt.policyN), k.claimed(rt.policyN))
+			rt.eventsKey, rt.reportKey, rt.claimedKey)
+		keys = append(keys, rt.productKeys...)
 		args := make([]any, 0, 13+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
-			idemBucketTTL, license.ReportWindow.Milliseconds())
-		for _, pn := range rt.products {
-			keys = append(keys, k.product(pn))
-			args = append(args, pn)
-		}
+			idemBucketTTL, reportWindowMS)
+		args = append(args, rt.productArgs...)
 		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
 			return nil, err
@@ -219,6 +234,9 @@ func readClaimReply(text string) (claimReply, error) {
 	}
 	return r, err
 }
+
+// reportWindowMS is the report window (ms), as the claim script takes it.
+var reportWindowMS = license.ReportWindow.Milliseconds()
 
 // idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used
 // at its last moment has been remembered for the whole IdempotencyWindow.
