@@ -19,6 +19,9 @@ func TestExpandScript(t *testing.T) {
 		"lua/lib/b.lua":     {Data: []byte("-- b, on a\n--@include lib/a.lua\nlocal function b() return a() + 1 end\n")},
 		"lua/lib/loop.lua":  {Data: []byte("--@include lib/loop2.lua\n")},
 		"lua/lib/loop2.lua": {Data: []byte("--@include lib/loop.lua\n")},
+		"lua/lib/ab.lua": {Data: []byte("-- The file's comment.\n\nlocal function a() return 1 end\n-- b, on a\nlocal function b()\n  -- inside\n  return a() + 1\nend\n\n" +
+			"-- c, unused\nlocal function c() return 3 end\nlocal UNUSED = {'x'}\n")},
+		"lua/lib/code.lua": {Data: []byte("-- c\nredis.call('DEL', 'x')\n")},
 	}
 	tests := []struct {
 		name, src string
@@ -31,7 +34,10 @@ func TestExpandScript(t *testing.T) {
 		{"EachLibraryOnce", "-- s\n--@include lib/a.lua\n--@include lib/b.lua\n--@include lib/a.lua\nreturn b()\n",
 			"-- s\n-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
 		{"LibraryOfLibraryFirst", "--@include lib/b.lua\nreturn b()",
-			"-- b, on a\n-- a\nlocal function a() return 1 end\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+			"-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"OnlyWhatIsUsed", "-- s\n--@include lib/ab.lua\nlocal x = b()\nreturn x -- not c()\n",
+			"-- s\nlocal function a() return 1 end\n-- b, on a\nlocal function b()\n  -- inside\n  return a() + 1\nend\n\nlocal x = b()\nreturn x -- not c()\n", ""},
+		{"ErrCodeInALibrary", "--@include lib/code.lua\nreturn 1\n", "", "neither a definition nor a comment"},
 		{"ErrMissingLibrary", "--@include lib/nope.lua\nreturn 1\n", "", "lib/nope.lua"},
 		{"ErrNotAnInclude", "--@import lib/a.lua\nreturn 1\n", "", "not an include line"},
 		{"ErrIncludeAfterCode", "local x = 1\n--@include lib/a.lua\nreturn x\n", "", "header"},
