@@ -326,3 +326,31 @@ func TestClaimWhoseReplyIsLostRunsOnce(t *testing.T) {
 		t.Fatalf("u1 holds %d licenses (%v); want the one the lost claim gave", len(ls), err)
 	}
 }
+
+// TestClaimAfterAProductIsAddedElsewhere: an instance that cached which of
+// the tenant's products serve the app finds a product added since, and
+// put in the policy, by another instance (the script answers STALE once).
+func TestClaimAfterAProductIsAddedElsewhere(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s, admin := mustOpen(t, b), mustOpen(t, b)
+		ctx := context.Background()
+		if _, _, err := admin.CreateTenant(ctx, license.NewTenant{ID: "added", Name: "added", AdminUserPrincipalName: "a@added.example", AdminDisplayName: "A", AutoClaimEnabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		flow, err := admin.AddProduct(ctx, "added", flowSKU, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := mustCreatePolicy(t, admin, "added", powerAutomate, true, license.PolicyProduct{ProductID: flow.ID})
+		wantOutcome(t, mustClaim(t, s, claimRequest("added", "u1", powerAutomate, cloudFlow)), license.Claimed, "", flow.ID)
+		premium, err := admin.AddProduct(ctx, "added", premiumSKU, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		editPolicy(t, admin, p.ID, func(p *license.Policy, _ license.SKULookup) error {
+			p.Products = append(p.Products, license.PolicyProduct{ProductID: premium.ID})
+			return nil
+		})
+		wantOutcome(t, mustClaim(t, s, claimRequest("added", "u2", powerAutomate, cloudFlow)), license.Claimed, "", premium.ID)
+	})
+}
