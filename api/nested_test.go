@@ -23,9 +23,9 @@ func TestClaimAnswersShowAppsOnlyWhatTheyNeed(t *testing.T) {
 		}
 		for name, tc := range map[string]struct{ token, user, selection string }{
 			"AppPoolCounts":      {sf.app, "lee", `outcome product { totalLicenses }`},
-			"AppOtherUser":       {sf.app, "alex", `outcome event { user { userPrincipalName } }`},
+			"AppOtherUser":       {sf.app, "diego", `outcome event { user { userPrincipalName } }`},
 			"AppPolicyProducts":  {sf.app, "alex", `outcome license { policy { products { product { id } } } }`},
-			"UserPolicyCounts":   {user, "megan", `outcome event { policy { availableLicenses } }`},
+			"UserPolicyCounts":   {user, "megan", `outcome license { policy { availableLicenses } }`},
 			"UserProductCounts":  {user, "megan", `outcome license { product { assignedLicenses } }`},
 			"UserPolicyContents": {user, "megan", `outcome license { policy { primaryProduct { id } } }`},
 		} {

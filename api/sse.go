@@ -75,10 +75,11 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	ticker := time.NewTicker(t.keepAlive)
 	defer ticker.Stop()
+	done := ctx.Done() // read here: ctx is reassigned below, as the keep-alives run
 	go func() {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return
 			case <-ticker.C:
 				s.write(": keep-alive\n\n")

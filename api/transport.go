@@ -168,6 +168,25 @@ func readParams(r *http.Request) (params *graphql.RawParams, status int, msg str
 		}
 		return nil, http.StatusBadRequest, "The request body could not be read."
 	}
+	// One pass when every parameter has its type, as from every client that
+	// works; the field by field pass below says which parameter is wrong.
+	var typed struct {
+		Query         *string        `json:"query"`
+		OperationName *string        `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
+		Extensions    map[string]any `json:"extensions"`
+	}
+	if decodeJSON(body.Bytes(), &typed) == nil {
+		if typed.Query != nil {
+			params.Query = *typed.Query
+		}
+		if typed.OperationName != nil {
+			params.OperationName = *typed.OperationName
+		}
+		params.Variables, params.Extensions = typed.Variables, typed.Extensions
+		status, msg = wellFormed(params)
+		return params, status, msg
+	}
 	if err := decodeJSON(body.Bytes(), &raw); err != nil {
 		return nil, http.StatusBadRequest, "The request body must be a JSON object with a query string."
 	}

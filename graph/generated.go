@@ -108,6 +108,7 @@ type ComplexityRoot struct {
 
 	AutoClaimReport struct {
 		Days        func(childComplexity int) int
+		Denials     func(childComplexity int) int
 		Policies    func(childComplexity int) int
 		Since       func(childComplexity int) int
 		TotalClaims func(childComplexity int) int
@@ -184,11 +185,17 @@ type ComplexityRoot struct {
 	DailyClaims struct {
 		Claims func(childComplexity int) int
 		Date   func(childComplexity int) int
+		Denied func(childComplexity int) int
 	}
 
 	DeleteAutoClaimPolicyPayload struct {
 		DeletedPolicyID func(childComplexity int) int
 		Tenant          func(childComplexity int) int
+	}
+
+	DenialCount struct {
+		Count  func(childComplexity int) int
+		Reason func(childComplexity int) int
 	}
 
 	FieldChange struct {
@@ -200,6 +207,7 @@ type ComplexityRoot struct {
 	License struct {
 		AssignedAt           func(childComplexity int) int
 		DisabledServicePlans func(childComplexity int) int
+		LastUsedAt           func(childComplexity int) int
 		Policy               func(childComplexity int) int
 		Product              func(childComplexity int) int
 		Source               func(childComplexity int) int
@@ -271,6 +279,7 @@ type ComplexityRoot struct {
 		ClaimedUsers func(childComplexity int, first *int, after *string) int
 		Claims       func(childComplexity int) int
 		Daily        func(childComplexity int) int
+		Denials      func(childComplexity int) int
 		Policy       func(childComplexity int) int
 		Products     func(childComplexity int) int
 	}
@@ -678,6 +687,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimReport.Days(childComplexity), true
+	case "AutoClaimReport.denials":
+		if e.ComplexityRoot.AutoClaimReport.Denials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimReport.Denials(childComplexity), true
 	case "AutoClaimReport.policies":
 		if e.ComplexityRoot.AutoClaimReport.Policies == nil {
 			break
@@ -964,6 +979,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DailyClaims.Date(childComplexity), true
+	case "DailyClaims.denied":
+		if e.ComplexityRoot.DailyClaims.Denied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyClaims.Denied(childComplexity), true
 
 	case "DeleteAutoClaimPolicyPayload.deletedPolicyId":
 		if e.ComplexityRoot.DeleteAutoClaimPolicyPayload.DeletedPolicyID == nil {
@@ -977,6 +998,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteAutoClaimPolicyPayload.Tenant(childComplexity), true
+
+	case "DenialCount.count":
+		if e.ComplexityRoot.DenialCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialCount.Count(childComplexity), true
+	case "DenialCount.reason":
+		if e.ComplexityRoot.DenialCount.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DenialCount.Reason(childComplexity), true
 
 	case "FieldChange.after":
 		if e.ComplexityRoot.FieldChange.After == nil {
@@ -1009,6 +1043,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.License.DisabledServicePlans(childComplexity), true
+	case "License.lastUsedAt":
+		if e.ComplexityRoot.License.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.LastUsedAt(childComplexity), true
 	case "License.policy":
 		if e.ComplexityRoot.License.Policy == nil {
 			break
@@ -1428,6 +1468,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyReport.Daily(childComplexity), true
+	case "PolicyReport.denials":
+		if e.ComplexityRoot.PolicyReport.Denials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Denials(childComplexity), true
 	case "PolicyReport.policy":
 		if e.ComplexityRoot.PolicyReport.Policy == nil {
 			break
@@ -2090,8 +2136,9 @@ type Tenant {
     id: ID!
   ): AutoClaimPolicy
   """
-  The directory, in a stable order of the store's (not alphabetical): walking
-  the pages with each endCursor as the next after sees every user once.
+  The directory in order of user id (byte-wise): walking the pages with each
+  endCursor as the next after sees every user once. A page reads only its own
+  users.
   """
   users(
     "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
@@ -2291,6 +2338,12 @@ type License {
   disabledServicePlans: [ServicePlan!]!
   "When the license was assigned."
   assignedAt: Time!
+  """
+  The last UTC day a claim found this license covering its app and trigger:
+  the time of that day's first such claim (it is stamped at most once a day);
+  assignedAt until a claim has.
+  """
+  lastUsedAt: Time!
 }
 
 "One page of a tenant's directory."
@@ -2363,9 +2416,12 @@ input ClaimLicenseInput {
   "What the user did; it must be one of the app's triggers (else BAD_USER_INPUT)."
   trigger: ClaimTrigger!
   """
-  Makes retries safe: the same key within 24 hours returns the first answer and
-  changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
-  1 to 128 characters of letters, digits and . _ @ : -.
+  Makes retries safe. A key belongs to the caller (the token's subject): the same
+  caller's same key within 24 hours of a CLAIMED answer returns that answer, exactly
+  as first given, and changes nothing; with another user, app or trigger it is
+  BAD_USER_INPUT. Answers that changed nothing (ALREADY_LICENSED, DENIED) are not
+  remembered: a retry is decided afresh. 1 to 128 characters of letters, digits
+  and . _ @ : -.
   """
   idempotencyKey: String
   "Recorded for a user the tenant has not seen before: name@domain, unless another user of the tenant has it."
@@ -2380,13 +2436,21 @@ type ClaimResult {
   outcome: ClaimOutcome!
   "Null unless outcome is DENIED."
   reason: DenialReason
-  "The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
+  """
+  The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when
+  denied. Its counts are those of the moment of the claim (on a replay, those
+  the first answer gave).
+  """
   product: Product
-  "The license assigned or already held; null when denied, or on a replay once that license has been removed."
+  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied."
   license: License
-  "The decision as it went to the tenant's event stream."
-  event: ClaimEvent!
-  "True when this repeats the first answer to the same idempotency key."
+  """
+  The decision as it went to the tenant's event stream; null when it appended
+  no event: an ALREADY_LICENSED answer, or a denial already reported that UTC
+  day for the same user, policy (or app, when it has none) and reason.
+  """
+  event: ClaimEvent
+  "True when this repeats the first answer to the same idempotency key, from the same caller."
   replayed: Boolean!
 }
 
@@ -2435,6 +2499,8 @@ type AutoClaimReport {
   totalClaims: Int!
   "One report per current policy, in the order the policies were created; a deleted policy's counts go with it."
   policies: [PolicyReport!]!
+  "Claims denied in the period, per reason: those under the current policies and those for apps that had no policy."
+  denials: [DenialCount!]!
 }
 
 "What one policy assigned in the report's period."
@@ -2447,6 +2513,8 @@ type PolicyReport {
   products: [ProductClaims!]!
   "One entry per day of the period, oldest first."
   daily: [DailyClaims!]!
+  "Claims denied under the policy in the period, per reason (reasons never given are left out): how many times users were turned away, and why."
+  denials: [DenialCount!]!
   "Users who claimed under the policy in the period, newest first."
   claimedUsers(
     "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
@@ -2470,6 +2538,16 @@ type DailyClaims {
   date: String!
   "Licenses the policy assigned that day."
   claims: Int!
+  "Claims denied under the policy that day, for any reason."
+  denied: Int!
+}
+
+"How many claims were denied for one reason."
+type DenialCount {
+  "Why they were denied."
+  reason: DenialReason!
+  "How many were denied for it: every denied call counts, repeats included."
+  count: Int!
 }
 
 "One page of the users who claimed under a policy."
@@ -2928,6 +3006,8 @@ func (ec *executionContext) childFields_AutoClaimReport(ctx context.Context, fie
 		return ec.fieldContext_AutoClaimReport_totalClaims(ctx, field)
 	case "policies":
 		return ec.fieldContext_AutoClaimReport_policies(ctx, field)
+	case "denials":
+		return ec.fieldContext_AutoClaimReport_denials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AutoClaimReport", field.Name)
 }
@@ -3072,6 +3152,8 @@ func (ec *executionContext) childFields_DailyClaims(ctx context.Context, field g
 		return ec.fieldContext_DailyClaims_date(ctx, field)
 	case "claims":
 		return ec.fieldContext_DailyClaims_claims(ctx, field)
+	case "denied":
+		return ec.fieldContext_DailyClaims_denied(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DailyClaims", field.Name)
 }
@@ -3084,6 +3166,16 @@ func (ec *executionContext) childFields_DeleteAutoClaimPolicyPayload(ctx context
 		return ec.fieldContext_DeleteAutoClaimPolicyPayload_tenant(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteAutoClaimPolicyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DenialCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reason":
+		return ec.fieldContext_DenialCount_reason(ctx, field)
+	case "count":
+		return ec.fieldContext_DenialCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DenialCount", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3110,6 +3202,8 @@ func (ec *executionContext) childFields_License(ctx context.Context, field graph
 		return ec.fieldContext_License_disabledServicePlans(ctx, field)
 	case "assignedAt":
 		return ec.fieldContext_License_assignedAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_License_lastUsedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type License", field.Name)
 }
@@ -3206,6 +3300,8 @@ func (ec *executionContext) childFields_PolicyReport(ctx context.Context, field 
 		return ec.fieldContext_PolicyReport_products(ctx, field)
 	case "daily":
 		return ec.fieldContext_PolicyReport_daily(ctx, field)
+	case "denials":
+		return ec.fieldContext_PolicyReport_denials(ctx, field)
 	case "claimedUsers":
 		return ec.fieldContext_PolicyReport_claimedUsers(ctx, field)
 	}
@@ -5657,6 +5753,38 @@ func (ec *executionContext) fieldContext_AutoClaimReport_policies(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _AutoClaimReport_denials(ctx context.Context, field graphql.CollectedField, obj *license.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimReport_denials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Denials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []license.DenialCount) graphql.Marshaler {
+			return ec.marshalNDenialCount2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDenialCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimReport_denials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutoClaimReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DenialCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Catalog_apps(ctx context.Context, field graphql.CollectedField, obj *license.Catalog) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6366,10 +6494,10 @@ func (ec *executionContext) _ClaimResult_event(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *license.ClaimEvent) graphql.Marshaler {
-			return ec.marshalNClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx, selections, v)
+			return ec.marshalOClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ClaimResult_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6857,6 +6985,29 @@ func (ec *executionContext) fieldContext_DailyClaims_claims(_ context.Context, f
 	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DailyClaims_denied(ctx context.Context, field graphql.CollectedField, obj *license.DailyClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyClaims_denied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Denied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyClaims_denied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
+}
+
 func (ec *executionContext) _DeleteAutoClaimPolicyPayload_deletedPolicyId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteAutoClaimPolicyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6910,6 +7061,52 @@ func (ec *executionContext) fieldContext_DeleteAutoClaimPolicyPayload_tenant(_ c
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DenialCount_reason(ctx context.Context, field graphql.CollectedField, obj *license.DenialCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DenialCount_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Reason) graphql.Marshaler {
+			return ec.marshalNDenialReason2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DenialCount_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DenialCount", field, false, false, "DenialReason")
+}
+
+func (ec *executionContext) _DenialCount_count(ctx context.Context, field graphql.CollectedField, obj *license.DenialCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DenialCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DenialCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DenialCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _FieldChange_field(ctx context.Context, field graphql.CollectedField, obj *license.FieldChange) (ret graphql.Marshaler) {
@@ -7120,6 +7317,29 @@ func (ec *executionContext) _License_assignedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_License_assignedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "Time")
+}
+
+func (ec *executionContext) _License_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *license.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("License", field, false, false, "Time")
 }
 
@@ -9110,6 +9330,38 @@ func (ec *executionContext) fieldContext_PolicyReport_daily(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DailyClaims(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyReport_denials(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_denials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Denials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []license.DenialCount) graphql.Marshaler {
+			return ec.marshalNDenialCount2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDenialCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_denials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DenialCount(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12695,6 +12947,11 @@ func (ec *executionContext) _AutoClaimReport(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "denials":
+			out.Values[i] = ec._AutoClaimReport_denials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12939,7 +13196,7 @@ func (ec *executionContext) _ClaimResult(ctx context.Context, sel ast.SelectionS
 			}
 		case "event":
 			out.Values[i] = ec._ClaimResult_event(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "replayed":
@@ -13198,6 +13455,11 @@ func (ec *executionContext) _DailyClaims(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "denied":
+			out.Values[i] = ec._DailyClaims_denied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13233,6 +13495,44 @@ func (ec *executionContext) _DeleteAutoClaimPolicyPayload(ctx context.Context, s
 			}
 		case "tenant":
 			out.Values[i] = ec._DeleteAutoClaimPolicyPayload_tenant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var denialCountImplementors = []string{"DenialCount"}
+
+func (ec *executionContext) _DenialCount(ctx context.Context, sel ast.SelectionSet, obj *license.DenialCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, denialCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DenialCount")
+		case "reason":
+			out.Values[i] = ec._DenialCount_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._DenialCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13332,6 +13632,11 @@ func (ec *executionContext) _License(ctx context.Context, sel ast.SelectionSet, 
 				})
 		case "assignedAt":
 			out.Values[i] = ec._License_assignedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._License_lastUsedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13807,6 +14112,11 @@ func (ec *executionContext) _PolicyReport(ctx context.Context, sel ast.Selection
 			}
 		case "daily":
 			out.Values[i] = ec._PolicyReport_daily(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "denials":
+			out.Values[i] = ec._PolicyReport_denials(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15096,6 +15406,41 @@ func (ec *executionContext) marshalNDeleteAutoClaimPolicyPayload2ᚖgithubᚗcom
 	return ec._DeleteAutoClaimPolicyPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDenialCount2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDenialCount(ctx context.Context, sel ast.SelectionSet, v license.DenialCount) graphql.Marshaler {
+	return ec._DenialCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDenialCount2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDenialCountᚄ(ctx context.Context, sel ast.SelectionSet, v []license.DenialCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDenialCount2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDenialCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDenialReason2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, v any) (license.Reason, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.Reason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDenialReason2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, sel ast.SelectionSet, v license.Reason) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DenialReason!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDirection2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐDirection(ctx context.Context, v any) (license.Direction, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := license.Direction(tmp)
@@ -15752,6 +16097,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐClaimEvent(ctx context.Context, sel ast.SelectionSet, v *license.ClaimEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClaimEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, v any) (*license.Reason, error) {

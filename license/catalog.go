@@ -206,7 +206,11 @@ func (c *Catalog) Extend(ext *Catalog) (*Catalog, error) {
 
 var (
 	appIDPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
-	guidPattern  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// skuPattern admits the part numbers Microsoft uses, such as
+	// Microsoft_365_E3_(no_Teams); never a character the store's records
+	// delimit with (| , : ; = and controls).
+	skuPattern  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.()+/-]{0,63}$`)
+	guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
 func (c *Catalog) index() error {
@@ -235,8 +239,8 @@ func (c *Catalog) index() error {
 	}
 	for i := range c.Products {
 		s := &c.Products[i]
-		if !appIDPattern.MatchString(s.SkuPartNumber) {
-			return fmt.Errorf("catalog: skuPartNumber %q must be upper case letters, digits and _", s.SkuPartNumber)
+		if !skuPattern.MatchString(s.SkuPartNumber) {
+			return fmt.Errorf("catalog: skuPartNumber %q must be a letter, then up to 63 letters, digits and _ . ( ) + / -", s.SkuPartNumber)
 		}
 		if c.skus[s.SkuPartNumber] != nil {
 			return fmt.Errorf("catalog: product %s listed twice", s.SkuPartNumber)

@@ -316,6 +316,7 @@ func TestParseCatalog(t *testing.T) {
 		{name: "AppWithoutDisplayName", spoil: func(c *license.Catalog) { c.Apps[1].DisplayName = "" }, inMsg: "displayName"},
 		{name: "UnknownTrigger", spoil: func(c *license.Catalog) { c.Apps[0].Triggers = append(c.Apps[0].Triggers, "DANCE") }, inMsg: `unknown trigger "DANCE"`},
 		{name: "BadSkuPartNumber", spoil: func(c *license.Catalog) { c.Products[0].SkuPartNumber = "sku a" }, inMsg: `"sku a"`},
+		{name: "SkuPartNumberWithADelimiter", spoil: func(c *license.Catalog) { c.Products[0].SkuPartNumber = "SKU|A" }, inMsg: `"SKU|A"`},
 		{name: "BadSkuGUID", spoil: func(c *license.Catalog) { c.Products[0].SkuID = "not-a-guid" }, inMsg: "GUID"},
 		{name: "UpperCaseSkuGUID", spoil: func(c *license.Catalog) { c.Products[0].SkuID = "0000000A-0000-4000-8000-000000000001" }, inMsg: "lower-case GUID"},
 		{name: "ProductWithoutDisplayName", spoil: func(c *license.Catalog) { c.Products[0].DisplayName = "" }, inMsg: "displayName"},

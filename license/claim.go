@@ -34,8 +34,13 @@ type ClaimRequest struct {
 	UserID   string
 	AppID    string
 	Trigger  Trigger
-	// IdempotencyKey, when set, makes a retry within IdempotencyWindow return
-	// the first answer and change nothing.
+	// Caller is the subject of the token that asks (a user or an app's client
+	// id); idempotency keys belong to it.
+	Caller string
+	// IdempotencyKey, when set, makes a retry by the same caller within
+	// IdempotencyWindow of a claim that assigned a license return that first
+	// answer and change nothing. Answers that changed nothing (ALREADY_LICENSED,
+	// DENIED) are not remembered: a retry decides afresh.
 	IdempotencyKey string
 	// UserPrincipalName and DisplayName describe a user the tenant has not seen
 	// before; the claim records them.
@@ -48,6 +53,9 @@ const IdempotencyWindow = 24 * time.Hour
 
 // ReportWindow is how far back claims are reported; older data is trimmed.
 const ReportWindow = 90 * 24 * time.Hour
+
+// Reasons lists the denial reasons in the order reports show them.
+var Reasons = []Reason{ReasonAutoClaimDisabled, ReasonNoPolicy, ReasonPolicyDisabled, ReasonTriggerNotEligible, ReasonNoLicenses}
 
 // ReportDays are the periods a report may cover.
 var ReportDays = []int{1, 7, 30, 90}
@@ -108,13 +116,19 @@ type ClaimResult struct {
 	Outcome Outcome
 	Reason  Reason
 	// Product is the product assigned (CLAIMED) or the one already held
-	// (ALREADY_LICENSED); nil when denied. Its counts are as of the claim.
+	// (ALREADY_LICENSED); nil when denied. Its counts are as of the claim (on
+	// a replay, as the first answer gave them).
 	Product *Product
 	// ProductID is set whenever Product would be; Product may be nil while
 	// ProductID is set when the held product was not read.
 	ProductID string
-	License   *License
-	Event     *ClaimEvent
+	// License is the license assigned or held, as it was when the first
+	// answer was given.
+	License *License
+	// Event is the decision's event in the tenant's stream; nil when the
+	// decision appended none (ALREADY_LICENSED, or a denial already reported
+	// that UTC day for the same user, policy or app, and reason).
+	Event *ClaimEvent
 	// Replayed is true when the answer repeats the first answer to the same
 	// idempotency key.
 	Replayed bool
@@ -127,15 +141,26 @@ type Report struct {
 	Until       time.Time
 	TotalClaims int
 	Policies    []*PolicyReport
+	// Denials counts every denial of the period by reason: those under the
+	// current policies and those for apps that had no policy.
+	Denials []DenialCount
 }
 
-// PolicyReport counts the licenses one policy assigned.
+// PolicyReport counts the licenses one policy assigned and the claims it
+// turned away.
 type PolicyReport struct {
 	Days     int // the report's period
 	Policy   *Policy
 	Claims   int
 	Products []ProductClaims // per product, in the policy's order, then removed products
 	Daily    []DailyClaims   // one per day of the period, oldest first
+	Denials  []DenialCount   // per reason, in the order of Reasons; reasons never given are left out
+}
+
+// DenialCount counts the claims denied for one reason.
+type DenialCount struct {
+	Reason Reason
+	Count  int
 }
 
 // ProductClaims counts licenses assigned from one product.
@@ -144,10 +169,11 @@ type ProductClaims struct {
 	Claims    int
 }
 
-// DailyClaims counts licenses assigned on one UTC day.
+// DailyClaims counts licenses assigned, and claims denied, on one UTC day.
 type DailyClaims struct {
 	Date   string // YYYY-MM-DD
 	Claims int
+	Denied int
 }
 
 // ClaimedUser is a user who claimed a license under a policy.
@@ -167,12 +193,14 @@ type ClaimedUserPage struct {
 
 // ClaimService hands out licenses and reports on them.
 type ClaimService interface {
-	// Claim decides a claim atomically: the org setting, the app's policy and
-	// its status, the user's licenses, then the policy's products in order.
-	// A denial is a result, not an error. Returns EINVALID (a bad id, a
-	// trigger the app lacks, an idempotency key reused with other arguments),
-	// ENOTFOUND (tenant or app), or ECONFLICT if the app's policy keeps
-	// changing while the claim is made.
+	// Claim decides a claim atomically: a license the user holds that covers
+	// the app and trigger answers ALREADY_LICENSED first, whatever the
+	// switches say; then the org setting, the app's policy and its status,
+	// then the policy's products in order. A denial is a result, not an
+	// error. Returns EINVALID (a bad id, a trigger the app lacks, an
+	// idempotency key reused with other arguments), ENOTFOUND (tenant or
+	// app), or ECONFLICT if the app's policy is created and deleted without
+	// pause while the claim is made.
 	Claim(ctx context.Context, r ClaimRequest) (*ClaimResult, error)
 	// Report returns the claims of the past days (1, 7, 30 or 90) per policy.
 	// Returns EINVALID for other days.

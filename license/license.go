@@ -112,7 +112,10 @@ type License struct {
 	Source                 Source
 	DisabledServicePlanIDs []string
 	AssignedAt             time.Time
-	SKU                    *SKU // the product's SKU, when known
+	// LastUsedAt is the last UTC day a claim found the license covering
+	// (stamped with that day's first such claim); AssignedAt until then.
+	LastUsedAt time.Time
+	SKU        *SKU // the product's SKU, when known
 }
 
 // Direction moves a product within a policy.
@@ -124,15 +127,37 @@ const (
 	Down Direction = "DOWN"
 )
 
-var (
-	tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
-	callerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]+$`)
-	upnPattern      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-)
+var upnPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+
+// isTenantID says whether id is 2 to 40 characters of a-z 0-9 -, not
+// starting with -. (Byte loops, not regular expressions: every claim checks
+// a tenant id and a user id.)
+func isTenantID(id string) bool {
+	if len(id) < 2 || len(id) > 40 || id[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isCallerID says whether id is made of A-Z a-z 0-9 . _ @ : - only.
+func isCallerID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '@' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateTenantID checks the form of a tenant id.
 func ValidateTenantID(id string) error {
-	if !tenantIDPattern.MatchString(id) {
+	if !isTenantID(id) {
 		return Errorf(ENOTFOUND, "Tenant %q was not found.", id)
 	}
 	return nil
@@ -186,7 +211,7 @@ func ValidateCallerID(what, id string) error {
 		return Errorf(EINVALID, "The %s can't be empty.", what)
 	case len(id) > MaxIDLength:
 		return Errorf(EINVALID, "The %s can be at most %d characters long; it has %d.", what, MaxIDLength, len(id))
-	case !callerIDPattern.MatchString(id):
+	case !isCallerID(id):
 		return Errorf(EINVALID, "The %s %q may only contain letters, digits and . _ @ : -", what, id)
 	}
 	return nil
@@ -238,7 +263,7 @@ func ParsePolicyID(id string) (tenantID string, n int64, err error) {
 
 func parseObjectID(id, kind, what string) (string, int64, error) {
 	parts := strings.Split(id, ":")
-	if len(parts) == 3 && parts[1] == kind && tenantIDPattern.MatchString(parts[0]) {
+	if len(parts) == 3 && parts[1] == kind && isTenantID(parts[0]) {
 		if n, err := strconv.ParseInt(parts[2], 10, 64); err == nil && n > 0 && strconv.FormatInt(n, 10) == parts[2] {
 			return parts[0], n, nil
 		}
@@ -249,7 +274,7 @@ func parseObjectID(id, kind, what string) (string, int64, error) {
 // TenantOf returns the tenant id an object id belongs to: the id itself for a
 // tenant id, the prefix of a product or policy id. ok is false for anything else.
 func TenantOf(id string) (tenantID string, ok bool) {
-	if tenantIDPattern.MatchString(id) {
+	if isTenantID(id) {
 		return id, true
 	}
 	if t, _, err := ParseProductID(id); err == nil {

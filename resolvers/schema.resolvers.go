@@ -290,7 +290,7 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 		}
 	}
 	return r.Service.Claim(ctx, license.ClaimRequest{
-		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger,
+		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger, Caller: c.Subject,
 		IdempotencyKey: deref(input.IdempotencyKey), UserPrincipalName: deref(input.UserPrincipalName), DisplayName: deref(input.DisplayName),
 	})
 }

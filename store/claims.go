@@ -2,9 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,13 +14,32 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// route is what the server remembers of an app's policy to build the claim
-// script's KEYS: the policy number (0 = none), its version and its products in
-// order. The script checks the version and answers STALE when it moved on.
+// route is what the server remembers of an app to build the claim script's
+// KEYS: the number of the app's policy (0 = none) and the tenant's products
+// that serve the app. The script takes the policy's order as it finds it,
+// so reordering, adding, removing or turning off products needs no new
+// route; it answers STALE only when the app's policy is another one or
+// holds a product the route lacks.
 type route struct {
 	policyN  int64
-	version  int64
 	products []int64
+	// The script's keys and arguments that depend only on the route, built
+	// once: the keys of the tenant, the app, the policy and its report, and
+	// the products' keys and numbers.
+	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimedKey string
+	productKeys                                                                            []string
+	productArgs                                                                            []any
+}
+
+// withKeys fills in the keys and arguments of a route of tenant k.
+func (rt route) withKeys(k keys) route {
+	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
+	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimedKey = k.directory(), k.events(), k.report(rt.policyN), k.claimed(rt.policyN)
+	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
+	for i, pn := range rt.products {
+		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
+	}
+	return rt
 }
 
 // routes caches a route per (tenant, app).
@@ -54,45 +72,53 @@ func (r *routes) forget(tenantID, app string) {
 	delete(r.m, routeKey(tenantID, app))
 }
 
-// loadRoute reads an app's policy from Redis.
+// loadRoute reads an app's policy number and the tenant's products that
+// serve the app.
 func (s *Store) loadRoute(ctx context.Context, tenantID, app string) (route, error) {
 	k := s.keys(tenantID)
+	var rt route
 	v, err := s.rdb.HGet(ctx, k.appPolicies(), app).Result()
-	if err == redis.Nil {
-		return route{}, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
 		return route{}, s.fail(err)
+	default:
+		rt.policyN, _ = strconv.ParseInt(v, 10, 64)
 	}
-	n, _ := strconv.ParseInt(v, 10, 64)
-	p, err := s.Policy(ctx, license.PolicyID(tenantID, n))
-	if license.ErrorCode(err) == license.ENOTFOUND {
-		return route{}, nil // deleted in between; the script will say STALE if not
-	}
+	products, err := s.Products(ctx, tenantID)
 	if err != nil {
 		return route{}, err
 	}
-	rt := route{policyN: n, version: p.Version}
-	for _, pp := range p.Products {
-		_, pn, _ := license.ParseProductID(pp.ProductID)
-		rt.products = append(rt.products, pn)
+	for _, p := range products {
+		if p.SKU != nil && p.SKU.Serves(app) {
+			_, n, _ := license.ParseProductID(p.ID)
+			rt.products = append(rt.products, n)
+		}
 	}
-	return rt, nil
+	return rt.withKeys(k), nil
 }
 
-// maxClaimAttempts bounds how often a claim re-reads a policy that changed.
-const maxClaimAttempts = 3
+// maxClaimAttempts bounds how often a claim builds its keys again: after
+// the app's policy was created or deleted, or a product added to the
+// tenant and to the policy, since the route was read (STALE), or around
+// midnight when Redis's day is not the one the server took (DAY). Only a
+// policy deleted and created again without pause keeps answering STALE.
+const maxClaimAttempts = 64
 
 // Claim decides a claim in one script call (one round trip when the app's
-// policy is cached and unchanged).
+// route is cached and still holds).
 func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.ClaimResult, error) {
 	if err := r.Validate(s.catalog); err != nil {
 		return nil, err
 	}
 	k := s.keys(r.TenantID)
 	covering := s.covering(r.AppID, r.Trigger)
-	fingerprint := claimFingerprint(r)
-	day := s.Now().UnixMilli() / int64(dayMS)
+	var field idemField
+	request := ""
+	if r.IdempotencyKey != "" {
+		field, request = idemFieldOf(r.Caller, r.IdempotencyKey), requestDigest(r)
+	}
+	day := s.redisDay()
 	on := subject{tenantID: r.TenantID, userID: r.UserID, idemKey: r.IdempotencyKey}
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		rt, cached := s.routes.get(r.TenantID, r.AppID)
@@ -104,28 +130,32 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			s.routes.put(r.TenantID, r.AppID, rt)
 		}
 		b := userBucket(r.UserID)
-		keys := make([]string, 0, 11+len(rt.products))
-		keys = append(keys, k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.profiles(b), k.upns(),
-			k.licenseBucket(b), k.idem(day, r.IdempotencyKey), k.idem(day-1, r.IdempotencyKey),
-			k.events(), k.report(rt.policyN), k.claimed(rt.policyN))
+		keys := make([]string, 0, 13+len(rt.products))
+		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
+			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
+			rt.eventsKey, rt.reportKey, rt.claimedKey)
+		keys = append(keys, rt.productKeys...)
 		args := make([]any, 0, 13+len(rt.products))
-		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, rt.version, r.IdempotencyKey, fingerprint,
+		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
-			idemBucketTTL, license.ReportWindow.Milliseconds())
-		for _, pn := range rt.products {
-			keys = append(keys, k.product(pn))
-			args = append(args, pn)
-		}
-		raw, err := s.runScript(ctx, claimScript, on, keys, args...)
+			idemBucketTTL, reportWindowMS)
+		args = append(args, rt.productArgs...)
+		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
 			return nil, err
 		}
-		var reply claimReply
-		if text, _ := raw.(string); json.Unmarshal([]byte(text), &reply) != nil {
-			return nil, license.Internal(fmt.Errorf("claim script replied %v", raw))
+		text, _ := raw.(string)
+		reply, err := readClaimReply(text)
+		if err != nil {
+			return nil, license.Internal(fmt.Errorf("claim script replied %v: %w", raw, err))
 		}
-		if reply.Kind == "STALE" {
+		switch reply.Kind {
+		case "STALE":
 			s.routes.forget(r.TenantID, r.AppID)
+			continue
+		case "DAY":
+			s.clockOffset.Store(reply.At - s.Now().UnixMilli())
+			day = reply.At / int64(dayMS)
 			continue
 		}
 		return s.claimResult(r, reply)
@@ -133,36 +163,84 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 	return nil, busy()
 }
 
+// redisDay is the UTC day (days since the epoch) Redis's clock is in, as
+// far as the server can tell: its own clock moved by the difference a claim
+// last found. The claim script checks it (one clock decides the day: Redis's).
+func (s *Store) redisDay() int64 {
+	return (s.Now().UnixMilli() + s.clockOffset.Load()) / int64(dayMS)
+}
+
 // claimReply is the claim script's answer (see the header of lua/claim.lua).
 type claimReply struct {
-	Kind      string          `json:"kind"` // OK, REPLAY or STALE
-	Outcome   license.Outcome `json:"outcome"`
-	Reason    license.Reason  `json:"reason"`
-	Policy    int64           `json:"policy,string"`
-	Product   int64           `json:"product,string"`
-	License   string          `json:"license"`
-	Available int             `json:"available,string"`
-	Event     string          `json:"event"`
-	At        int64           `json:"at,string"`
-	// The claimed product, on a license claimed now.
-	SKU      string `json:"sku"`
-	Total    int    `json:"total,string"`
-	Assigned int    `json:"assigned,string"`
-	Created  int64  `json:"created,string"`
+	Kind      string // OK, REPLAY, STALE or DAY
+	Outcome   license.Outcome
+	Reason    license.Reason
+	Policy    int64
+	Product   int64
+	License   string
+	Available int
+	Event     string
+	At        int64
+	// The product claimed or held, when the script read it.
+	SKU      string
+	Total    int
+	Assigned int
+	Created  int64
 }
+
+// readClaimReply reads the claim script's answer by name.
+func readClaimReply(text string) (claimReply, error) {
+	var r claimReply
+	bad := ""
+	num := func(name, v string) int64 {
+		n, ok := decimal(v)
+		if !ok {
+			bad = name
+		}
+		return n
+	}
+	err := readReply(text, func(name, v string) {
+		switch name {
+		case "kind":
+			r.Kind = v
+		case "outcome":
+			r.Outcome = license.Outcome(v)
+		case "reason":
+			r.Reason = license.Reason(v)
+		case "policy":
+			r.Policy = num(name, v)
+		case "product":
+			r.Product = num(name, v)
+		case "license":
+			r.License = v
+		case "available":
+			r.Available = int(num(name, v))
+		case "event":
+			r.Event = v
+		case "at":
+			r.At = num(name, v)
+		case "sku":
+			r.SKU = v
+		case "total":
+			r.Total = int(num(name, v))
+		case "assigned":
+			r.Assigned = int(num(name, v))
+		case "created":
+			r.Created = num(name, v)
+		}
+	})
+	if err == nil && bad != "" {
+		err = fmt.Errorf("%s is not a number", bad)
+	}
+	return r, err
+}
+
+// reportWindowMS is the report window (ms), as the claim script takes it.
+var reportWindowMS = license.ReportWindow.Milliseconds()
 
 // idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used
 // at its last moment has been remembered for the whole IdempotencyWindow.
 var idemBucketTTL = (license.IdempotencyWindow + 24*time.Hour + time.Hour).Milliseconds()
-
-// claimFingerprint identifies what a claim asks, to tell a retry from a
-// different claim reusing an idempotency key. 32 bits keep the entry small; a
-// different claim under a reused key goes unnoticed once in four billion.
-func claimFingerprint(r license.ClaimRequest) string {
-	h := fnv.New32a()
-	h.Write([]byte(r.UserID + "\x00" + r.AppID + "\x00" + string(r.Trigger)))
-	return strconv.FormatUint(uint64(h.Sum32()), 36)
-}
 
 // covering returns the covering list (see encodeCovering) of an app's
 // trigger, as the claim script reads it. It is built once per (app,
@@ -185,28 +263,28 @@ func coveringsOf(c *license.Catalog) map[string]string {
 // claimResult builds the answer from the claim script's reply.
 func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.ClaimResult, error) {
 	res := &license.ClaimResult{Outcome: reply.Outcome, Reason: reply.Reason, Replayed: reply.Kind == "REPLAY"}
-	ev := &license.ClaimEvent{
-		ID: reply.Event, TenantID: r.TenantID, UserID: r.UserID, AppID: r.AppID, Trigger: r.Trigger,
-		Outcome: res.Outcome, Reason: res.Reason, At: fromMS(reply.At), AvailableAfter: reply.Available,
-	}
-	if reply.Policy != 0 {
-		ev.PolicyID = license.PolicyID(r.TenantID, reply.Policy)
-	}
 	if reply.Product != 0 {
 		res.ProductID = license.ProductID(r.TenantID, reply.Product)
-		ev.ProductID = res.ProductID
 	}
-	if reply.Product != 0 && reply.License != "" { // a replay finds no record once the license was removed
+	if reply.Product != 0 && reply.License != "" {
 		l, err := decodeLicense(s.catalog, r.TenantID, r.UserID, reply.Product, reply.License)
 		if err != nil {
 			return nil, err
 		}
 		res.License = l
-		if reply.Kind == "OK" && reply.Outcome == license.Claimed {
+		if reply.SKU != "" && reply.Created != 0 {
 			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: reply.SKU, SKU: l.SKU,
 				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, CreatedAt: fromMS(reply.Created)}
 		}
 	}
-	res.Event = ev
+	if reply.Event != "" {
+		res.Event = &license.ClaimEvent{
+			ID: reply.Event, TenantID: r.TenantID, UserID: r.UserID, AppID: r.AppID, ProductID: res.ProductID,
+			Trigger: r.Trigger, Outcome: res.Outcome, Reason: res.Reason, At: fromMS(reply.At), AvailableAfter: reply.Available,
+		}
+		if reply.Policy != 0 {
+			res.Event.PolicyID = license.PolicyID(r.TenantID, reply.Policy)
+		}
+	}
 	return res, nil
 }

@@ -8,12 +8,14 @@ import (
 
 // A license record is one license of one user:
 //
-//	source|policy|assigned|plans|sku
+//	source|policy|assigned|plans|sku[|used]
 //
 // source is A (claimed under a policy) or D (assigned directly), policy the
 // policy's number (0 when direct), assigned when it was assigned (ms), plans
-// the service plans it leaves off ("id,id") and sku the product's
-// skuPartNumber. A user's entry in a license bucket hash lists the user's
+// the service plans it leaves off ("id,id"), sku the product's
+// skuPartNumber, and used, absent until a claim found the license covering,
+// the time (ms) of the first such claim of the last UTC day one did: the
+// claim script stamps it at most once a day. A user's entry in a license bucket hash lists the user's
 // licenses in the order they were assigned:
 //
 //	<product number>=<record>;<product number>=<record>
@@ -34,23 +36,31 @@ func encodeLicense(l *license.License, policyN int64, sku string) string {
 	if l.Source == license.SourceAutoClaim {
 		src = "A"
 	}
-	return src + "|" + itoa(policyN) + "|" + itoa(ms(l.AssignedAt)) + "|" + strings.Join(l.DisabledServicePlanIDs, ",") + "|" + sku
+	rec := src + "|" + itoa(policyN) + "|" + itoa(ms(l.AssignedAt)) + "|" + strings.Join(l.DisabledServicePlanIDs, ",") + "|" + sku
+	if !l.LastUsedAt.IsZero() && !l.LastUsedAt.Equal(l.AssignedAt) {
+		rec += "|" + itoa(ms(l.LastUsedAt))
+	}
+	return rec
 }
 
 // decodeLicense reads the record of a user's license of product productN.
 // Returns EINTERNAL for a malformed record.
 func decodeLicense(c *license.Catalog, tenantID, userID string, productN int64, rec string) (*license.License, error) {
 	f := strings.Split(rec, "|")
-	if len(f) != 5 || (f[0] != "A" && f[0] != "D") || f[4] == "" {
+	if (len(f) != 5 && len(f) != 6) || (f[0] != "A" && f[0] != "D") || f[4] == "" {
 		return nil, malformed("license record", rec, "user "+userID)
 	}
 	policyN, ok1 := decimal(f[1])
 	at, ok2 := decimal(f[2])
-	if !ok1 || !ok2 || (f[0] == "A") != (policyN > 0) {
+	used, ok3 := at, true
+	if len(f) == 6 {
+		used, ok3 = decimal(f[5])
+	}
+	if !ok1 || !ok2 || !ok3 || (f[0] == "A") != (policyN > 0) {
 		return nil, malformed("license record", rec, "user "+userID)
 	}
 	l := &license.License{UserID: userID, ProductID: license.ProductID(tenantID, productN), Source: license.SourceDirect,
-		AssignedAt: fromMS(at), SKU: c.SKU(f[4])}
+		AssignedAt: fromMS(at), LastUsedAt: fromMS(used), SKU: c.SKU(f[4])}
 	if f[0] == "A" {
 		l.Source = license.SourceAutoClaim
 		l.PolicyID = license.PolicyID(tenantID, policyN)

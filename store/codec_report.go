@@ -1,12 +1,19 @@
 package store
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/autoclaim/autoclaim/license"
+)
 
 // A policy's report hash (see keys.report) counts its claims: the field
 // "<day>" those of a UTC day (days since the epoch), "<day>:<product number>"
-// those from one product that day; the field trimmed is the last day the
-// claim script dropped counters older than the report window. The Lua twins
-// are report_field_encode and report_field_decode of lua/lib/codec.lua.
+// those from one product that day, "<day>:<REASON>" the claims denied that
+// day for a reason; the field trimmed is the last day the claim script
+// dropped counters older than the report window. Policy 0's report counts
+// the denials of apps that had no policy. The Lua twins are
+// report_field_encode, denial_count_field_encode and report_field_decode of
+// lua/lib/codec.lua.
 
 // reportField names the counter of a day (product 0) or of a product that day.
 func reportField(day, product int64) string {
@@ -16,17 +23,35 @@ func reportField(day, product int64) string {
 	return itoa(day) + ":" + itoa(product)
 }
 
-// decodeReportField reads a counter's day and product (0 for a day's
-// total); ok is false for any other field.
-func decodeReportField(field string) (day, product int64, ok bool) {
-	dayStr, productStr, hasProduct := strings.Cut(field, ":")
-	if day, ok = decimal(dayStr); !ok {
-		return 0, 0, false
+// denialCountField names the counter of a day's denials for a reason.
+func denialCountField(day int64, reason license.Reason) string {
+	return itoa(day) + ":" + string(reason)
+}
+
+// reportCounter is what a field of a report hash counts.
+type reportCounter struct {
+	day     int64
+	product int64          // 0 for a day's total or a denial count
+	reason  license.Reason // "" but for a denial count
+}
+
+// decodeReportField reads what a counter counts; ok is false for any other
+// field.
+func decodeReportField(field string) (c reportCounter, ok bool) {
+	dayStr, rest, hasRest := strings.Cut(field, ":")
+	if c.day, ok = decimal(dayStr); !ok {
+		return reportCounter{}, false
 	}
-	if hasProduct {
-		if product, ok = decimal(productStr); !ok || product == 0 {
-			return 0, 0, false
+	switch {
+	case !hasRest:
+	case rest != "" && strings.Trim(rest, "0123456789") == "":
+		if c.product, ok = decimal(rest); !ok || c.product == 0 {
+			return reportCounter{}, false
 		}
+	case rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' && strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == "":
+		c.reason = license.Reason(rest)
+	default:
+		return reportCounter{}, false
 	}
-	return day, product, true
+	return c, true
 }

@@ -4,8 +4,9 @@ import "github.com/autoclaim/autoclaim/license"
 
 // A tenant is a hash (see keys.tenant) with the fields name, limit (policies
 // it may hold), enabled (the org-wide auto-claim setting, 0/1), created (ms),
-// users (how many its directory holds) and seq_product and seq_policy (the
-// last numbers given to its products and policies). The script
+// and seq_product and seq_policy (the last numbers given to its products and
+// policies). How many users its directory holds is the size of its
+// directory index (keys.directory). The script
 // create_tenant.lua writes it.
 
 // decodeTenant reads the hash of tenant id. Returns ENOTFOUND when the hash

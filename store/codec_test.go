@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -94,13 +95,17 @@ func TestLicenseRecordRoundTrip(t *testing.T) {
 	}{
 		{"Claimed", 2, 3, flowSKU, &license.License{UserID: "u1", ProductID: "rt:product:2", PolicyID: "rt:policy:3",
 			Source: license.SourceAutoClaim, DisabledServicePlanIDs: []string{planExchange, planFlowCDS},
-			AssignedAt: msTime(1764147600123), SKU: cat.SKU(flowSKU)}},
+			AssignedAt: msTime(1764147600123), LastUsedAt: msTime(1764147600123), SKU: cat.SKU(flowSKU)}},
+		{"ClaimedAndUsedSince", 2, 3, flowSKU, &license.License{UserID: "u1", ProductID: "rt:product:2", PolicyID: "rt:policy:3",
+			Source: license.SourceAutoClaim, AssignedAt: msTime(1764147600123), LastUsedAt: msTime(1764320400456), SKU: cat.SKU(flowSKU)}},
 		{"Direct", 1, 0, premiumSKU, &license.License{UserID: "u.2@x", ProductID: "rt:product:1", Source: license.SourceDirect,
-			AssignedAt: msTime(0), SKU: cat.SKU(premiumSKU)}},
+			AssignedAt: msTime(0), LastUsedAt: msTime(0), SKU: cat.SKU(premiumSKU)}},
 		{"DirectOnePlanOff", 12, 0, appsSKU, &license.License{UserID: "u3", ProductID: "rt:product:12", Source: license.SourceDirect,
-			DisabledServicePlanIDs: []string{planExchange}, AssignedAt: msTime(1), SKU: cat.SKU(appsSKU)}},
+			DisabledServicePlanIDs: []string{planExchange}, AssignedAt: msTime(1), LastUsedAt: msTime(2), SKU: cat.SKU(appsSKU)}},
 		{"SKUNoLongerInTheCatalog", 7, 9, "RETIRED_SKU", &license.License{UserID: "u4", ProductID: "rt:product:7", PolicyID: "rt:policy:9",
-			Source: license.SourceAutoClaim, AssignedAt: msTime(1764147600000)}},
+			Source: license.SourceAutoClaim, AssignedAt: msTime(1764147600000), LastUsedAt: msTime(1764147600000)}},
+		{"SKUWithPatternCharacters", 4, 1, "Microsoft_365_E3_(no_Teams)+.%-", &license.License{UserID: "u5", ProductID: "rt:product:4",
+			PolicyID: "rt:policy:1", Source: license.SourceAutoClaim, AssignedAt: msTime(5), LastUsedAt: msTime(6)}},
 	}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		for _, tt := range tests {
@@ -128,9 +133,15 @@ func TestLicenseRecordRoundTrip(t *testing.T) {
 					}
 					plans += p
 				}
+				used := ""
+				if !tt.l.LastUsedAt.Equal(tt.l.AssignedAt) {
+					used = strconv.FormatInt(tt.l.LastUsedAt.UnixMilli(), 10)
+				}
 				written := luaText(t, b, `--@include lib/codec.lua
-return license_encode({source = ARGV[1], policy = ARGV[2], assigned = ARGV[3], plans = ARGV[4], sku = ARGV[5]})`,
-					src, tt.policyN, tt.l.AssignedAt.UnixMilli(), plans, tt.sku)
+local used = ARGV[6]
+if used == '' then used = nil end
+return license_encode({source = ARGV[1], policy = ARGV[2], assigned = ARGV[3], plans = ARGV[4], sku = ARGV[5], used = used})`,
+					src, tt.policyN, tt.l.AssignedAt.UnixMilli(), plans, tt.sku, used)
 				if written != rec {
 					t.Fatalf("Lua wrote %q; Go writes %q", written, rec)
 				}
@@ -141,7 +152,8 @@ return license_encode({source = ARGV[1], policy = ARGV[2], assigned = ARGV[3], p
 				_, err := store.DecodeLicense(cat, "rt", "u1", 1, rec)
 				return err
 			}, "", "A|3|1", "A|0|1||FLOW_PER_USER", "D|3|1||FLOW_PER_USER", "X|0|1||FLOW_PER_USER",
-				"A|3|1||", "A|3|x||FLOW_PER_USER", "A|03|1||FLOW_PER_USER", "A|3|1||FLOW_PER_USER|more")
+				"A|3|1||", "A|3|x||FLOW_PER_USER", "A|03|1||FLOW_PER_USER", "A|3|1||FLOW_PER_USER|more",
+				"A|3|1||FLOW_PER_USER|", "A|3|1||FLOW_PER_USER|01", "A|3|1||FLOW_PER_USER|2|3")
 		})
 	})
 }
@@ -297,9 +309,12 @@ func TestIdempotencyEntryRoundTrip(t *testing.T) {
 		name string
 		e    store.IdemEntry
 	}{
-		{"Claimed", store.IdemEntry{Fingerprint: "1x2y3z", Outcome: license.Claimed, Policy: 1, Product: 2, Available: 41,
-			Event: "1764147600123-0", AtMS: 1764147600123}},
-		{"Denied", store.IdemEntry{Fingerprint: "0", Outcome: license.Denied, Reason: license.ReasonNoPolicy,
+		{"Claimed", store.IdemEntry{Request: "q1Zx_-0123456789abcdef", Outcome: license.Claimed, Policy: 1, Product: 2, Available: 41,
+			Event: "1764147600123-0", AtMS: 1764147600123, Total: 157, Assigned: 156, CreatedMS: 1764000000000,
+			License: "A|1|1764147600123|" + planExchange + "|" + flowSKU}},
+		{"ClaimedNoPlansOff", store.IdemEntry{Request: "r", Outcome: license.Claimed, Policy: 12, Product: 3,
+			Event: "1-1", AtMS: 1, Total: 1, Assigned: 1, CreatedMS: 1, License: "A|12|1||Microsoft_365_E3_(no_Teams)"}},
+		{"Denied", store.IdemEntry{Request: "0", Outcome: license.Denied, Reason: license.ReasonNoPolicy,
 			Event: "1764147600123-17", AtMS: 1764147600123}},
 	}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
@@ -317,9 +332,12 @@ func TestIdempotencyEntryRoundTrip(t *testing.T) {
 				wantSame(t, "Go read back", got, tt.e)
 				// The entry the claim script writes.
 				written := luaText(t, b, `--@include lib/codec.lua
-return idem_encode({fingerprint = ARGV[1], outcome = ARGV[2], reason = ARGV[3], policy = ARGV[4], product = ARGV[5],
-  available = ARGV[6], event = ARGV[7], at = ARGV[8]})`,
-					tt.e.Fingerprint, string(tt.e.Outcome), string(tt.e.Reason), tt.e.Policy, tt.e.Product, tt.e.Available, tt.e.Event, tt.e.AtMS)
+local function opt(v) if v == '' then return nil end return v end
+return idem_encode({request = ARGV[1], outcome = ARGV[2], reason = ARGV[3], policy = ARGV[4], product = ARGV[5],
+  available = ARGV[6], event = ARGV[7], at = ARGV[8], total = opt(ARGV[9]), assigned = opt(ARGV[10]),
+  created = opt(ARGV[11]), license = opt(ARGV[12])})`,
+					tt.e.Request, string(tt.e.Outcome), string(tt.e.Reason), tt.e.Policy, tt.e.Product, tt.e.Available, tt.e.Event,
+					tt.e.AtMS, counts(tt.e.License, tt.e.Total), counts(tt.e.License, tt.e.Assigned), counts(tt.e.License, int(tt.e.CreatedMS)), tt.e.License)
 				if written != s {
 					t.Fatalf("Lua wrote %q; Go writes %q", written, s)
 				}
@@ -329,9 +347,19 @@ return idem_encode({fingerprint = ARGV[1], outcome = ARGV[2], reason = ARGV[3], 
 			wantMalformed(t, b, "idem_decode", func(s string) error {
 				_, err := store.DecodeIdem("k", s)
 				return err
-			}, "", "fp|CLAIMED|", "fp|CLAIMED||1|2|3|1-0|5|6")
+			}, "", "fp|CLAIMED|", "fp|CLAIMED||1|2|3|1-0|5|6", "fp|CLAIMED||1|2|3|1-0|5|1|||", "fp|CLAIMED||1|2|3|1-0|5||2|3|",
+				"fp|CLAIMED||1|2|3|1-0|x||||", "fp|CLAIMED||1|2|3|1-0|5|x|1|1|A|1|1||S")
 		})
 	})
+}
+
+// counts is n as an idempotency entry keeps a product's count: "" when no
+// license was claimed.
+func counts(license string, n int) string {
+	if license == "" {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 func TestReportFieldRoundTrip(t *testing.T) {
@@ -342,18 +370,62 @@ func TestReportFieldRoundTrip(t *testing.T) {
 			if again := luaText(t, b, src, field); again != field {
 				t.Fatalf("Lua wrote back %q; Go wrote %q", again, field)
 			}
-			day, product, ok := store.DecodeReportField(field)
-			if !ok || day != tt.day || product != tt.product {
-				t.Fatalf("DecodeReportField(%q) = %d, %d, %v; want %d, %d", field, day, product, ok, tt.day, tt.product)
+			c, ok := store.DecodeReportField(field)
+			if !ok || c.Day != tt.day || c.Product != tt.product || c.Reason != "" {
+				t.Fatalf("DecodeReportField(%q) = %+v, %v; want day %d, product %d", field, c, ok, tt.day, tt.product)
 			}
 		}
-		for _, field := range []string{"trimmed", "", "x:1", "1:", "1:0", "01", "-1", "1:2:3"} {
+		for _, reason := range license.Reasons {
+			field := store.DenialCountField(20000, reason)
+			src := "--@include lib/codec.lua\nlocal day, product, reason = report_field_decode(ARGV[1])\n" +
+				"if product then return 'product' end\nreturn denial_count_field_encode(day, reason)"
+			if again := luaText(t, b, src, field); again != field {
+				t.Fatalf("Lua wrote back %q; Go wrote %q", again, field)
+			}
+			c, ok := store.DecodeReportField(field)
+			if !ok || c.Day != 20000 || c.Product != 0 || c.Reason != reason {
+				t.Fatalf("DecodeReportField(%q) = %+v, %v; want day 20000, reason %s", field, c, ok, reason)
+			}
+		}
+		for _, field := range []string{"trimmed", "", "x:1", "1:", "1:0", "01", "-1", "1:2:3", "1:no_policy", "1:_X", "1:A-B"} {
 			src := "--@include lib/codec.lua\nif report_field_decode(ARGV[1]) then return 'read' end\nreturn 'other'"
 			if got := luaText(t, b, src, field); got != "other" {
 				t.Errorf("Lua read the field %q as a counter", field)
 			}
-			if _, _, ok := store.DecodeReportField(field); ok {
+			if _, ok := store.DecodeReportField(field); ok {
 				t.Errorf("Go read the field %q as a counter", field)
+			}
+		}
+	})
+}
+
+func TestDenialLogEntryRoundTrip(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, d := range []store.Denial{
+			{Reason: license.ReasonPolicyDisabled, Scope: "3", User: "5f1c9e2a-7b44-4d1e-9a0c-3e8f2b6d1a77"},
+			{Reason: license.ReasonNoPolicy, Scope: "POWER_APPS", User: "a.b_c@d:e-f"},
+		} {
+			s := store.EncodeDenial(d)
+			again := luaText(t, b, "--@include lib/codec.lua\nreturn denial_encode(denial_decode(ARGV[1]))", s)
+			if again != s {
+				t.Fatalf("Lua wrote back %q; Go wrote %q", again, s)
+			}
+			written := luaText(t, b, "--@include lib/codec.lua\nreturn denial_encode({reason = ARGV[1], scope = ARGV[2], user = ARGV[3]})",
+				string(d.Reason), d.Scope, d.User)
+			if written != s {
+				t.Fatalf("Lua wrote %q; Go writes %q", written, s)
+			}
+			if got, ok := store.DecodeDenial(again); !ok || got != d {
+				t.Fatalf("DecodeDenial(%q) = %+v, %v; want %+v", again, got, ok, d)
+			}
+		}
+		for _, s := range []string{"", "NO_POLICY|3", "NO_POLICY||u", "|3|u", "no_policy|3|u", "NO_POLICY|3|u|x"} {
+			src := "--@include lib/codec.lua\nif denial_decode(ARGV[1]) then return 'read' end\nreturn 'other'"
+			if got := luaText(t, b, src, s); got != "other" {
+				t.Errorf("Lua read %q as a denial log entry", s)
+			}
+			if _, ok := store.DecodeDenial(s); ok {
+				t.Errorf("Go read %q as a denial log entry", s)
 			}
 		}
 	})

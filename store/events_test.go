@@ -91,6 +91,75 @@ func subscribe(t *testing.T, s *store.Store, tenantID, after string) (*collector
 	return c, cancel
 }
 
+// follow follows a tenant's claim decisions as a client does: when the
+// subscription is ended for falling behind (UNAVAILABLE), it subscribes
+// again after the last event it got, so the collector sees every event once.
+func follow(t *testing.T, s *store.Store, tenantID string) *collector {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	first, err := s.SubscribeClaims(ctx, tenantID, "", "")
+	if err != nil {
+		cancel()
+		t.Fatalf("SubscribeClaims: %v", err)
+	}
+	c := newCollector()
+	go func() {
+		sub := first
+		for {
+			inner := newCollector()
+			go collect(inner, sub, func(e *license.ClaimEvent) license.Event { return license.Event{Claim: e} })
+			var err error
+		relay:
+			for {
+				select {
+				case <-inner.more:
+					for _, ev := range inner.take() {
+						c.add(ev)
+					}
+				case err = <-inner.done:
+					for _, ev := range inner.take() {
+						c.add(ev)
+					}
+					break relay
+				}
+			}
+			if license.ErrorCode(err) != license.EUNAVAILABLE || ctx.Err() != nil {
+				c.done <- err
+				return
+			}
+			after := ""
+			if last := c.last(); last != nil {
+				after = last.ID()
+			}
+			if sub, err = s.SubscribeClaims(ctx, tenantID, "", after); err != nil {
+				c.done <- err
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// take removes and returns the events collected so far.
+func (c *collector) take() []license.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.events
+	c.events = nil
+	return out
+}
+
+// last returns the newest event collected, or nil.
+func (c *collector) last() *license.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.events) == 0 {
+		return nil
+	}
+	return &c.events[len(c.events)-1]
+}
+
 // subscribeChanges follows a tenant's admin changes after a cursor, collecting them.
 func subscribeChanges(t *testing.T, s *store.Store, tenantID, after string) (*collector, context.CancelFunc) {
 	t.Helper()

@@ -44,7 +44,6 @@ var (
 	EncodeEvent          = encodeEvent
 	DecodeEvent          = decodeEvent
 	ReportField          = reportField
-	DecodeReportField    = decodeReportField
 )
 
 // HeldLicense is one entry of a user's licenses.
@@ -100,30 +99,86 @@ func CoveringOf(c *license.Catalog, app string, trigger license.Trigger) []Cover
 
 // IdemEntry is an idempotency entry.
 type IdemEntry struct {
-	Fingerprint     string
+	Request         string
 	Outcome         license.Outcome
 	Reason          license.Reason
 	Policy, Product int64
 	Available       int
 	Event           string
 	AtMS            int64
+	Total, Assigned int
+	CreatedMS       int64
+	License         string
 }
 
 // EncodeIdem is encodeIdem.
 func EncodeIdem(e IdemEntry) string {
-	return encodeIdem(idemEntry{fingerprint: e.Fingerprint, outcome: e.Outcome, reason: e.Reason, policy: e.Policy,
-		product: e.Product, available: e.Available, event: e.Event, at: fromMS(e.AtMS)})
+	return encodeIdem(idemEntry{request: e.Request, outcome: e.Outcome, reason: e.Reason, policy: e.Policy,
+		product: e.Product, available: e.Available, event: e.Event, at: fromMS(e.AtMS), total: e.Total,
+		assigned: e.Assigned, created: fromMS(e.CreatedMS), license: e.License})
 }
 
 // DecodeIdem is decodeIdem.
 func DecodeIdem(key, s string) (IdemEntry, error) {
 	e, err := decodeIdem(key, s)
-	return IdemEntry{Fingerprint: e.fingerprint, Outcome: e.outcome, Reason: e.reason, Policy: e.policy, Product: e.product,
-		Available: e.available, Event: e.event, AtMS: ms(e.at)}, err
+	out := IdemEntry{Request: e.request, Outcome: e.outcome, Reason: e.reason, Policy: e.policy, Product: e.product,
+		Available: e.available, Event: e.event, AtMS: ms(e.at), Total: e.total, Assigned: e.assigned, License: e.license}
+	if !e.created.IsZero() {
+		out.CreatedMS = ms(e.created)
+	}
+	return out, err
 }
+
+// RequestDigest is requestDigest.
+var RequestDigest = requestDigest
+
+// IdemBucketKey returns the key of the idempotency bucket of a caller's key
+// on a day, and the key's field in it.
+func (s *Store) IdemBucketKey(tenantID string, day int64, caller, key string) (bucket, field string) {
+	f := idemFieldOf(caller, key)
+	return s.keys(tenantID).idem(day, f), f.text
+}
+
+// Denial is a denial log entry.
+type Denial struct {
+	Reason      license.Reason
+	Scope, User string
+}
+
+// EncodeDenial is encodeDenial.
+func EncodeDenial(d Denial) string {
+	return encodeDenial(denial{reason: d.Reason, scope: d.Scope, user: d.User})
+}
+
+// DecodeDenial is decodeDenial.
+func DecodeDenial(s string) (Denial, bool) {
+	d, ok := decodeDenial(s)
+	return Denial{Reason: d.reason, Scope: d.scope, User: d.user}, ok
+}
+
+// ReportCounter is what a field of a report hash counts.
+type ReportCounter struct {
+	Day, Product int64
+	Reason       license.Reason
+}
+
+// DecodeReportField is decodeReportField.
+func DecodeReportField(field string) (ReportCounter, bool) {
+	c, ok := decodeReportField(field)
+	return ReportCounter{Day: c.day, Product: c.product, Reason: c.reason}, ok
+}
+
+// DenialCountField is denialCountField.
+var DenialCountField = denialCountField
 
 // HasScriptFailure says whether scriptFailures gives a reason a meaning.
 func HasScriptFailure(reason string) bool {
 	_, ok := scriptFailures[reason]
 	return ok
 }
+
+// UserBucket is userBucket.
+var UserBucket = userBucket
+
+// ReadReply is readReply.
+var ReadReply = readReply

@@ -78,7 +78,12 @@ var scriptFailures = map[string]func(on subject, arg string) error{
 // BAD_PRODUCTS or BAD_RECORD, which only a bug can cause, is EINTERNAL), and
 // any other error by fail.
 func (s *Store) runScript(ctx context.Context, sc *redis.Script, on subject, keys []string, args ...any) (any, error) {
-	reply, err := sc.Run(ctx, s.rdb, keys, args...).Result()
+	return s.runScriptOn(ctx, s.rdb, sc, on, keys, args...)
+}
+
+// runScriptOn is runScript through a given client.
+func (s *Store) runScriptOn(ctx context.Context, c redis.Scripter, sc *redis.Script, on subject, keys []string, args ...any) (any, error) {
+	reply, err := sc.Run(ctx, c, keys, args...).Result()
 	if err == nil {
 		return reply, nil
 	}

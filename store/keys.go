@@ -24,6 +24,7 @@ func (k keys) skus() string           { return k.p + "skus" }               // h
 func (k keys) policies() string       { return k.p + "policies" }           // zset of policy numbers
 func (k keys) appPolicies() string    { return k.p + "apps" }               // hash: app id -> policy number
 func (k keys) upns() string           { return k.p + "upns" }               // hash: lower-case upn -> user id
+func (k keys) directory() string      { return k.p + "dir" }                // zset of user ids, all scored 0: the directory in id order
 func (k keys) events() string         { return k.p + "events" }             // stream of claim and admin events (codec_event.go)
 func (k keys) audit() string          { return k.p + "audit" }              // stream of admin and operator changes (codec_audit.go)
 
@@ -50,15 +51,19 @@ func (k keys) profiles(bucket int64) string { return k.p + "u:" + itoa(bucket) }
 // licenses (codec_license.go).
 func (k keys) licenseBucket(bucket int64) string { return k.p + "l:" + itoa(bucket) }
 
-// Idempotency keys live in a bucket of the UTC day they were first used,
-// spread over idemBuckets hashes by a hash of the key.
-const idemBuckets = 256
-
-// idem is the bucket of idempotency keys first used on day (days since the
-// epoch): key -> idempotency entry (codec_idem.go).
-func (k keys) idem(day int64, key string) string {
-	return k.p + "i:" + itoa(day) + ":" + itoa(int64(crc32.ChecksumIEEE([]byte(key))%idemBuckets))
+// Idempotency keys live in a bucket of the UTC day (Redis's) they were
+// first used, spread over 256 hashes by the first byte of the key's digest
+// (see idemField).
+//
+// idem is the bucket of day (days since the epoch) of an idempotency field:
+// field -> idempotency entry (codec_idem.go).
+func (k keys) idem(day int64, field idemField) string {
+	return k.p + "i:" + itoa(day) + ":" + itoa(int64(field.bucket))
 }
+
+// denials is a tenant's denial log of a UTC day (codec_denial.go): which
+// (reason, policy or app, user) had a denial event that day.
+func (k keys) denials(day int64) string { return k.p + "dn:" + itoa(day) }
 
 // eventWindow is how long events stay in a tenant's stream (ms), as an argument to scripts.
 var eventWindow = license.ReportWindow.Milliseconds()

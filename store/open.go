@@ -152,6 +152,9 @@ func Open(opts Options) (*Store, error) {
 			s.Close()
 			return nil, fmt.Errorf("store: trace Redis commands: %w", err)
 		}
+		// An auto-pipelined batch has no one request's trace: traced
+		// claims go one by one, each its own span under its request.
+		s.claims = rdb
 	}
 	return s, nil
 }

@@ -43,12 +43,14 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 	k := s.keys(tenantID)
 	var timeCmd *redis.TimeCmd
 	cmds := make([]*redis.MapStringStringCmd, len(policies))
+	var unserved *redis.MapStringStringCmd // the denials of apps without a policy
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		timeCmd = p.Time(ctx)
 		for i, pol := range policies {
 			_, n, _ := license.ParsePolicyID(pol.ID)
 			cmds[i] = p.HGetAll(ctx, k.report(n))
 		}
+		unserved = p.HGetAll(ctx, k.report(0))
 		return nil
 	})
 	if err != nil {
@@ -57,17 +59,45 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 	now := timeCmd.Val().UTC()
 	first, since := period(now, days)
 	rep := &license.Report{Days: days, Since: since, Until: now}
+	denials := denialCounts(unserved.Val(), first, days)
 	for i, pol := range policies {
 		pr := policyReport(pol, cmds[i].Val(), first, days)
 		rep.TotalClaims += pr.Claims
 		rep.Policies = append(rep.Policies, pr)
+		for r, n := range denialCounts(cmds[i].Val(), first, days) {
+			denials[r] += n
+		}
 	}
+	rep.Denials = inReasonOrder(denials)
 	return rep, nil
+}
+
+// denialCounts sums a report hash's denial counters of the period per reason.
+func denialCounts(counters map[string]string, first int64, days int) map[license.Reason]int {
+	out := map[license.Reason]int{}
+	for field, v := range counters {
+		c, ok := decodeReportField(field)
+		if ok && c.reason != "" && c.day >= first && c.day < first+int64(days) {
+			out[c.reason] += int(number(v))
+		}
+	}
+	return out
+}
+
+// inReasonOrder lists the reasons with a count, in the order of license.Reasons.
+func inReasonOrder(counts map[license.Reason]int) []license.DenialCount {
+	out := []license.DenialCount{}
+	for _, r := range license.Reasons {
+		if n := counts[r]; n > 0 {
+			out = append(out, license.DenialCount{Reason: r, Count: n})
+		}
+	}
+	return out
 }
 
 // policyReport reads one policy's counters (see reportField).
 func policyReport(pol *license.Policy, counters map[string]string, first int64, days int) *license.PolicyReport {
-	pr := &license.PolicyReport{Days: days, Policy: pol}
+	pr := &license.PolicyReport{Days: days, Policy: pol, Denials: inReasonOrder(denialCounts(counters, first, days))}
 	perProduct := map[string]int{}
 	var order []string
 	for _, id := range pol.ProductIDs() {
@@ -77,17 +107,21 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 	for d := range int64(days) {
 		day := first + d
 		n := int(number(counters[reportField(day, 0)]))
+		denied := 0
+		for _, r := range license.Reasons {
+			denied += int(number(counters[denialCountField(day, r)]))
+		}
 		pr.Claims += n
 		pr.Daily = append(pr.Daily, license.DailyClaims{
-			Date: time.UnixMilli(day * int64(dayMS)).UTC().Format(time.DateOnly), Claims: n,
+			Date: time.UnixMilli(day * int64(dayMS)).UTC().Format(time.DateOnly), Claims: n, Denied: denied,
 		})
 	}
 	for field, v := range counters {
-		day, pn, ok := decodeReportField(field)
-		if !ok || pn == 0 || day < first || day >= first+int64(days) {
+		c, ok := decodeReportField(field)
+		if !ok || c.product == 0 || c.day < first || c.day >= first+int64(days) {
 			continue
 		}
-		id := license.ProductID(pol.TenantID, pn)
+		id := license.ProductID(pol.TenantID, c.product)
 		if _, seen := perProduct[id]; !seen {
 			order = append(order, id) // a product removed from the policy since
 		}

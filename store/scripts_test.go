@@ -19,6 +19,9 @@ func TestExpandScript(t *testing.T) {
 		"lua/lib/b.lua":     {Data: []byte("-- b, on a\n--@include lib/a.lua\nlocal function b() return a() + 1 end\n")},
 		"lua/lib/loop.lua":  {Data: []byte("--@include lib/loop2.lua\n")},
 		"lua/lib/loop2.lua": {Data: []byte("--@include lib/loop.lua\n")},
+		"lua/lib/ab.lua": {Data: []byte("-- The file's comment.\n\nlocal function a() return 1 end\n-- b, on a\nlocal function b()\n  -- inside\n  return a() + 1\nend\n\n" +
+			"-- c, unused\nlocal function c() return 3 end\nlocal UNUSED = {'x'}\n")},
+		"lua/lib/code.lua": {Data: []byte("-- c\nredis.call('DEL', 'x')\n")},
 	}
 	tests := []struct {
 		name, src string
@@ -31,7 +34,10 @@ func TestExpandScript(t *testing.T) {
 		{"EachLibraryOnce", "-- s\n--@include lib/a.lua\n--@include lib/b.lua\n--@include lib/a.lua\nreturn b()\n",
 			"-- s\n-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
 		{"LibraryOfLibraryFirst", "--@include lib/b.lua\nreturn b()",
-			"-- b, on a\n-- a\nlocal function a() return 1 end\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+			"-- a\nlocal function a() return 1 end\n-- b, on a\nlocal function b() return a() + 1 end\nreturn b()\n", ""},
+		{"OnlyWhatIsUsed", "-- s\n--@include lib/ab.lua\nlocal x = b()\nreturn x -- not c()\n",
+			"-- s\nlocal function a() return 1 end\n-- b, on a\nlocal function b()\n  -- inside\n  return a() + 1\nend\n\nlocal x = b()\nreturn x -- not c()\n", ""},
+		{"ErrCodeInALibrary", "--@include lib/code.lua\nreturn 1\n", "", "neither a definition nor a comment"},
 		{"ErrMissingLibrary", "--@include lib/nope.lua\nreturn 1\n", "", "lib/nope.lua"},
 		{"ErrNotAnInclude", "--@import lib/a.lua\nreturn 1\n", "", "not an include line"},
 		{"ErrIncludeAfterCode", "local x = 1\n--@include lib/a.lua\nreturn x\n", "", "header"},
@@ -74,8 +80,11 @@ func TestScriptsShareTheirLibraries(t *testing.T) {
 		if strings.Contains(src, "--@include") {
 			t.Errorf("%s still holds an include line once expanded", name)
 		}
-		if n := strings.Count(src, "local function emit("); strings.Contains(src, "XADD") && n != 1 {
-			t.Errorf("%s appends to a stream and defines emit %d times; want the one of lib/events.lua", name, n)
+		// Streams are appended to by emit (events, lib/events.lua) and audit
+		// (the audit log, lib/audit.lua) only, each defined once.
+		emits, audits := strings.Count(src, "local function emit("), strings.Count(src, "local function audit(")
+		if n := strings.Count(src, "'XADD'"); emits > 1 || audits > 1 || n != emits+audits {
+			t.Errorf("%s appends to streams %d times and defines emit %d and audit %d times; want every append in the one emit or audit", name, n, emits, audits)
 		}
 		raw, _ := fs.ReadFile(store.LuaFiles, name)
 		for _, sep := range []string{"'\\31'", "'|'", "';'", "'='"} {
@@ -116,10 +125,12 @@ func TestEveryScriptFailureHasAMeaning(t *testing.T) {
 
 // TestJSONRepliesReadAlikeOnBothEngines: a script's named reply, a JSON
 // object of strings (see scripts.go), reads the same from gopher-lua's and
-// Redis's cjson, whatever order or escaping each writes.
+// Redis's cjson, whatever order or escaping each writes, by the store's
+// reader and by encoding/json.
 func TestJSONRepliesReadAlikeOnBothEngines(t *testing.T) {
 	want := map[string]string{"kind": "OK", "reason": "", "event": "1764147600123-7", "at": "1764147600123",
-		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER", "slash": "a/b"}
+		"big": "18446744073709551615", "license": "A|1|1764147600123|" + planExchange + "," + planFlowCDS + "|FLOW_PER_USER",
+		"slash": "a/b", "sku": "Microsoft_365_E3_(no_Teams)+/x", "quote": `say "hi" \ back`, "accent": "Zoë 名"}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		args := []any{}
 		for k, v := range want {
@@ -133,5 +144,34 @@ return cjson.encode(reply)`, args...)
 		if err := json.Unmarshal([]byte(reply), &got); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("reply %s read as %v (%v); want %v", reply, got, err, want)
 		}
+		ours := map[string]string{}
+		if err := store.ReadReply(reply, func(name, v string) { ours[name] = v }); err != nil || !reflect.DeepEqual(ours, want) {
+			t.Fatalf("reply %s read by the store as %v (%v); want %v", reply, ours, err, want)
+		}
 	})
+}
+
+func TestReadReply(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want map[string]string // nil: malformed
+	}{
+		{`{}`, map[string]string{}},
+		{` { "a" : "1" , "b":"" } `, map[string]string{"a": "1", "b": ""}},
+		{`{"s":"a\/b\"c\\d\n\t\u00e9\ud83d\ude00"}`, map[string]string{"s": "a/b\"c\\d\n\té😀"}},
+		{``, nil}, {`[]`, nil}, {`{"a":1}`, nil}, {`{"a":"1",}`, nil}, {`{"a":"1"} x`, nil}, {`{"a":"1"`, nil},
+		{`{"a":"\x"}`, nil}, {`{"a":"\u12"}`, nil}, {"{\"a\":\"\x01\"}", nil}, {`{"a" "1"}`, nil}, {`{"a":"1" "b":"2"}`, nil},
+	} {
+		got := map[string]string{}
+		err := store.ReadReply(tt.in, func(name, v string) { got[name] = v })
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("ReadReply(%q) = %v; want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ReadReply(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
 }

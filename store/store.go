@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +26,11 @@ const DefaultPrefix = "ac:"
 
 // Store implements license.Service on Redis.
 type Store struct {
-	rdb     redis.UniversalClient
+	rdb redis.UniversalClient
+	// claims sends the claim script: rdb's auto-pipeliner, which sends the
+	// claims of concurrent requests to Redis in one write and reads their
+	// answers in one read, or rdb itself.
+	claims  redis.Scripter
 	prefix  string
 	catalog *license.Catalog
 	// coverings holds, per (app, trigger), the SKUs that cover it as the
@@ -36,6 +41,10 @@ type Store struct {
 	hub       *fanout.Hub           // live subscriptions, fed by stream
 	log       *slog.Logger
 	closers   []func() error // what Close releases (set by Open)
+
+	// clockOffset is how far Redis's clock was ahead of Now (ms) when a
+	// claim last found the two in different UTC days.
+	clockOffset atomic.Int64
 
 	// Now is the clock for timestamps written by admin actions.
 	Now func() time.Time
@@ -54,10 +63,26 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
-	s := &Store{rdb: rdb, streams: rdb, prefix: prefix, catalog: catalog, coverings: coveringsOf(catalog),
-		Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
+	s := &Store{rdb: rdb, claims: autoPipeliner(rdb), streams: rdb, prefix: prefix, catalog: catalog,
+		coverings: coveringsOf(catalog), Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
 	s.hub = fanout.New(stream{s})
 	return s
+}
+
+// autoPipeliner returns the auto-pipeliner of a client of one Redis
+// (go-redis's blocking face, one ordered batch at a time: a lone claim goes
+// out at once, claims that arrive while a batch is out go together in the
+// next), or rdb itself. Batches run on the client's pipeline connections
+// and hooks, without retries, as its commands do. A cluster client's
+// auto-pipeliner retries a batch whose replies were lost, and a claim must
+// never run twice (see scriptsRunOnce): on a cluster, claims go one by one.
+func autoPipeliner(rdb redis.UniversalClient) redis.Scripter {
+	if c, ok := rdb.(*redis.Client); ok {
+		if ap, err := c.AutoPipeline(); err == nil {
+			return ap
+		}
+	}
+	return rdb
 }
 
 // scriptsRunOnce keeps a ClusterClient from running a script again when its

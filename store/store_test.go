@@ -322,6 +322,9 @@ func TestUsersPagination(t *testing.T) {
 		if len(seen) != 8 || len(slices.Compact(sorted)) != 8 || !slices.Contains(seen, "user-06") {
 			t.Fatalf("pages walked %v; want the 8 users, each once", seen)
 		}
+		if !slices.IsSorted(seen) {
+			t.Fatalf("pages walked %v; want them in order of id", seen)
+		}
 		_, err := s.Users(ctx, "pages", 501, "")
 		wantCode(t, err, license.EINVALID)
 		_, err = s.Users(ctx, "nosuchtenant", 10, "")

@@ -42,7 +42,7 @@ func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license
 		license.FieldChange{Field: "adminUserPrincipalName", After: license.Text(admin.UserPrincipalName)},
 		license.FieldChange{Field: "adminDisplayName", After: license.Text(admin.DisplayName)})
 	_, err := s.runScript(ctx, createTenantScript, subject{tenantID: t.ID},
-		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns(), k.audit()},
+		[]string{k.tenant(), k.profiles(userBucket(admin.ID)), k.upns(), k.directory(), k.audit()},
 		strings.TrimSpace(t.Name), license.DefaultPolicyLimit, boolArg(t.AutoClaimEnabled), ms(now),
 		admin.ID, strings.ToLower(admin.UserPrincipalName), encodeProfile(admin), entry, retention)
 	if err != nil {

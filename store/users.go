@@ -38,7 +38,7 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 		license.FieldChange{Field: "userPrincipalName", After: license.Text(user.UserPrincipalName)},
 		license.FieldChange{Field: "displayName", After: license.Text(user.DisplayName)})
 	if _, err := s.runScript(ctx, createUserScript, subject{tenantID: u.TenantID, userID: u.ID, upn: u.UserPrincipalName},
-		[]string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns(), k.audit()},
+		[]string{k.tenant(), k.profiles(userBucket(u.ID)), k.upns(), k.directory(), k.audit()},
 		u.ID, strings.ToLower(u.UserPrincipalName), encodeProfile(user), entry, retention); err != nil {
 		return nil, err
 	}
@@ -63,9 +63,10 @@ func (s *Store) User(ctx context.Context, tenantID, userID string) (*license.Use
 	return decodeProfile(tenantID, userID, rec)
 }
 
-// Users returns up to first users after the user after, in the directory's
-// order: by bucket, then by id within a bucket. The order is stable, and a
-// walk with each page's last id as the next after sees every user once.
+// Users returns up to first users whose id sorts after after (byte-wise),
+// in id order: one read of the directory index for the page's ids and its
+// size, then one of just their directory entries, so a page costs in
+// proportion to first, not to the directory.
 func (s *Store) Users(ctx context.Context, tenantID string, first int, after string) (*license.UserPage, error) {
 	if err := license.ValidateTenantID(tenantID); err != nil {
 		return nil, err
@@ -74,53 +75,48 @@ func (s *Store) Users(ctx context.Context, tenantID string, first int, after str
 		return nil, license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first)
 	}
 	k := s.keys(tenantID)
-	total, err := s.rdb.HGet(ctx, k.tenant(), "users").Int()
-	if errors.Is(err, redis.Nil) {
-		return nil, notFoundTenant(tenantID)
+	from := "-"
+	if after != "" {
+		from = "(" + after
 	}
+	var exists, total *redis.IntCmd
+	var ids *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, k.tenant())
+		total = p.ZCard(ctx, k.directory())
+		ids = p.ZRangeByLex(ctx, k.directory(), &redis.ZRangeBy{Min: from, Max: "+", Count: int64(first) + 1})
+		return nil
+	})
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	page := &license.UserPage{TotalCount: total}
-	bucket := int64(0)
-	if after != "" {
-		bucket = userBucket(after)
+	if exists.Val() == 0 {
+		return nil, notFoundTenant(tenantID)
 	}
-	const batch = 128
-	for ; bucket < userBuckets && len(page.Users) <= first; bucket += batch {
-		cmds := make([]*redis.MapStringStringCmd, 0, batch)
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for b := bucket; b < min(bucket+batch, userBuckets); b++ {
-				cmds = append(cmds, p.HGetAll(ctx, k.profiles(b)))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, s.fail(err)
-		}
-		for i, c := range cmds {
-			ids := make([]string, 0, len(c.Val()))
-			for id := range c.Val() {
-				if after == "" || bucket+int64(i) != userBucket(after) || id > after {
-					ids = append(ids, id)
-				}
-			}
-			sort.Strings(ids)
-			for _, id := range ids {
-				u, err := decodeProfile(tenantID, id, c.Val()[id])
-				if err != nil {
-					return nil, err
-				}
-				page.Users = append(page.Users, u)
-			}
-			if len(page.Users) > first {
-				break
-			}
-		}
-	}
-	if len(page.Users) > first {
+	page := &license.UserPage{TotalCount: int(total.Val())}
+	found := ids.Val()
+	if len(found) > first {
 		page.HasNextPage = true
-		page.Users = page.Users[:first]
+		found = found[:first]
+	}
+	if len(found) == 0 {
+		return page, nil
+	}
+	profiles := make([]*redis.StringCmd, len(found))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range found {
+			profiles[i] = p.HGet(ctx, k.profiles(userBucket(id)), id)
+		}
+		return nil
+	}); err != nil {
+		return nil, s.fail(err)
+	}
+	for i, id := range found {
+		u, err := decodeProfile(tenantID, id, profiles[i].Val())
+		if err != nil {
+			return nil, err
+		}
+		page.Users = append(page.Users, u)
 	}
 	return page, nil
 }

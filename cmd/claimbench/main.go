@@ -1,14 +1,26 @@
 // Command claimbench sizes a deployment: it drives claimLicense over HTTP
 // with N concurrent clients for D seconds and prints claims/s, latency
-// percentiles, outcomes and errors. In the same run it measures the raw
-// limit — the project's claim script called by EVALSHA straight against the
-// same Redis with the same concurrency — and prints end-to-end ÷ raw; then it
-// holds half the peak rate to read latency under a normal load.
+// percentiles, outcomes, errors and the CPU each process spent per claim.
+// In one run it measures, in turn:
+//
+//  1. the floor: the same HTTP load against a bare net/http handler (in
+//     this command, as a process of its own) that runs one EVALSHA of a
+//     minimal claim script on the same Redis;
+//  2. new claims through the server, each for a user without a license;
+//  3. licensed re-claims: the users of phase 2 again, as apps call at every
+//     launch;
+//  4. the raw limit: the project's claim script called by EVALSHA straight
+//     against the same Redis (store.Claim), the same concurrency;
+//  5. new claims paced at half the peak of phase 2, for latency under a
+//     normal load;
+//
+// and prints the ratios to the floor and the targets, met or missed.
 //
 //	go run ./cmd/claimbench                          # starts a server on the Redis at 127.0.0.1:6379
 //	go run ./cmd/claimbench -clients 64 -duration 20s -json
 //	go run ./cmd/claimbench -mode dry -pool 20000    # a small pool runs dry mid-run
-//	go run ./cmd/claimbench -memory 100000           # Redis bytes per claimed license
+//	go run ./cmd/claimbench -memory 100000           # Redis bytes per claimed license, and per licensed re-claim
+//	go run ./cmd/claimbench -bin /tmp/autoclaim      # measure a server binary built elsewhere (e.g. an older commit)
 //	go run ./cmd/claimbench -url http://host:8080/graphql -secret "$AUTOCLAIM_JWT_SECRET" -prefix ac:
 //
 // Traffic goes to loopback (or the given server) only; keys it creates are
@@ -23,6 +35,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,11 +67,30 @@ type phase struct {
 }
 
 type report struct {
-	Phases         []*phase `json:"phases"`
-	RatioToRaw     float64  `json:"endToEndOverRaw,omitempty"`
-	BytesPerClaim  float64  `json:"redisBytesPerClaimedLicense,omitempty"`
-	MemoryClaims   int      `json:"memoryClaims,omitempty"`
-	RedisRoundTrip string   `json:"redisRoundTripsPerClaim,omitempty"`
+	Phases []*phase `json:"phases"`
+	// Ratios of claims/s to the floor's, and to the raw script's.
+	NewOverFloor      float64  `json:"newOverFloor,omitempty"`
+	LicensedOverFloor float64  `json:"licensedOverFloor,omitempty"`
+	NewOverRaw        float64  `json:"newOverRaw,omitempty"`
+	Targets           []target `json:"targets,omitempty"`
+	BytesPerClaim     float64  `json:"redisBytesPerClaimedLicense,omitempty"`
+	MemoryClaims      int      `json:"memoryClaims,omitempty"`
+	BytesPerReclaim   float64  `json:"redisBytesPerLicensedReclaim,omitempty"`
+	Reclaims          int      `json:"licensedReclaims,omitempty"`
+}
+
+// target is one of the figures the claim path is held to.
+type target struct {
+	Name     string  `json:"name"`
+	Measured float64 `json:"measured"`
+	Limit    float64 `json:"limit"`
+	AtLeast  bool    `json:"atLeast"` // measured must be >= limit (else <=)
+	Met      bool    `json:"met"`
+}
+
+func newTarget(name string, measured, limit float64, atLeast bool) target {
+	return target{Name: name, Measured: measured, Limit: limit, AtLeast: atLeast,
+		Met: (atLeast && measured >= limit) || (!atLeast && measured <= limit)}
 }
 
 func main() {
@@ -73,17 +105,22 @@ func main() {
 	mode := flag.String("mode", "distinct", "distinct: every claim is a new user of a pool that never runs dry; dry: a pool of -pool licenses runs dry mid-run")
 	pool := flag.Int("pool", 20000, "licenses in the pool for -mode dry")
 	memory := flag.Int("memory", 0, "instead of the load phases, claim this many licenses and report Redis bytes per claimed license")
-	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile of the peak phase to this file (needs a server started here)")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile of the new-claims phase to this file (needs a server started here); the licensed phase's goes to the same name with .licensed before the extension")
+	bin := flag.String("bin", "", "a server binary to run instead of building one from the repository")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
+	floorOnly := flag.Bool("serve-floor", false, "serve the floor's handler and nothing else (the floor phase starts this command so)")
 	flag.Parse()
 
+	if *floorOnly {
+		fail(serveFloor(*redisAddr, *prefix))
+	}
 	var srv *benchkit.Server
 	if *url == "" {
 		var err error
 		if *cluster != "" {
-			srv, err = benchkit.StartCluster(strings.Split(*cluster, ","))
+			srv, err = benchkit.StartCluster(*bin, strings.Split(*cluster, ","))
 		} else {
-			srv, err = benchkit.Start(*redisAddr)
+			srv, err = benchkit.Start(*bin, *redisAddr)
 		}
 		if err != nil {
 			fail(err)
@@ -104,11 +141,12 @@ func main() {
 
 	rep := &report{}
 	if *memory > 0 {
-		bytes, err := measureMemory(srv, rdb, "bench-mem-"+run, *memory)
+		var err error
+		rep.BytesPerClaim, rep.BytesPerReclaim, err = measureMemory(srv, rdb, "bench-mem-"+run, *memory)
 		if err != nil {
 			fail(err)
 		}
-		rep.BytesPerClaim, rep.MemoryClaims = bytes, *memory
+		rep.MemoryClaims, rep.Reclaims = *memory, *memory
 		print(rep, *asJSON)
 		return
 	}
@@ -117,6 +155,31 @@ func main() {
 	if *mode == "dry" {
 		quantity = *pool
 	}
+	ctx := context.Background()
+	cpu := &cpuMeter{rdb: rdb}
+
+	// 1. The floor, on the same Redis, under the same HTTP load.
+	var floorPhase *phase
+	if len(srv.Nodes) == 0 {
+		floor, err := startFloor(srv.Redis, srv.Prefix)
+		if err != nil {
+			fail(err)
+		}
+		var claimers []func(string) (string, error)
+		for i := range *tenants {
+			tenant := fmt.Sprintf("bench-floor-%s-%d", run, i)
+			if err := setupFloor(ctx, rdb, srv.Prefix, tenant, quantity/2); err != nil {
+				fail(err)
+			}
+			claimers = append(claimers, newHTTPClaimer(floor.URL, "floor", tenant))
+		}
+		cpu.serverPID = floor.PID()
+		floorPhase = load("floor (bare handler)", *clients, *duration, 0, cpu, spread(claimers))
+		floor.Stop()
+		rep.Phases = append(rep.Phases, floorPhase)
+	}
+
+	// 2. New claims through the server; 3. the same users again.
 	var claimers []func(string) (string, error)
 	for i := range *tenants {
 		tenant := fmt.Sprintf("bench-e2e-%s-%d", run, i)
@@ -125,30 +188,29 @@ func main() {
 		}
 		claimers = append(claimers, newHTTPClaimer(srv.URL, srv.Token("bench-app", tenant, auth.App), tenant))
 	}
-	var spread atomic.Int64
-	claimHTTP := func(user string) (string, error) {
-		return claimers[int(spread.Add(1))%len(claimers)](user)
-	}
-	stopProfile := func() {}
-	if *cpuProfile != "" && srv.Debug != "" {
-		done := make(chan error, 1)
-		go func() {
-			done <- srv.SaveProfile(fmt.Sprintf("profile?seconds=%d", int(duration.Seconds())), *cpuProfile)
-		}()
-		stopProfile = func() {
-			if err := <-done; err != nil {
-				fmt.Fprintln(os.Stderr, "claimbench: cpu profile:", err)
-			}
+	claimHTTP := spread(claimers)
+	var licensed claimedUsers
+	cpu.serverPID = srv.PID()
+	stop := profile(srv, *cpuProfile, *duration)
+	e2e := load("new claims", *clients, *duration, 0, cpu, func(user string) (string, error) {
+		outcome, err := claimHTTP(user)
+		if outcome == "CLAIMED" {
+			licensed.add(user)
 		}
-	}
-	cpu := &cpuMeter{rdb: rdb, serverPID: srv.PID()}
-	e2e := load("end-to-end (HTTP)", *clients, *duration, 0, cpu, claimHTTP)
-	stopProfile()
+		return outcome, err
+	})
+	stop()
 	rep.Phases = append(rep.Phases, e2e)
+	stop = profile(srv, withSuffix(*cpuProfile, ".licensed"), *duration)
+	again := load("licensed re-claims", *clients, *duration, 0, cpu, func(string) (string, error) {
+		return claimHTTP(licensed.next())
+	})
+	stop()
+	rep.Phases = append(rep.Phases, again)
 
-	// The raw limit: the same script, by EVALSHA, same Redis, same concurrency.
+	// 4. The raw limit: the same script, by EVALSHA, same Redis, same concurrency.
 	st := store.New(rdb, license.BuiltinCatalog(), srv.Prefix)
-	if err := st.LoadScripts(context.Background()); err != nil {
+	if err := st.LoadScripts(ctx); err != nil {
 		fail(err)
 	}
 	var rawTenants []string
@@ -158,9 +220,10 @@ func main() {
 			fail(err)
 		}
 	}
+	var turn atomic.Int64
 	raw := load("raw EVALSHA (store.Claim)", *clients, *duration, 0, cpu, func(user string) (string, error) {
-		tenant := rawTenants[int(spread.Add(1))%len(rawTenants)]
-		r, err := st.Claim(context.Background(), license.ClaimRequest{TenantID: tenant, UserID: user, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
+		tenant := rawTenants[int(turn.Add(1))%len(rawTenants)]
+		r, err := st.Claim(ctx, license.ClaimRequest{TenantID: tenant, UserID: user, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
 		if err != nil {
 			return "", err
 		}
@@ -168,11 +231,84 @@ func main() {
 	})
 	rep.Phases = append(rep.Phases, raw)
 	if raw.ClaimsPerSec > 0 {
-		rep.RatioToRaw = e2e.ClaimsPerSec / raw.ClaimsPerSec
+		rep.NewOverRaw = e2e.ClaimsPerSec / raw.ClaimsPerSec
 	}
-	half := load("end-to-end at half the peak", *clients, *duration, e2e.ClaimsPerSec/2, cpu, claimHTTP)
+
+	// 5. Half the peak of new claims.
+	half := load("new claims at half the peak", *clients, *duration, e2e.ClaimsPerSec/2, cpu, claimHTTP)
 	rep.Phases = append(rep.Phases, half)
+
+	if floorPhase != nil && floorPhase.ClaimsPerSec > 0 {
+		rep.NewOverFloor = e2e.ClaimsPerSec / floorPhase.ClaimsPerSec
+		rep.LicensedOverFloor = again.ClaimsPerSec / floorPhase.ClaimsPerSec
+		rep.Targets = append(rep.Targets,
+			newTarget("new claims ÷ floor", rep.NewOverFloor, 0.75, true),
+			newTarget("licensed re-claims ÷ floor", rep.LicensedOverFloor, 1.0, true))
+	}
+	rep.Targets = append(rep.Targets,
+		newTarget("server CPU per new claim (µs)", e2e.CPUPerClaimUS["server"], 50, false),
+		newTarget("server CPU per licensed re-claim (µs)", again.CPUPerClaimUS["server"], 50, false),
+		newTarget("Redis CPU per new claim (µs)", e2e.CPUPerClaimUS["redis"], 25, false),
+		newTarget("Redis CPU per licensed re-claim (µs)", again.CPUPerClaimUS["redis"], 10, false),
+		newTarget("p99 at half the peak (ms)", half.Latency.P99, 10, false))
 	print(rep, *asJSON)
+}
+
+// spread sends each claim to the next of claimers (one per tenant) in turn.
+func spread(claimers []func(string) (string, error)) func(string) (string, error) {
+	var turn atomic.Int64
+	return func(user string) (string, error) {
+		return claimers[int(turn.Add(1))%len(claimers)](user)
+	}
+}
+
+// profile starts recording the server's CPU profile for d into file ("":
+// none); the function it returns waits for the profile.
+func profile(srv *benchkit.Server, file string, d time.Duration) func() {
+	if file == "" || srv.Debug == "" {
+		return func() {}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.SaveProfile(fmt.Sprintf("profile?seconds=%d", int(d.Seconds())), file) }()
+	return func() {
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "claimbench: cpu profile:", err)
+		}
+	}
+}
+
+// withSuffix puts suffix before a file name's extension ("" stays "").
+func withSuffix(file, suffix string) string {
+	if file == "" {
+		return ""
+	}
+	ext := filepath.Ext(strings.TrimSuffix(file, ".gz"))
+	if strings.HasSuffix(file, ".gz") {
+		ext += ".gz"
+	}
+	return strings.TrimSuffix(file, ext) + suffix + ext
+}
+
+// claimedUsers collects the users who claimed a license, for re-claims.
+type claimedUsers struct {
+	mu    sync.Mutex
+	users []string
+	turn  atomic.Int64
+}
+
+func (c *claimedUsers) add(user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.users) < 1_000_000 {
+		c.users = append(c.users, user)
+	}
+}
+
+// next returns the users in turn, again and again.
+func (c *claimedUsers) next() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.users[int(c.turn.Add(1))%len(c.users)]
 }
 
 // load runs clients goroutines claiming distinct users for d; with rate > 0
@@ -256,51 +392,67 @@ func load(name string, clients int, d time.Duration, rate float64, cpu *cpuMeter
 	return p
 }
 
-// measureMemory claims n licenses (each a new user, each with an idempotency
-// key, as apps send them) and reads Redis's used_memory before and after.
-func measureMemory(srv *benchkit.Server, rdb redis.UniversalClient, tenant string, n int) (float64, error) {
+// measureMemory claims n licenses (each a new user, each with an
+// idempotency key, as apps send them) and reads Redis's used_memory before
+// and after; then n re-claims by those users, and used_memory again. It
+// returns the bytes per claimed license and per re-claim.
+func measureMemory(srv *benchkit.Server, rdb redis.UniversalClient, tenant string, n int) (perClaim, perReclaim float64, err error) {
 	if _, err := srv.SetupTenant(tenant, n); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	app := srv.Token("bench-app", tenant, auth.App)
 	ctx := context.Background()
+	user := func(i int64) string { return fmt.Sprintf("3f2a%04x-7b44-4d1e-9a0c-%012x", i%65536, i) }
+	claimAll := func(what, trigger, want string) error {
+		var next, errs atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(n) {
+						return
+					}
+					var out struct{ ClaimLicense struct{ Outcome string } }
+					err := srv.GQL(app, `mutation($t: ID!, $u: ID!, $k: String!, $g: ClaimTrigger!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: $g, idempotencyKey: $k}) { outcome } }`,
+						map[string]any{"t": tenant, "u": user(i), "k": fmt.Sprintf("%s-%d", what, i), "g": trigger}, &out)
+					if err != nil || out.ClaimLicense.Outcome != want {
+						errs.Add(1)
+					}
+					if i%5000 == 0 {
+						fmt.Fprintf(os.Stderr, "\r  %s: %d/%d", what, i, n)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		fmt.Fprintln(os.Stderr)
+		if errs.Load() > 0 {
+			return fmt.Errorf("%d %s failed or were not %s", errs.Load(), what, want)
+		}
+		return nil
+	}
 	before, err := usedMemory(ctx, rdb)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var next atomic.Int64
-	var errs atomic.Int64
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				err := srv.GQL(app, `mutation($t: ID!, $u: ID!, $k: String!) { claimLicense(input: {tenantId: $t, userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW, idempotencyKey: $k}) { outcome } }`,
-					map[string]any{"t": tenant, "u": fmt.Sprintf("3f2a%04x-7b44-4d1e-9a0c-%012x", i%65536, i), "k": fmt.Sprintf("claim-%d", i)}, nil)
-				if err != nil {
-					errs.Add(1)
-				}
-				if i%5000 == 0 {
-					fmt.Fprintf(os.Stderr, "\r  %d/%d claims", i, n)
-				}
-			}
-		}()
+	if err := claimAll("claims", "TRIGGER_PREMIUM_FLOW", "CLAIMED"); err != nil {
+		return 0, 0, err
 	}
-	wg.Wait()
-	fmt.Fprintln(os.Stderr)
-	if errs.Load() > 0 {
-		return 0, fmt.Errorf("%d claims failed", errs.Load())
+	claimed, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := claimAll("re-claims", "SAVE_PREMIUM_FLOW", "ALREADY_LICENSED"); err != nil {
+		return 0, 0, err
 	}
 	after, err := usedMemory(ctx, rdb)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(after-before) / float64(n), nil
+	return float64(claimed-before) / float64(n), float64(after-claimed) / float64(n), nil
 }
 
 // usedMemory sums used_memory over every Redis node.
@@ -330,6 +482,7 @@ func print(rep *report, asJSON bool) {
 	}
 	if rep.MemoryClaims > 0 {
 		fmt.Printf("Redis memory per claimed license (%d claims, with idempotency keys and events): %.0f bytes\n", rep.MemoryClaims, rep.BytesPerClaim)
+		fmt.Printf("Redis memory per licensed re-claim (%d re-claims, with idempotency keys): %.2f bytes\n", rep.Reclaims, rep.BytesPerReclaim)
 		return
 	}
 	fmt.Printf("\n%-30s %7s %10s %8s %8s %8s %8s %8s %7s  %s\n", "phase", "clients", "claims/s", "claims", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "outcomes")
@@ -345,12 +498,24 @@ func print(rep *report, asJSON bool) {
 		fmt.Printf("  %-30s", p.Name)
 		for _, k := range []string{"server", "redis", "load generator"} {
 			if v, ok := p.CPUPerClaimUS[k]; ok {
-				fmt.Printf(" %s %.0f", k, v)
+				fmt.Printf(" %s %.1f", k, v)
 			}
 		}
 		fmt.Println()
 	}
-	fmt.Printf("\nend-to-end ÷ raw EVALSHA: %.2f\n", rep.RatioToRaw)
+	fmt.Printf("\nnew claims ÷ floor: %.2f   licensed re-claims ÷ floor: %.2f   new claims ÷ raw EVALSHA: %.2f\n",
+		rep.NewOverFloor, rep.LicensedOverFloor, rep.NewOverRaw)
+	fmt.Printf("\n%-40s %10s %10s  %s\n", "target", "measured", "limit", "")
+	for _, t := range rep.Targets {
+		op, verdict := "≤", "met"
+		if t.AtLeast {
+			op = "≥"
+		}
+		if !t.Met {
+			verdict = "MISSED"
+		}
+		fmt.Printf("%-40s %10.2f %s %8.2f  %s\n", t.Name, t.Measured, op, t.Limit, verdict)
+	}
 }
 
 func fail(err error) {
@@ -362,7 +527,7 @@ func fail(err error) {
 // and this load generator.
 type cpuMeter struct {
 	rdb       redis.UniversalClient
-	serverPID int
+	serverPID int // the process serving the phase: the floor's or the server's
 }
 
 func (m *cpuMeter) read() map[string]float64 {

@@ -160,7 +160,7 @@ func (d *dashboard) read(ctx context.Context) {
 func runScenario(sc scenario, redisAddr string) (result, error) {
 	res := result{Scenario: sc.Name, Tenants: sc.Tenants, Subscribers: sc.Tenants * sc.SubsPer, TargetRate: sc.Rate}
 	fmt.Fprintf(os.Stderr, "scenario %s: %d tenants x %d dashboards, %d claims/s for %s\n", sc.Name, sc.Tenants, sc.SubsPer, sc.Rate, sc.Duration)
-	s, err := benchkit.Start(redisAddr)
+	s, err := benchkit.Start("", redisAddr)
 	if err != nil {
 		return res, err
 	}

@@ -63,9 +63,12 @@ type ClaimLicenseInput struct {
 	AppID string `json:"appId"`
 	// What the user did; it must be one of the app's triggers (else BAD_USER_INPUT).
 	Trigger license.Trigger `json:"trigger"`
-	// Makes retries safe: the same key within 24 hours returns the first answer and
-	// changes nothing; the same key with another user, app or trigger is BAD_USER_INPUT.
-	// 1 to 128 characters of letters, digits and . _ @ : -.
+	// Makes retries safe. A key belongs to the caller (the token's subject): the same
+	// caller's same key within 24 hours of a CLAIMED answer returns that answer, exactly
+	// as first given, and changes nothing; with another user, app or trigger it is
+	// BAD_USER_INPUT. Answers that changed nothing (ALREADY_LICENSED, DENIED) are not
+	// remembered: a retry is decided afresh. 1 to 128 characters of letters, digits
+	// and . _ @ : -.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 	// Recorded for a user the tenant has not seen before: name@domain, unless another user of the tenant has it.
 	UserPrincipalName *string `json:"userPrincipalName,omitempty"`

@@ -71,27 +71,30 @@ func EachNode(ctx context.Context, c redis.UniversalClient, f func(*redis.Client
 	return nil
 }
 
-// Start builds the server from the current directory (the repository root)
-// and runs it on the Redis at redisAddr under a fresh key prefix.
-func Start(redisAddr string, env ...string) (*Server, error) {
-	return start(&Server{Redis: redisAddr}, append([]string{"AUTOCLAIM_REDIS_URL=redis://" + redisAddr + "/0"}, env...))
+// Start runs the server binary bin (when "", one built from the current
+// directory, the repository root) on the Redis at redisAddr under a fresh
+// key prefix.
+func Start(bin, redisAddr string, env ...string) (*Server, error) {
+	return start(&Server{Redis: redisAddr}, bin, append([]string{"AUTOCLAIM_REDIS_URL=redis://" + redisAddr + "/0"}, env...))
 }
 
 // StartCluster is Start on a Redis Cluster.
-func StartCluster(nodes []string, env ...string) (*Server, error) {
-	return start(&Server{Nodes: nodes}, append([]string{"AUTOCLAIM_REDIS_CLUSTER=" + strings.Join(nodes, ",")}, env...))
+func StartCluster(bin string, nodes []string, env ...string) (*Server, error) {
+	return start(&Server{Nodes: nodes}, bin, append([]string{"AUTOCLAIM_REDIS_CLUSTER=" + strings.Join(nodes, ",")}, env...))
 }
 
-func start(s *Server, env []string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "autoclaim-bench")
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(dir, "autoclaim")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build the server (run from the repository root): %w", err)
+func start(s *Server, bin string, env []string) (*Server, error) {
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "autoclaim-bench")
+		if err != nil {
+			return nil, err
+		}
+		bin = filepath.Join(dir, "autoclaim")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build the server (run from the repository root): %w", err)
+		}
 	}
 	s.Secret, s.Prefix = []byte(RandomHex(16)), "bench-"+RandomHex(4)+":"
 	s.cmd = exec.Command(bin)

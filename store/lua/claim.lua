@@ -1,199 +1,247 @@
--- Decides one claim, all or nothing: the org setting, the app's policy and its
--- status, the user's licenses, then the policy's products in order. Records
--- the license, bumps the report counters and the claimed-users index, and
--- appends the decision to the tenant's event stream. Remembers the answer
--- under the idempotency key.
+-- Decides one claim, all or nothing, in this order: the first answer under
+-- the caller's idempotency key (a replay); a license the user holds that
+-- covers the app and trigger (ALREADY_LICENSED, whatever the switches say);
+-- the org setting; the app's policy and its status; the policy's products in
+-- the order the policy holds now. A license claimed now is recorded (and the
+-- user, when the tenant has not seen them), counted in the report, appended
+-- to the event stream and remembered under the idempotency key. A call that
+-- changes nothing writes nothing: ALREADY_LICENSED only stamps the license's
+-- last use, once per UTC day; a denial records no user, is counted, and
+-- appends an event only the first time that UTC day for its user, policy (or
+-- app) and reason.
 -- KEYS[1] tenant hash   KEYS[2] app -> policy hash   KEYS[3] policy hash (any key when none)
--- KEYS[4] the user's profile bucket hash   KEYS[5] upn index hash
--- KEYS[6] the user's license bucket hash
--- KEYS[7] today's idempotency bucket hash   KEYS[8] yesterday's (both any key when no key)
--- KEYS[9] event stream  KEYS[10] policy report hash  KEYS[11] policy claimed-users zset
--- KEYS[12..] product hashes, in the policy's order as the caller read it
--- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] policy number the caller read (0 = none)
--- ARGV[5] policy version the caller read  ARGV[6] idempotency key ('' = none)
--- ARGV[7] request fingerprint  ARGV[8] upn  ARGV[9] upn, lower case  ARGV[10] display name
+-- KEYS[4] the user's profile bucket hash   KEYS[5] upn index hash   KEYS[6] directory index zset
+-- KEYS[7] the user's license bucket hash
+-- KEYS[8] the idempotency bucket of the key on ARGV[5]'s day   KEYS[9] on the day before (any keys when no key)
+-- KEYS[10] the denial log of ARGV[5]'s day   KEYS[11] event stream
+-- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] policy claimed-users zset
+-- KEYS[14..] hashes of the tenant's products that serve the app, as the caller read them
+-- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] the app's policy number as the caller read it (0 = none)
+-- ARGV[5] the UTC day (days since the epoch) the caller took today to be
+-- ARGV[6] idempotency field ('' = no key)  ARGV[7] request digest
+-- ARGV[8] upn  ARGV[9] upn, lower case  ARGV[10] display name
 -- ARGV[11] SKUs covering the app and trigger with the plan the app needs (see covering_encode)
 -- ARGV[12] idempotency bucket TTL (ms)  ARGV[13] report window (ms)
--- ARGV[14..] product numbers matching KEYS[12..]
+-- ARGV[14..] product numbers matching KEYS[14..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
---   kind       'OK', 'REPLAY' (the stored first answer to the idempotency key) or
---              'STALE' (the policy changed since the caller read it; nothing else follows)
+--   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
+--              'STALE' (the app's policy, or a product of it, is not the one
+--              the keys name; nothing else follows); or 'DAY' (Redis's UTC day is
+--              not ARGV[5]: only at follows, to build the keys again)
 --   outcome    CLAIMED, ALREADY_LICENSED or DENIED
 --   reason     the denial reason, or ''
 --   policy     the policy number ('0' when none)
 --   product    the number of the product claimed or held ('0' when none)
---   license    the license record claimed or held (absent when none, or when a
---              replay finds the license gone)
---   available  licenses available across the policy's products after the claim
---   event      the id of the decision's event   at   the decision's time (ms)
---   sku, total, assigned, created   the claimed product's skuPartNumber, its
---              pool after the claim and when it was added (ms); only when a
---              license was claimed now
+--   license    the license record claimed or held (absent when none)
+--   sku, total, assigned, created   the product claimed or held: its
+--              skuPartNumber, its pool after the claim and when it was added (ms)
+--   event      the id of the decision's event (absent when none was appended)
+--   available  licenses available across the policy's products after the
+--              claim (with event only)
+--   at         the decision's time (ms)
 -- or an error "AC:NO_TENANT", "AC:IDEM_MISMATCH" or "AC:BAD_RECORD:licenses".
 --@include lib/codec.lua
 --@include lib/events.lua
 local tenant_key, app_policies_key, policy_key = KEYS[1], KEYS[2], KEYS[3]
-local profiles_key, upns_key, licenses_key = KEYS[4], KEYS[5], KEYS[6]
-local idem_today_key, idem_yesterday_key = KEYS[7], KEYS[8]
-local events_key, report_key, claimed_key = KEYS[9], KEYS[10], KEYS[11]
-local FIRST_PRODUCT_KEY = 12
+local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
+local events_key, report_key, claimed_key = KEYS[11], KEYS[12], KEYS[13]
+local FIRST_PRODUCT = 14
 
-local user, app, trigger, policy, policy_version = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local idem_key, fingerprint = ARGV[6], ARGV[7]
+local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local idem_field, request = ARGV[6], ARGV[7]
 local upn, upn_lower, display_name = ARGV[8], ARGV[9], ARGV[10]
-local covering, idem_ttl, window = covering_decode(ARGV[11]), ARGV[12], tonumber(ARGV[13])
-
--- products are the policy's products in order: {key, product (number)}.
-local products = {}
-for i = FIRST_PRODUCT_KEY, #KEYS do
-  products[#products + 1] = {key = KEYS[i], product = ARGV[i + 2]}
-end
+local idem_ttl, window = ARGV[12], tonumber(ARGV[13])
 
 local DAY_MS = 86400000 -- milliseconds in a day
 
-if idem_key ~= '' then
-  local saved = redis.call('HGET', idem_today_key, idem_key) or redis.call('HGET', idem_yesterday_key, idem_key)
-  if saved then
-    local first = idem_decode(saved)
-    if not first or first.fingerprint ~= fingerprint then
-      return redis.error_reply('AC:IDEM_MISMATCH')
-    end
-    local record
-    if first.product ~= '0' then
-      local _, license = find_product(licenses_decode(redis.call('HGET', licenses_key, user)) or {}, first.product)
-      record = license and license.record
-    end
-    return cjson.encode({kind = 'REPLAY', outcome = first.outcome, reason = first.reason, policy = first.policy,
-      product = first.product, license = record, available = first.available, event = first.event, at = first.at})
-  end
-end
-
-if redis.call('EXISTS', tenant_key) == 0 then
-  return redis.error_reply('AC:NO_TENANT')
-end
-local current = redis.call('HGET', app_policies_key, app)
-if policy == '0' then
-  if current then
-    return cjson.encode({kind = 'STALE'})
-  end
-elseif current ~= policy or redis.call('HGET', policy_key, 'version') ~= policy_version then
-  return cjson.encode({kind = 'STALE'})
-end
-
 local now = now_ms()
 local nowstr = string.format('%d', now)
+local today = math.floor(now / DAY_MS)
+if string.format('%d', today) ~= day then
+  return cjson.encode({kind = 'DAY', at = nowstr})
+end
 
-if redis.call('HEXISTS', profiles_key, user) == 0 then
-  local kept_upn = upn
-  if upn ~= '' and redis.call('HSETNX', upns_key, upn_lower, user) == 0 then
-    kept_upn = '' -- another user has it; the directory keeps the first
+-- 1. A replay answers what the first answer said, whatever happened since.
+if idem_field ~= '' then
+  local saved = redis.call('HGET', idem_today_key, idem_field) or redis.call('HGET', idem_yesterday_key, idem_field)
+  if saved then
+    local first = idem_decode(saved)
+    if not first or first.request ~= request then
+      return redis.error_reply('AC:IDEM_MISMATCH')
+    end
+    local answer = {kind = 'REPLAY', outcome = first.outcome, reason = first.reason, policy = first.policy,
+      product = first.product, event = first.event, available = first.available, at = first.at,
+      total = first.total, assigned = first.assigned, created = first.created, license = first.license}
+    local l = first.license and license_decode(first.license)
+    if l then
+      answer.sku = l.sku
+    end
+    return cjson.encode(answer)
   end
-  redis.call('HSET', profiles_key, user, profile_encode({upn = kept_upn, name = display_name, created = nowstr}))
-  redis.call('HINCRBY', tenant_key, 'users', 1)
 end
 
 -- needs[sku] is the plan the app needs, for the SKUs that cover the app and trigger.
 local needs = {}
-for _, c in ipairs(covering) do
+for _, c in ipairs(covering_decode(ARGV[11])) do
   needs[c.sku] = c.plan
 end
 
--- licensed(record) says whether a held license covers the app and trigger:
--- its SKU does, and the plan the app needs is not among those it leaves off.
-local function licensed(record)
-  local l = license_decode(record)
-  return l ~= nil and needs[l.sku] ~= nil and not list_has(l.plans, needs[l.sku])
+-- product_keys[number] is the key of a product of the tenant that serves the app.
+local product_keys = {}
+for i = FIRST_PRODUCT, #KEYS do
+  product_keys[ARGV[i]] = KEYS[i]
 end
 
--- count_claim bumps the report counters of today and of the product, dropping
--- counters older than the window once a day, and records the user among the
--- policy's claimants.
-local function count_claim(product)
-  local today = math.floor(now / DAY_MS)
-  local trimmed = tonumber(redis.call('HGET', report_key, 'trimmed') or '0')
-  if trimmed < today then
-    for _, field in ipairs(redis.call('HKEYS', report_key)) do
-      local day = report_field_decode(field)
-      if day and tonumber(day) <= today - window / DAY_MS then
-        redis.call('HDEL', report_key, field)
-      end
-    end
-    redis.call('HSET', report_key, 'trimmed', string.format('%d', today))
-  end
-  local day = string.format('%d', today)
-  redis.call('HINCRBY', report_key, report_field_encode(day), 1)
-  redis.call('HINCRBY', report_key, report_field_encode(day, product), 1)
-  redis.call('PEXPIRE', report_key, window + DAY_MS)
-  redis.call('ZADD', claimed_key, now, user)
-  redis.call('ZREMRANGEBYSCORE', claimed_key, '-inf', '(' .. string.format('%d', now - window))
-  redis.call('PEXPIRE', claimed_key, window + DAY_MS)
-end
-
+-- 2. A license the user holds that covers the app and trigger ends it.
 local held = licenses_decode(redis.call('HGET', licenses_key, user))
 if not held then
   return redis.error_reply('AC:BAD_RECORD:licenses')
 end
-local answer = {kind = 'OK', outcome = '', reason = '', policy = policy, product = '0'}
-if redis.call('HGET', tenant_key, 'enabled') ~= '1' then
-  answer.outcome, answer.reason = 'DENIED', 'AUTO_CLAIM_DISABLED'
-elseif policy == '0' then
-  answer.outcome, answer.reason = 'DENIED', 'NO_POLICY'
-elseif redis.call('HGET', policy_key, 'enabled') ~= '1' then
-  answer.outcome, answer.reason = 'DENIED', 'POLICY_DISABLED'
-else
-  for _, h in ipairs(held) do
-    if licensed(h.record) then
-      answer.outcome, answer.product, answer.license = 'ALREADY_LICENSED', h.product, h.record
-      break
+for _, h in ipairs(held) do
+  local l = license_decode(h.record)
+  if l and needs[l.sku] and not list_has(l.plans, needs[l.sku]) then
+    if math.floor(tonumber(license_last_used(l)) / DAY_MS) < today then
+      l.used = nowstr
+      h.record = license_encode(l)
+      redis.call('HSET', licenses_key, user, licenses_encode(held))
+    end
+    local answer = {kind = 'OK', outcome = 'ALREADY_LICENSED', reason = '', policy = policy, product = h.product,
+      license = h.record, sku = l.sku, at = nowstr}
+    local key = product_keys[h.product]
+    if key then
+      local pool = redis.call('HMGET', key, 'total', 'assigned', 'created')
+      answer.total, answer.assigned, answer.created = pool[1], pool[2], pool[3]
+    end
+    return cjson.encode(answer)
+  end
+end
+
+-- 3. The switches and the policy, as they are now.
+local setting = redis.call('HGET', tenant_key, 'enabled') -- every tenant has it
+if not setting then
+  return redis.error_reply('AC:NO_TENANT')
+end
+if (redis.call('HGET', app_policies_key, app) or '0') ~= policy then
+  return cjson.encode({kind = 'STALE'})
+end
+local state = {}
+if policy ~= '0' then
+  state = redis.call('HMGET', policy_key, 'enabled', 'products')
+end
+-- products are the policy's products in its order now: {product, plans, key}.
+local products = products_decode(state[2] or '') or {}
+for _, p in ipairs(products) do
+  p.key = product_keys[p.product]
+  if not p.key then
+    return cjson.encode({kind = 'STALE'}) -- a product added to the tenant since the caller read its products
+  end
+end
+
+-- pools[i] caches the counts of products[i] once read.
+local pools = {}
+local function pool(i)
+  if not pools[i] then
+    local v = redis.call('HMGET', products[i].key, 'sku', 'total', 'assigned', 'created')
+    pools[i] = {sku = v[1], total = tonumber(v[2]), assigned = tonumber(v[3]), created = v[4]}
+  end
+  return pools[i]
+end
+
+-- report_day drops counters and claimants older than the window, once a
+-- UTC day per report, and keeps the report while it is in use.
+local function report_day()
+  local trimmed = tonumber(redis.call('HGET', report_key, 'trimmed') or '0')
+  if trimmed >= today then
+    return
+  end
+  for _, field in ipairs(redis.call('HKEYS', report_key)) do
+    local d = report_field_decode(field)
+    if d and tonumber(d) <= today - window / DAY_MS then
+      redis.call('HDEL', report_key, field)
     end
   end
-  if answer.outcome == '' then
-    local eligible = false
-    for _, p in ipairs(products) do
-      local pool = redis.call('HMGET', p.key, 'sku', 'total', 'assigned', 'created')
-      local sku, total, assigned, created = pool[1], pool[2], pool[3], pool[4]
-      -- A product the user holds already (without the app's plan) can't be claimed twice.
-      if sku and needs[sku] and not find_product(held, p.product) then
-        eligible = true
-        if tonumber(assigned) < tonumber(total) then
-          assigned = string.format('%d', redis.call('HINCRBY', p.key, 'assigned', 1))
-          local _, listed = find_product(products_decode(redis.call('HGET', policy_key, 'products')) or {}, p.product)
-          local record = license_encode({source = 'A', policy = policy, assigned = nowstr,
-            plans = listed and listed.plans or '', sku = sku})
-          held[#held + 1] = {product = p.product, record = record}
-          redis.call('HSET', licenses_key, user, licenses_encode(held))
-          redis.call('HINCRBY', policy_key, 'claimed', 1)
-          count_claim(p.product)
-          answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
-          answer.sku, answer.total, answer.assigned, answer.created = sku, total, assigned, created
-          break
-        end
+  redis.call('HSET', report_key, 'trimmed', day)
+  redis.call('PEXPIRE', report_key, window + 2 * DAY_MS)
+  redis.call('ZREMRANGEBYSCORE', claimed_key, '-inf', '(' .. string.format('%d', now - window))
+  redis.call('PEXPIRE', claimed_key, window + 2 * DAY_MS)
+end
+
+local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
+if setting ~= '1' then
+  answer.reason = 'AUTO_CLAIM_DISABLED'
+elseif policy == '0' then
+  answer.reason = 'NO_POLICY'
+elseif state[1] ~= '1' then
+  answer.reason = 'POLICY_DISABLED'
+else
+  local eligible = false
+  for i, p in ipairs(products) do
+    local counts = pool(i)
+    -- A product the user holds already (without the app's plan) can't be claimed twice.
+    if counts.sku and needs[counts.sku] and not find_product(held, p.product) then
+      eligible = true
+      if counts.assigned < counts.total then
+        counts.assigned = redis.call('HINCRBY', p.key, 'assigned', 1)
+        local record = license_encode({source = 'A', policy = policy, assigned = nowstr, plans = p.plans, sku = counts.sku})
+        held[#held + 1] = {product = p.product, record = record}
+        redis.call('HSET', licenses_key, user, licenses_encode(held))
+        redis.call('HINCRBY', policy_key, 'claimed', 1)
+        report_day()
+        redis.call('HINCRBY', report_key, report_field_encode(day), 1)
+        redis.call('HINCRBY', report_key, report_field_encode(day, p.product), 1)
+        redis.call('ZADD', claimed_key, now, user)
+        answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
+        answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
+        answer.assigned, answer.created = string.format('%d', counts.assigned), counts.created
+        break
       end
     end
-    if answer.outcome == '' then
-      answer.outcome = 'DENIED'
-      answer.reason = eligible and 'NO_LICENSES_AVAILABLE' or 'TRIGGER_NOT_ELIGIBLE'
-    end
   end
+  if answer.outcome ~= 'CLAIMED' then
+    answer.reason = eligible and 'NO_LICENSES_AVAILABLE' or 'TRIGGER_NOT_ELIGIBLE'
+  end
+end
+
+if answer.outcome == 'CLAIMED' then
+  -- A user the tenant has not seen joins its directory.
+  if redis.call('ZADD', directory_key, 'NX', 0, user) == 1 then
+    local kept_upn = upn
+    if upn ~= '' and redis.call('HSETNX', upns_key, upn_lower, user) == 0 then
+      kept_upn = '' -- another user has it; the directory keeps the first
+    end
+    redis.call('HSET', profiles_key, user, profile_encode({upn = kept_upn, name = display_name, created = nowstr}))
+  end
+else
+  report_day()
+  redis.call('HINCRBY', report_key, denial_count_field_encode(day, answer.reason), 1)
+  local scope = policy
+  if policy == '0' then
+    scope = app
+  end
+  if redis.call('HSETNX', denials_key, denial_encode({reason = answer.reason, scope = scope, user = user}), '1') == 0 then
+    return cjson.encode(answer) -- reported already today
+  end
+  redis.call('PEXPIRE', denials_key, 2 * DAY_MS)
 end
 
 local available = 0
-for _, p in ipairs(products) do
-  local pool = redis.call('HMGET', p.key, 'total', 'assigned')
-  if pool[1] then
-    available = available + math.max(0, tonumber(pool[1]) - tonumber(pool[2]))
+for i = 1, #products do
+  local counts = pool(i)
+  if counts.total then
+    available = available + math.max(0, counts.total - counts.assigned)
   end
 end
-answer.available, answer.at = string.format('%d', available), nowstr
-
+answer.available = string.format('%d', available)
 answer.event = emit(events_key, window, {kind = 'claim', policy = policy, user = user, app = app,
   product = answer.product, trigger = trigger, outcome = answer.outcome, reason = answer.reason,
   available = answer.available}, now)
 
-if idem_key ~= '' then
-  redis.call('HSET', idem_today_key, idem_key, idem_encode({fingerprint = fingerprint, outcome = answer.outcome,
+if idem_field ~= '' and answer.outcome == 'CLAIMED' then
+  redis.call('HSET', idem_today_key, idem_field, idem_encode({request = request, outcome = answer.outcome,
     reason = answer.reason, policy = policy, product = answer.product, available = answer.available,
-    event = answer.event, at = nowstr}))
+    event = answer.event, at = nowstr, total = answer.total, assigned = answer.assigned, created = answer.created,
+    license = answer.license}))
   redis.call('PEXPIRE', idem_today_key, tonumber(idem_ttl))
 end
 return cjson.encode(answer)

@@ -47,17 +47,33 @@ end
 
 -- License record, one license of one user:
 -- source ('A' claimed, 'D' assigned directly) | policy number ('0' when direct)
--- | assigned at (ms) | the service plans it leaves off, "id,id" | skuPartNumber.
+-- | assigned at (ms) | the service plans it leaves off, "id,id" | skuPartNumber
+-- [| last used at (ms): the first claim of the last UTC day that found it
+-- covering; absent until one did].
 local function license_encode(l)
-  return l.source .. '|' .. l.policy .. '|' .. l.assigned .. '|' .. l.plans .. '|' .. l.sku
+  local rec = l.source .. '|' .. l.policy .. '|' .. l.assigned .. '|' .. l.plans .. '|' .. l.sku
+  if l.used then
+    rec = rec .. '|' .. l.used
+  end
+  return rec
 end
 
 local function license_decode(rec)
-  local source, policy, assigned, plans, sku = string.match(rec, '^([AD])|(%d+)|(%d+)|([^|]*)|([^|]+)$')
-  if not source or (source == 'A') ~= (policy ~= '0') or not decimal(policy) or not decimal(assigned) then
+  local source, policy, assigned, plans, sku, used = string.match(rec, '^([AD])|(%d+)|(%d+)|([^|]*)|([^|]+)|(%d+)$')
+  if not source then
+    source, policy, assigned, plans, sku = string.match(rec, '^([AD])|(%d+)|(%d+)|([^|]*)|([^|]+)$')
+  end
+  if not source or (source == 'A') ~= (policy ~= '0') or not decimal(policy) or not decimal(assigned)
+    or (used and not decimal(used)) then
     return nil
   end
-  return {source = source, policy = policy, assigned = assigned, plans = plans, sku = sku}
+  return {source = source, policy = policy, assigned = assigned, plans = plans, sku = sku, used = used}
+end
+
+-- license_last_used(l) is when a decoded license was last found covering
+-- (ms): its assignment until a claim did.
+local function license_last_used(l)
+  return l.used or l.assigned
 end
 
 -- A user's licenses, a field of a license bucket hash:
@@ -154,26 +170,54 @@ local function covering_decode(s)
   return covering
 end
 
--- Idempotency entry, the first answer to a claim under a key, a field of an
--- idempotency bucket hash: request fingerprint|outcome|reason|policy
--- number|product number|available after|event id|time (ms).
+-- Idempotency entry, the first answer to a claim under a caller's key, a
+-- field of an idempotency bucket hash (the field: a digest of the caller and
+-- the key): request digest|outcome|reason|policy number|product number|
+-- available after|event id|time (ms)|the product's total|its assigned|when
+-- it was added (ms)|license record. The product's three are '' unless a
+-- license was claimed; the license record, last, is '' when none.
 local function idem_encode(e)
-  return table.concat({e.fingerprint, e.outcome, e.reason, e.policy, e.product, e.available, e.event, e.at}, '|')
+  return table.concat({e.request, e.outcome, e.reason, e.policy, e.product, e.available, e.event, e.at,
+    e.total or '', e.assigned or '', e.created or '', e.license or ''}, '|')
 end
 
 local function idem_decode(s)
-  local fingerprint, outcome, reason, policy, product, available, event, at = string.match(s,
-    '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-  if not fingerprint then
+  local request, outcome, reason, policy, product, available, event, at, total, assigned, created, license =
+    string.match(s, '^([^|]*)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|([^|]*)|(%d+)|(%d*)|(%d*)|(%d*)|(.*)$')
+  if not request or ((total == '') ~= (assigned == '')) or ((total == '') ~= (created == '')) then
     return nil
   end
-  return {fingerprint = fingerprint, outcome = outcome, reason = reason, policy = policy, product = product,
+  local e = {request = request, outcome = outcome, reason = reason, policy = policy, product = product,
     available = available, event = event, at = at}
+  if total ~= '' then
+    e.total, e.assigned, e.created = total, assigned, created
+  end
+  if license ~= '' then
+    e.license = license
+  end
+  return e
 end
 
--- Report counters, the fields of a policy's report hash: "<day>" counts the
--- claims of a UTC day (days since the epoch), "<day>:<product number>" those
--- from one product; 'trimmed' is the last day old counters were dropped.
+-- Denial log entry, a field of a tenant's denial log of one UTC day (a hash
+-- whose values are '1'): reason|policy number, or app id when the app had no
+-- policy|user id. A denial whose entry exists already that day adds no event.
+local function denial_encode(d)
+  return d.reason .. '|' .. d.scope .. '|' .. d.user
+end
+
+local function denial_decode(s)
+  local reason, scope, user = string.match(s, '^([A-Z_]+)|([^|]+)|([^|]+)$')
+  if not reason then
+    return nil
+  end
+  return {reason = reason, scope = scope, user = user}
+end
+
+-- Report counters, the fields of a policy's report hash (policy 0's counts
+-- the denials of apps that have no policy): "<day>" counts the claims of a
+-- UTC day (days since the epoch), "<day>:<product number>" those from one
+-- product, "<day>:<REASON>" the claims denied for a reason; 'trimmed' is
+-- the last day old counters were dropped.
 local function report_field_encode(day, product)
   if product then
     return day .. ':' .. product
@@ -181,17 +225,31 @@ local function report_field_encode(day, product)
   return day
 end
 
--- report_field_decode returns the day and the product (nil for a day's
--- total) of a counter field, or nil for any other field.
+local function denial_count_field_encode(day, reason)
+  return day .. ':' .. reason
+end
+
+-- report_field_decode returns the day, the product (nil for a day's total
+-- or a denial count) and the denial reason (nil but for a denial count) of a
+-- counter field, or nil for any other field.
 local function report_field_decode(field)
-  local day, product = string.match(field, '^(%d+):([1-9]%d*)$')
+  local day, rest = string.match(field, '^(%d+):(.+)$')
   if not day then
     day = string.match(field, '^(%d+)$')
   end
   if not day or not decimal(day) then
     return nil
   end
-  return day, product
+  if not rest then
+    return day
+  end
+  if string.find(rest, '^[1-9]%d*$') then
+    return day, rest
+  end
+  if string.find(rest, '^[A-Z][A-Z_]*$') then
+    return day, nil, rest
+  end
+  return nil
 end
 
 -- Event stream entry. A claim decision has every field of CLAIM_EVENT_FIELDS
