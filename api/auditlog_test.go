@@ -242,6 +242,9 @@ func TestAuditLogPagesAndFilters(t *testing.T) {
 				t.Errorf("%s: %q %+v; want BAD_USER_INPUT", name, r.Code(), r.Errors)
 			}
 		}
+		if p := ta.auditLog(f.admin, "pages", map[string]any{"since": nil}).Tenant.AuditLog; len(p.Nodes) != 10 {
+			t.Errorf("since null: %d entries; want all 10", len(p.Nodes))
+		}
 		if p := ta.auditLog(f.admin, "pages", map[string]any{"since": "1960-01-01T00:00:00Z"}).Tenant.AuditLog; len(p.Nodes) != 10 {
 			t.Errorf("since 1960: %d entries; want all 10", len(p.Nodes))
 		}

@@ -155,6 +155,9 @@ type ComplexityRoot struct {
 
 	ClaimedUser struct {
 		ClaimedAt func(childComplexity int) int
+		Product   func(childComplexity int) int
+		ProductID func(childComplexity int) int
+		Trigger   func(childComplexity int) int
 		User      func(childComplexity int) int
 		UserID    func(childComplexity int) int
 	}
@@ -279,8 +282,10 @@ type ComplexityRoot struct {
 		ClaimedUsers func(childComplexity int, first *int, after *string) int
 		Claims       func(childComplexity int) int
 		Daily        func(childComplexity int) int
+		Deleted      func(childComplexity int) int
 		Denials      func(childComplexity int) int
 		Policy       func(childComplexity int) int
+		PolicyName   func(childComplexity int) int
 		Products     func(childComplexity int) int
 	}
 
@@ -394,6 +399,8 @@ type ClaimResultResolver interface {
 }
 type ClaimedUserResolver interface {
 	User(ctx context.Context, obj *license.ClaimedUser) (*license.User, error)
+
+	Product(ctx context.Context, obj *license.ClaimedUser) (*license.Product, error)
 }
 type CoverageResolver interface {
 	App(ctx context.Context, obj *license.Coverage) (*license.App, error)
@@ -440,6 +447,9 @@ type PolicyEventResolver interface {
 	UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
 }
 type PolicyReportResolver interface {
+	PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error)
+	Deleted(ctx context.Context, obj *license.PolicyReport) (bool, error)
+
 	ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error)
 }
 type ProductResolver interface {
@@ -884,6 +894,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimedUser.ClaimedAt(childComplexity), true
+	case "ClaimedUser.product":
+		if e.ComplexityRoot.ClaimedUser.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.Product(childComplexity), true
+	case "ClaimedUser.productId":
+		if e.ComplexityRoot.ClaimedUser.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.ProductID(childComplexity), true
+	case "ClaimedUser.trigger":
+		if e.ComplexityRoot.ClaimedUser.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimedUser.Trigger(childComplexity), true
 	case "ClaimedUser.user":
 		if e.ComplexityRoot.ClaimedUser.User == nil {
 			break
@@ -1468,6 +1496,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyReport.Daily(childComplexity), true
+	case "PolicyReport.deleted":
+		if e.ComplexityRoot.PolicyReport.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Deleted(childComplexity), true
 	case "PolicyReport.denials":
 		if e.ComplexityRoot.PolicyReport.Denials == nil {
 			break
@@ -1480,6 +1514,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyReport.Policy(childComplexity), true
+	case "PolicyReport.policyName":
+		if e.ComplexityRoot.PolicyReport.PolicyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.PolicyName(childComplexity), true
 	case "PolicyReport.products":
 		if e.ComplexityRoot.PolicyReport.Products == nil {
 			break
@@ -2505,8 +2545,12 @@ type AutoClaimReport {
 
 "What one policy assigned in the report's period."
 type PolicyReport {
-  "The policy."
+  "The policy, as it is; or, for a deleted one, as it was when it was deleted."
   policy: AutoClaimPolicy!
+  "The policy's name: its last name, for a deleted policy."
+  policyName: String!
+  "True for a policy deleted in the period: its claims stay in the report, under its last name."
+  deleted: Boolean!
   "Licenses the policy assigned in the period."
   claims: Int!
   "Per product: the policy's products in order, then products removed from it since."
@@ -2515,9 +2559,9 @@ type PolicyReport {
   daily: [DailyClaims!]!
   "Claims denied under the policy in the period, per reason (reasons never given are left out): how many times users were turned away, and why."
   denials: [DenialCount!]!
-  "Users who claimed under the policy in the period, newest first."
+  "The licenses claimed under the policy in the period, one row per claim, newest first."
   claimedUsers(
-    "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
+    "How many rows to return: 0 to 500 (else BAD_USER_INPUT)."
     first: Int = 50
     "The endCursor of the previous page; null for the first page."
     after: String
@@ -2576,8 +2620,14 @@ type ClaimedUser {
   userId: ID!
   "The user; null if the directory has no such user."
   user: User
-  "When the user last claimed a license under the policy."
+  "When the user claimed the license."
   claimedAt: Time!
+  "The id of the product the license was claimed from."
+  productId: ID!
+  "The product the license was claimed from."
+  product: Product!
+  "What the user did that claimed it (WAITLIST when a waitlist filled it)."
+  trigger: ClaimTrigger!
 }
 
 """
@@ -3096,6 +3146,12 @@ func (ec *executionContext) childFields_ClaimedUser(ctx context.Context, field g
 		return ec.fieldContext_ClaimedUser_user(ctx, field)
 	case "claimedAt":
 		return ec.fieldContext_ClaimedUser_claimedAt(ctx, field)
+	case "productId":
+		return ec.fieldContext_ClaimedUser_productId(ctx, field)
+	case "product":
+		return ec.fieldContext_ClaimedUser_product(ctx, field)
+	case "trigger":
+		return ec.fieldContext_ClaimedUser_trigger(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimedUser", field.Name)
 }
@@ -3294,6 +3350,10 @@ func (ec *executionContext) childFields_PolicyReport(ctx context.Context, field 
 	switch field.Name {
 	case "policy":
 		return ec.fieldContext_PolicyReport_policy(ctx, field)
+	case "policyName":
+		return ec.fieldContext_PolicyReport_policyName(ctx, field)
+	case "deleted":
+		return ec.fieldContext_PolicyReport_deleted(ctx, field)
 	case "claims":
 		return ec.fieldContext_PolicyReport_claims(ctx, field)
 	case "products":
@@ -6614,6 +6674,84 @@ func (ec *executionContext) fieldContext_ClaimedUser_claimedAt(_ context.Context
 	return graphql.NewScalarFieldContext("ClaimedUser", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ClaimedUser_productId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUser", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimedUser_product(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimedUser().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimedUser",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimedUser_trigger(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimedUser_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Trigger) graphql.Marshaler {
+			return ec.marshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimedUser_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimedUser", field, false, false, "ClaimTrigger")
+}
+
 func (ec *executionContext) _ClaimedUserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClaimedUserConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9246,6 +9384,52 @@ func (ec *executionContext) fieldContext_PolicyReport_policy(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PolicyReport_policyName(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_policyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyReport().PolicyName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_policyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyReport", field, true, true, "String")
+}
+
+func (ec *executionContext) _PolicyReport_deleted(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyReport().Deleted(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyReport", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _PolicyReport_claims(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
@@ -13248,6 +13432,22 @@ func (ec *executionContext) _ClaimedUser(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "productId":
+			out.Values[i] = ec._ClaimedUser_productId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "product":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimedUser_product(ctx, field, obj)
+				})
+		case "trigger":
+			out.Values[i] = ec._ClaimedUser_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14100,6 +14300,18 @@ func (ec *executionContext) _PolicyReport(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "policyName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyReport_policyName(ctx, field, obj)
+				})
+		case "deleted":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyReport_deleted(ctx, field, obj)
+				})
 		case "claims":
 			out.Values[i] = ec._PolicyReport_claims(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

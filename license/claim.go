@@ -2,7 +2,6 @@ package license
 
 import (
 	"context"
-	"strconv"
 	"time"
 )
 
@@ -149,7 +148,10 @@ type Report struct {
 // PolicyReport counts the licenses one policy assigned and the claims it
 // turned away.
 type PolicyReport struct {
-	Days     int // the report's period
+	Days int // the report's period
+	// Policy is the policy as it is, or as it was when it was deleted: a
+	// deleted policy's claims stay in reports, under its last name, while
+	// they are in the period.
 	Policy   *Policy
 	Claims   int
 	Products []ProductClaims // per product, in the policy's order, then removed products
@@ -176,10 +178,15 @@ type DailyClaims struct {
 	Denied int
 }
 
-// ClaimedUser is a user who claimed a license under a policy.
+// ClaimedUser is one license claimed under a policy: who claimed it, when,
+// of which product and on which trigger.
 type ClaimedUser struct {
+	ID        string // position in the policy's claims (a cursor)
 	TenantID  string
+	PolicyID  string
 	UserID    string
+	ProductID string
+	Trigger   Trigger
 	ClaimedAt time.Time
 }
 
@@ -221,6 +228,4 @@ func ValidateReportDays(days int) error {
 }
 
 // Cursor returns the position of u in its policy's claimed users, for paging.
-func (u *ClaimedUser) Cursor() string {
-	return strconv.FormatInt(u.ClaimedAt.UnixMilli(), 10) + ":" + u.UserID
-}
+func (u *ClaimedUser) Cursor() string { return u.ID }

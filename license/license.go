@@ -70,6 +70,9 @@ type Policy struct {
 	ClaimedLicenses int
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// DeletedAt is when the policy was deleted; zero while it exists. Only
+	// reports show deleted policies.
+	DeletedAt time.Time
 }
 
 // Position returns the index of productID in the policy, or -1.

@@ -67,6 +67,9 @@ type UserService interface {
 	CreateUser(ctx context.Context, u NewUser) (*User, error)
 	// User returns a user. Returns ENOTFOUND.
 	User(ctx context.Context, tenantID, userID string) (*User, error)
+	// UsersByID returns the given users of a tenant, in the given order, in
+	// one round trip; nil for an id the directory lacks.
+	UsersByID(ctx context.Context, tenantID string, ids []string) ([]*User, error)
 	// Users returns up to first users whose id sorts after after.
 	Users(ctx context.Context, tenantID string, first int, after string) (*UserPage, error)
 	// Licenses returns the licenses a user holds, in the order of their products.

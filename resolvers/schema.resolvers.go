@@ -113,6 +113,10 @@ func (r *claimedUserResolver) User(ctx context.Context, obj *license.ClaimedUser
 	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
 }
 
+func (r *claimedUserResolver) Product(ctx context.Context, obj *license.ClaimedUser) (*license.Product, error) {
+	return r.Service.Product(ctx, obj.ProductID)
+}
+
 func (r *coverageResolver) App(ctx context.Context, obj *license.Coverage) (*license.App, error) {
 	return r.app(obj.App)
 }
@@ -324,6 +328,14 @@ func (r *policyEventResolver) Product(ctx context.Context, obj *license.ChangeEv
 
 func (r *policyEventResolver) UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
 	return nonEmpty(obj.UserID), nil
+}
+
+func (r *policyReportResolver) PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error) {
+	return obj.Policy.Name, nil
+}
+
+func (r *policyReportResolver) Deleted(ctx context.Context, obj *license.PolicyReport) (bool, error) {
+	return !obj.Policy.DeletedAt.IsZero(), nil
 }
 
 func (r *policyReportResolver) ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error) {

@@ -26,15 +26,15 @@ type route struct {
 	// The script's keys and arguments that depend only on the route, built
 	// once: the keys of the tenant, the app, the policy and its report, and
 	// the products' keys and numbers.
-	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimedKey string
-	productKeys                                                                            []string
-	productArgs                                                                            []any
+	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimsKey string
+	productKeys                                                                           []string
+	productArgs                                                                           []any
 }
 
 // withKeys fills in the keys and arguments of a route of tenant k.
 func (rt route) withKeys(k keys) route {
 	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
-	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimedKey = k.directory(), k.events(), k.report(rt.policyN), k.claimed(rt.policyN)
+	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimsKey = k.directory(), k.events(), k.report(rt.policyN), k.claims(rt.policyN)
 	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
 	for i, pn := range rt.products {
 		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
@@ -133,7 +133,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		keys := make([]string, 0, 13+len(rt.products))
 		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
-			rt.eventsKey, rt.reportKey, rt.claimedKey)
+			rt.eventsKey, rt.reportKey, rt.claimsKey)
 		keys = append(keys, rt.productKeys...)
 		args := make([]any, 0, 13+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -1044,6 +1045,13 @@ type pastClaim struct {
 func placeClaims(t *testing.T, b *redistest.Backend, s *store.Store, tenant string, today int64, policies map[string]*license.Policy, products map[string]string, claims []pastClaim) {
 	t.Helper()
 	ctx := context.Background()
+	if b.Mini == nil {
+		// A stream takes entries in order of time: write the oldest first.
+		claims = slices.Clone(claims)
+		slices.SortStableFunc(claims, func(x, y pastClaim) int {
+			return cmp.Compare(x.offset*int64(dayMS)+x.tod.Milliseconds(), y.offset*int64(dayMS)+y.tod.Milliseconds())
+		})
+	}
 	for _, c := range claims {
 		at := time.UnixMilli((today+c.offset)*dayMS + c.tod.Milliseconds()).UTC()
 		p := policies[c.policy]
@@ -1057,12 +1065,14 @@ func placeClaims(t *testing.T, b *redistest.Backend, s *store.Store, tenant stri
 			continue
 		}
 		day := strconv.FormatInt(today+c.offset, 10)
+		product := strconv.FormatInt(idNumber(t, products[c.sku]), 10)
 		reportKey := fmt.Sprintf("%s{t:%s}:report:%d", b.Prefix, tenant, idNumber(t, p.ID))
-		claimedKey := fmt.Sprintf("%s{t:%s}:claimed:%d", b.Prefix, tenant, idNumber(t, p.ID))
+		claimsKey := fmt.Sprintf("%s{t:%s}:claims:%d", b.Prefix, tenant, idNumber(t, p.ID))
 		_, err := b.Client.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.HIncrBy(ctx, reportKey, day, 1)
-			pipe.HIncrBy(ctx, reportKey, day+":"+strconv.FormatInt(idNumber(t, products[c.sku]), 10), 1)
-			pipe.ZAdd(ctx, claimedKey, redis.Z{Score: float64(at.UnixMilli()), Member: c.user})
+			pipe.HIncrBy(ctx, reportKey, day+":"+product, 1)
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: claimsKey, ID: strconv.FormatInt(at.UnixMilli(), 10) + "-*",
+				Values: []string{"user", c.user, "product", product, "trigger", string(c.trigger)}})
 			return nil
 		})
 		if err != nil {
@@ -1355,9 +1365,10 @@ func TestClaimedUsersPaging(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// u1 claims again today: it moves to the front, listed once.
+		// u1 claims again today: a row of its own, first; claims of one
+		// instant are listed newest first in the order they were made.
 		claimToday(t, b, s, "paging", today, claimRequest("paging", "u1", powerAutomate, cloudFlow))
-		want := []string{"u1", "u7", "u6", "u5", "u4", "u3", "u2"}
+		want := []string{"u1", "u6", "u5", "u7", "u4", "u3", "u2", "u1"}
 		policyID := policies["A"].ID
 
 		for _, first := range []int{1, 2, 3, 7, 10} {

@@ -558,3 +558,36 @@ return audit(KEYS[1], ARGV[1], audit_arg(ARGV[2]))`, []string{stream}, int64(lic
 		}
 	})
 }
+
+func TestClaimRowRoundTrip(t *testing.T) {
+	row := &license.ClaimedUser{TenantID: "rt", PolicyID: "rt:policy:2", UserID: "user@x.example", ProductID: "rt:product:3", Trigger: license.TriggerSavePremiumFlowAttendedRPA}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		stream := b.Prefix + "{t:rt}:claims:2"
+		fields := store.EncodeClaimRow(row)
+		args := make([]any, len(fields))
+		for i, f := range fields {
+			args[i] = f
+		}
+		again := luaStrings(t, b, "--@include lib/codec.lua\nreturn claim_row_encode(claim_row_decode(ARGV))", args...)
+		wantSame(t, "Lua wrote back", again, fields)
+		id, _ := lua(t, b, `--@include lib/events.lua
+return log_claim(KEYS[1], ARGV[1], claim_row_decode({unpack(ARGV, 2)}), tonumber(redis.call('TIME')[1]) * 1000)`,
+			[]string{stream}, append([]any{license.ReportWindow.Milliseconds()}, args...)...).(string)
+		msgs, err := b.Client.XRange(context.Background(), stream, id, id).Result()
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("XRANGE %s: %v, %v", id, msgs, err)
+		}
+		got := store.DecodeClaimRow("rt", "rt:policy:2", msgs[0])
+		want := *row
+		eid, _ := license.ParseEventID(id)
+		want.ID, want.ClaimedAt = id, time.UnixMilli(int64(eid.MS)).UTC()
+		wantSame(t, "row read back", got, &want)
+		wantSame(t, "stream fields", streamFields(t, b, stream, id), fields)
+		src := "--@include lib/codec.lua\nif claim_row_decode(ARGV) then return 'read' end\nreturn 'malformed'"
+		for _, bad := range [][]any{{"user", "u", "product", "1"}, {"product", "1", "user", "u", "trigger", "X"}} {
+			if got := luaText(t, b, src, bad...); got != "malformed" {
+				t.Errorf("Lua read %v; want it malformed", bad)
+			}
+		}
+	})
+}

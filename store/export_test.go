@@ -34,6 +34,8 @@ func ScriptSource(name string) (string, error) { return expandScript(luaFiles, "
 var (
 	EncodeLicense        = encodeLicense
 	DecodeLicense        = decodeLicense
+	EncodeClaimRow       = encodeClaimRow
+	DecodeClaimRow       = decodeClaimRow
 	EncodeAuditEntry     = encodeAuditEntry
 	DecodeAuditEntry     = decodeAuditEntry
 	EncodeAuditArg       = encodeAuditArg

@@ -34,8 +34,14 @@ func (k keys) policy(n int64) string { return k.p + "policy:" + itoa(n) }
 // report is a policy's claim counters (codec_report.go).
 func (k keys) report(n int64) string { return k.p + "report:" + itoa(n) }
 
-// claimed: zset of user ids scored by claim time (ms).
-func (k keys) claimed(n int64) string { return k.p + "claimed:" + itoa(n) }
+// claims: stream of the licenses claimed under a policy, one entry per
+// claim (codec_claimrow.go), kept for the report window.
+func (k keys) claims(n int64) string { return k.p + "claims:" + itoa(n) }
+
+// deleted: zset of the numbers of a tenant's deleted policies, scored by
+// when they were deleted (ms); their records stay while their claims are
+// in the report window.
+func (k keys) deleted() string { return k.p + "deleted" }
 
 // A tenant's users are spread over userBuckets hashes by a hash of their id,
 // so that each bucket stays small enough for Redis's compact encoding

@@ -65,7 +65,11 @@ func (s *Store) Policy(ctx context.Context, id string) (*license.Policy, error) 
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return decodePolicy(tenantID, n, h)
+	p, err := decodePolicy(tenantID, n, h)
+	if err == nil && !p.DeletedAt.IsZero() {
+		return nil, notFoundPolicy(id) // kept for reports only
+	}
+	return p, err
 }
 
 // Policies returns a tenant's policies in the order they were created.
@@ -152,7 +156,8 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "deleteAutoClaimPolicy", []string{id})
 	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
-		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claimed(n), k.events(), k.audit()}, n, eventWindow, entry, retention, tenantID)
+		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claims(n), k.events(), k.audit(), k.deleted()},
+		n, eventWindow, entry, retention, tenantID, license.ReportWindow.Milliseconds())
 	if err != nil {
 		return err
 	}

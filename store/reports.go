@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +28,8 @@ func period(now time.Time, days int) (int64, time.Time) {
 
 // Report counts claims per policy, product and day from the counters the
 // claim script keeps; its cost grows with days x products, not with claims.
+// Policies deleted in the period are reported too, under their last name,
+// after the others.
 func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license.Report, error) {
 	if err := license.ValidateReportDays(days); err != nil {
 		return nil, err
@@ -41,11 +42,20 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 		return nil, err
 	}
 	k := s.keys(tenantID)
-	var timeCmd *redis.TimeCmd
+	now, err := s.redisNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now = now.UTC()
+	first, since := period(now, days)
+	deleted, err := s.deletedPolicies(ctx, tenantID, since)
+	if err != nil {
+		return nil, err
+	}
+	policies = append(policies, deleted...)
 	cmds := make([]*redis.MapStringStringCmd, len(policies))
 	var unserved *redis.MapStringStringCmd // the denials of apps without a policy
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		timeCmd = p.Time(ctx)
 		for i, pol := range policies {
 			_, n, _ := license.ParsePolicyID(pol.ID)
 			cmds[i] = p.HGetAll(ctx, k.report(n))
@@ -56,8 +66,6 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	now := timeCmd.Val().UTC()
-	first, since := period(now, days)
 	rep := &license.Report{Days: days, Since: since, Until: now}
 	denials := denialCounts(unserved.Val(), first, days)
 	for i, pol := range policies {
@@ -70,6 +78,38 @@ func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license
 	}
 	rep.Denials = inReasonOrder(denials)
 	return rep, nil
+}
+
+// deletedPolicies returns the policies of a tenant deleted since a time,
+// as they were when they were deleted, oldest first.
+func (s *Store) deletedPolicies(ctx context.Context, tenantID string, since time.Time) ([]*license.Policy, error) {
+	k := s.keys(tenantID)
+	nums, err := s.rdb.ZRangeByScore(ctx, k.deleted(), &redis.ZRangeBy{Min: strconv.FormatInt(since.UnixMilli(), 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(nums))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, v := range nums {
+			cmds[i] = p.HGetAll(ctx, k.policy(number(v)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	out := make([]*license.Policy, 0, len(nums))
+	for i, c := range cmds {
+		if len(c.Val()) == 0 {
+			continue // its record expired
+		}
+		p, err := decodePolicy(tenantID, number(nums[i]), c.Val())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // denialCounts sums a report hash's denial counters of the period per reason.
@@ -133,8 +173,10 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 	return pr
 }
 
-// ClaimedUsers pages through the users who claimed under a policy in the
-// past days, newest first. A cursor is "<claimed at ms>:<user id>".
+// ClaimedUsers pages through the licenses claimed under a policy (a
+// deleted one too) in the past days, newest first, one row per claim, from
+// the policy's claims stream; a cursor is a row's id. The total is the
+// report's count of the period.
 func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first int, after string) (*license.ClaimedUserPage, error) {
 	if err := license.ValidateReportDays(days); err != nil {
 		return nil, err
@@ -146,45 +188,36 @@ func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first i
 	if err != nil {
 		return nil, err
 	}
-	max, afterUser := "+inf", ""
+	start := "+"
 	if after != "" {
-		score, user, ok := strings.Cut(after, ":")
-		if _, err := strconv.ParseInt(score, 10, 64); !ok || err != nil || user == "" {
+		id, err := license.ParseEventID(after)
+		if err != nil || id == (license.EventID{}) {
 			return nil, license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after)
 		}
-		max, afterUser = score, user
+		start = "(" + id.String()
 	}
 	now, err := s.redisNow(ctx)
 	if err != nil {
 		return nil, err
 	}
-	_, since := period(now, days)
-	min := strconv.FormatInt(since.UnixMilli(), 10)
-	key := s.keys(tenantID).claimed(n)
-	total, err := s.rdb.ZCount(ctx, key, min, "+inf").Result()
+	firstDay, since := period(now, days)
+	k := s.keys(tenantID)
+	var rows *redis.XMessageSliceCmd
+	var counters *redis.MapStringStringCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rows = p.XRevRangeN(ctx, k.claims(n), start, strconv.FormatInt(since.UnixMilli(), 10), int64(first)+1)
+		counters = p.HGetAll(ctx, k.report(n))
+		return nil
+	})
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	page := &license.ClaimedUserPage{TotalCount: int(total)}
-	// Members with the cursor's score come in reverse order of user id; those
-	// at or above the cursor's user were on earlier pages.
-	for offset := int64(0); len(page.Users) <= first; {
-		batch, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Max: max, Min: min, Offset: offset, Count: int64(first) + 64}).Result()
-		if err != nil {
-			return nil, s.fail(err)
-		}
-		for _, z := range batch {
-			user, _ := z.Member.(string)
-			score := strconv.FormatInt(int64(z.Score), 10)
-			if afterUser != "" && score == max && user >= afterUser {
-				continue
-			}
-			page.Users = append(page.Users, &license.ClaimedUser{TenantID: tenantID, UserID: user, ClaimedAt: time.UnixMilli(int64(z.Score)).UTC()})
-		}
-		if len(batch) < first+64 {
-			break
-		}
-		offset += int64(len(batch))
+	page := &license.ClaimedUserPage{}
+	for d := range int64(days) {
+		page.TotalCount += int(number(counters.Val()[reportField(firstDay+d, 0)]))
+	}
+	for _, m := range rows.Val() {
+		page.Users = append(page.Users, decodeClaimRow(tenantID, policyID, m))
 	}
 	if len(page.Users) > first {
 		page.HasNextPage = true

@@ -45,6 +45,35 @@ func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.Use
 	return user, nil
 }
 
+// UsersByID returns users of a tenant in the given order, in one round
+// trip; nil for an id the directory lacks.
+func (s *Store) UsersByID(ctx context.Context, tenantID string, ids []string) ([]*license.User, error) {
+	if err := license.ValidateTenantID(tenantID); err != nil {
+		return nil, err
+	}
+	k := s.keys(tenantID)
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, k.profiles(userBucket(id)), id)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail(err)
+	}
+	out := make([]*license.User, len(ids))
+	for i, c := range cmds {
+		if c.Err() != nil {
+			continue // not in the directory
+		}
+		if out[i], err = decodeProfile(tenantID, ids[i], c.Val()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // User returns a user of a tenant.
 func (s *Store) User(ctx context.Context, tenantID, userID string) (*license.User, error) {
 	if err := license.ValidateTenantID(tenantID); err != nil {

@@ -15,6 +15,9 @@ func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t.U
 // UnmarshalTime reads a Time argument: an RFC 3339 date and time. Anything
 // else is EINVALID, an error of the caller's, not of the server.
 func UnmarshalTime(v any) (time.Time, error) {
+	if v == nil {
+		return time.Time{}, nil // a null argument
+	}
 	s, ok := v.(string)
 	if !ok {
 		return time.Time{}, license.Errorf(license.EINVALID, "A time must be an RFC 3339 string such as 2026-11-30T12:00:00Z; got %v.", v)

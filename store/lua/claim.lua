@@ -14,7 +14,7 @@
 -- KEYS[7] the user's license bucket hash
 -- KEYS[8] the idempotency bucket of the key on ARGV[5]'s day   KEYS[9] on the day before (any keys when no key)
 -- KEYS[10] the denial log of ARGV[5]'s day   KEYS[11] event stream
--- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] policy claimed-users zset
+-- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] the policy's claims stream
 -- KEYS[14..] hashes of the tenant's products that serve the app, as the caller read them
 -- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] the app's policy number as the caller read it (0 = none)
 -- ARGV[5] the UTC day (days since the epoch) the caller took today to be
@@ -45,7 +45,7 @@
 local tenant_key, app_policies_key, policy_key = KEYS[1], KEYS[2], KEYS[3]
 local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
-local events_key, report_key, claimed_key = KEYS[11], KEYS[12], KEYS[13]
+local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
 local FIRST_PRODUCT = 14
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -148,8 +148,8 @@ local function pool(i)
   return pools[i]
 end
 
--- report_day drops counters and claimants older than the window, once a
--- UTC day per report, and keeps the report while it is in use.
+-- report_day drops counters older than the window, once a UTC day per
+-- report, and keeps the report and the claims log while they are in use.
 local function report_day()
   local trimmed = tonumber(redis.call('HGET', report_key, 'trimmed') or '0')
   if trimmed >= today then
@@ -163,8 +163,7 @@ local function report_day()
   end
   redis.call('HSET', report_key, 'trimmed', day)
   redis.call('PEXPIRE', report_key, window + 2 * DAY_MS)
-  redis.call('ZREMRANGEBYSCORE', claimed_key, '-inf', '(' .. string.format('%d', now - window))
-  redis.call('PEXPIRE', claimed_key, window + 2 * DAY_MS)
+  redis.call('PEXPIRE', claims_key, window + 2 * DAY_MS)
 end
 
 local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
@@ -190,7 +189,7 @@ else
         report_day()
         redis.call('HINCRBY', report_key, report_field_encode(day), 1)
         redis.call('HINCRBY', report_key, report_field_encode(day, p.product), 1)
-        redis.call('ZADD', claimed_key, now, user)
+        log_claim(claims_key, window, {user = user, product = p.product, trigger = trigger}, now)
         answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
         answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
         answer.assigned, answer.created = string.format('%d', counts.assigned), counts.created

@@ -1,18 +1,19 @@
 -- Deletes a policy. Licenses claimed under it stay with their holders.
 -- KEYS[1] policy hash   KEYS[2] policies zset   KEYS[3] app -> policy index hash
--- KEYS[4] policy report hash   KEYS[5] policy claimed-users zset   KEYS[6] event stream
--- KEYS[7] audit stream
+-- KEYS[4] policy report hash   KEYS[5] the policy's claims stream   KEYS[6] event stream
+-- KEYS[7] audit stream   KEYS[8] the tenant's deleted policies zset
 -- ARGV[1] policy number  ARGV[2] event window (ms)  ARGV[3] audit entry (see audit_arg)
 -- ARGV[4] audit retention (ms)  ARGV[5] the tenant's id (to name products in the entry)
+-- ARGV[6] report window (ms)
 -- Reply: the policy's app id, or an error "AC:NO_POLICY".
 --@include lib/audit.lua
-local policy_key, policies_key, app_policies_key, report_key, claimed_key, events_key, audit_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local policy_key, policies_key, app_policies_key, report_key, claims_key, events_key, audit_key, deleted_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local policy, window = ARGV[1], ARGV[2]
-local entry, retention, tenant = audit_arg(ARGV[3]), ARGV[4], ARGV[5]
+local entry, retention, tenant, report_window = audit_arg(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
 
 local app = redis.call('HGET', policy_key, 'app')
-if not app then
+if not app or redis.call('HEXISTS', policy_key, 'deleted') == 1 then
   return redis.error_reply('AC:NO_POLICY')
 end
 if redis.call('HGET', app_policies_key, app) == policy then
@@ -28,7 +29,15 @@ audit_change(entry, 'app', app, nil)
 audit_change(entry, 'enabled', bool_text(was[2]), nil)
 audit_change(entry, 'products', list_encode(product_ids), nil)
 redis.call('ZREM', policies_key, policy)
-redis.call('DEL', policy_key, report_key, claimed_key)
+-- The policy's record, report and claims stay, under its last name, while
+-- its claims are in the report window.
+local now = now_ms()
+redis.call('HSET', policy_key, 'deleted', string.format('%d', now))
+redis.call('ZADD', deleted_key, now, policy)
+redis.call('ZREMRANGEBYSCORE', deleted_key, '-inf', '(' .. string.format('%d', now - report_window))
+for _, key in ipairs({policy_key, report_key, claims_key}) do
+  redis.call('PEXPIRE', key, report_window + 86400000)
+end
 audit(audit_key, retention, entry)
 emit(events_key, window, by({kind = 'POLICY_DELETED', policy = policy}, entry))
 return app

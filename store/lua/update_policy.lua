@@ -12,7 +12,7 @@ local product_keys = {unpack(KEYS, 4)}
 local version_read, name, enabled, now, encoded, policy, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local entry, retention = audit_arg(ARGV[8]), ARGV[9]
 
-if redis.call('EXISTS', policy_key) == 0 then
+if redis.call('EXISTS', policy_key) == 0 or redis.call('HEXISTS', policy_key, 'deleted') == 1 then
   return redis.error_reply('AC:NO_POLICY')
 end
 if redis.call('HGET', policy_key, 'version') ~= version_read then

@@ -330,3 +330,16 @@ local function audit_decode(fields)
   end
   return e
 end
+
+-- Claim row, an entry of a policy's claims stream: 'user', 'product' (its
+-- number), 'trigger', in that order.
+local function claim_row_encode(c)
+  return {'user', c.user, 'product', c.product, 'trigger', c.trigger}
+end
+
+local function claim_row_decode(fields)
+  if #fields ~= 6 or fields[1] ~= 'user' or fields[3] ~= 'product' or fields[5] ~= 'trigger' then
+    return nil
+  end
+  return {user = fields[2], product = fields[4], trigger = fields[6]}
+end

@@ -1,5 +1,5 @@
 -- Appending to a tenant's event stream, for every script that records a
--- claim decision or an admin change.
+-- claim decision or an admin change, and to a policy's claims log.
 --@include lib/codec.lua
 
 -- now_ms() reads Redis's clock, in milliseconds since the epoch.
@@ -15,4 +15,12 @@ local function emit(stream, window, event, now)
   now = now or now_ms()
   return redis.call('XADD', stream, 'MINID', '~', string.format('%d', now - tonumber(window)), '*',
     unpack(event_encode(event)))
+end
+
+-- log_claim(stream, window, row, now) appends a claim row (see
+-- claim_row_encode) to a policy's claims log, trimming rows older than
+-- window (ms) before now.
+local function log_claim(stream, window, row, now)
+  return redis.call('XADD', stream, 'MINID', '~', string.format('%d', now - tonumber(window)), '*',
+    unpack(claim_row_encode(row)))
 end
