@@ -88,6 +88,7 @@ func newGraphQLHandler(d Deps) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.AroundRootFields(recordChange)
+	srv.AroundFields(argumentErrors)
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(resolvers.Recover(d.Log))
 	return withWSSession(auth.Middleware(d.Verifier)(srv))

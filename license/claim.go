@@ -2,6 +2,7 @@ package license
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -63,36 +64,25 @@ var ReportDays = []int{1, 7, 30, 90}
 // a bad id or a trigger the app does not have, ENOTFOUND for an unknown app.
 func (r *ClaimRequest) Validate(c *Catalog) error {
 	if err := ValidateTenantID(r.TenantID); err != nil {
-		return err
+		return OnField("tenantId", err)
 	}
-	if err := ValidateCallerID("user id", r.UserID); err != nil {
-		return err
-	}
+	var problems Problems
+	problems.Add("userId", ValidateCallerID("user id", r.UserID))
 	if r.IdempotencyKey != "" {
-		if err := ValidateCallerID("idempotency key", r.IdempotencyKey); err != nil {
-			return err
-		}
+		problems.Add("idempotencyKey", ValidateCallerID("idempotency key", r.IdempotencyKey))
 	}
 	if r.UserPrincipalName != "" {
-		if err := ValidateUserPrincipalName(r.UserPrincipalName); err != nil {
-			return err
-		}
+		problems.Add("userPrincipalName", ValidateUserPrincipalName(r.UserPrincipalName))
 	}
 	if r.DisplayName != "" {
-		if err := ValidateName("display name", r.DisplayName); err != nil {
-			return err
-		}
+		problems.Add("displayName", ValidateName("display name", r.DisplayName))
 	}
-	app := c.App(r.AppID)
-	if app == nil {
-		return Errorf(ENOTFOUND, "App %q was not found in the catalog.", r.AppID)
+	if app := c.App(r.AppID); app == nil {
+		problems.Add("appId", Errorf(ENOTFOUND, "App %q was not found in the catalog.", r.AppID))
+	} else if !slices.Contains(app.Triggers, r.Trigger) {
+		problems.Add("trigger", Errorf(EINVALID, "%s has no trigger %s; its triggers are %v.", app.DisplayName, r.Trigger, app.Triggers))
 	}
-	for _, t := range app.Triggers {
-		if t == r.Trigger {
-			return nil
-		}
-	}
-	return Errorf(EINVALID, "%s has no trigger %s; its triggers are %v.", app.DisplayName, r.Trigger, app.Triggers)
+	return problems.Err()
 }
 
 // ClaimEvent records one claim decision. Events go to the tenant's event stream.

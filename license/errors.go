@@ -3,6 +3,7 @@ package license
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,7 +25,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Cause   error
+	// Field, when set, is the path of the argument the error is about, as
+	// the API names it: "name", "products[1].productId".
+	Field string
+	Cause error
 	// RetryAfter, when set, says how long to wait before trying again (ERATELIMITED).
 	RetryAfter time.Duration
 }
@@ -74,4 +78,69 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// OnField returns err about the argument at path field: an *Error gets
+// field as its Field, or, when it has one already, as its Field's prefix
+// ("products[1]" and "productId" make "products[1].productId"). Other
+// errors, nil, and failures that are about no argument (EINTERNAL,
+// EUNAVAILABLE) pass unchanged.
+func OnField(field string, err error) error {
+	var e *Error
+	if err == nil || field == "" || !errors.As(err, &e) || e.Code == EINTERNAL || e.Code == EUNAVAILABLE {
+		return err
+	}
+	c := *e
+	if c.Field == "" {
+		c.Field = field
+	} else {
+		c.Field = field + "." + c.Field
+	}
+	return &c
+}
+
+// Problems are the errors of one request's arguments, each about its
+// field: a request with several invalid arguments is refused with all of
+// them.
+type Problems []*Error
+
+// Add notes err about the argument at path field (nothing for nil).
+func (p *Problems) Add(field string, err error) {
+	if err == nil {
+		return
+	}
+	var e *Error
+	if !errors.As(OnField(field, err), &e) {
+		e = Internal(err)
+	}
+	*p = append(*p, e)
+}
+
+// Err returns nil without problems, the one problem, or all of them.
+func (p Problems) Err() error {
+	switch len(p) {
+	case 0:
+		return nil
+	case 1:
+		return p[0]
+	}
+	return p
+}
+
+// Error implements the error interface.
+func (p Problems) Error() string {
+	msgs := make([]string, len(p))
+	for i, e := range p {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the problems, so that errors.As finds the first.
+func (p Problems) Unwrap() []error {
+	out := make([]error, len(p))
+	for i, e := range p {
+		out[i] = e
+	}
+	return out
 }

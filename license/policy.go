@@ -1,6 +1,7 @@
 package license
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -23,58 +24,79 @@ type SKULookup func(productID string) (*SKU, error)
 // MaxPolicyProducts products, none twice, each one serving app, and disabled
 // service plans that each product has and that app does not need. It returns
 // the list with plan ids normalized (lower case, sorted, without repeats).
-// Returns EINVALID or ENOTFOUND.
+// Returns the problems of every product (EINVALID or ENOTFOUND) on its field:
+// "products", "products[i].productId", "products[i].disabledServicePlanIds[j]";
+// an unknown app is ENOTFOUND on "appId".
 func (c *Catalog) CheckProducts(app string, products []PolicyProduct, skuOf SKULookup) ([]PolicyProduct, error) {
 	if c.App(app) == nil {
-		return nil, Errorf(ENOTFOUND, "App %q was not found in the catalog.", app)
+		return nil, OnField("appId", Errorf(ENOTFOUND, "App %q was not found in the catalog.", app))
 	}
 	switch {
 	case len(products) == 0:
-		return nil, Errorf(EINVALID, "A policy needs at least one product.")
+		return nil, OnField("products", Errorf(EINVALID, "A policy needs at least one product."))
 	case len(products) > MaxPolicyProducts:
-		return nil, Errorf(EINVALID, "A policy can have a primary product and at most %d backup products; %d products were given.", MaxBackupProducts, len(products))
+		return nil, OnField("products", Errorf(EINVALID, "A policy can have a primary product and at most %d backup products; %d products were given.", MaxBackupProducts, len(products)))
 	}
+	var problems Problems
 	out := make([]PolicyProduct, len(products))
 	for i, pp := range products {
+		at := fmt.Sprintf("products[%d]", i)
 		if slices.ContainsFunc(products[:i], func(q PolicyProduct) bool { return q.ProductID == pp.ProductID }) {
-			return nil, Errorf(EINVALID, "Product %q appears twice; a product can be in a policy only once.", pp.ProductID)
+			problems.Add(at+".productId", Errorf(EINVALID, "Product %q appears twice; a product can be in a policy only once.", pp.ProductID))
+			continue
 		}
 		sku, err := skuOf(pp.ProductID)
-		if err != nil {
+		if code := ErrorCode(err); code == EINTERNAL || code == EUNAVAILABLE {
 			return nil, err
+		}
+		if err != nil {
+			problems.Add(at+".productId", err)
+			continue
 		}
 		plans, err := checkDisabledPlans(c.App(app), sku, pp.ProductID, pp.DisabledServicePlanIDs, false)
 		if err != nil {
-			return nil, err
+			problems.Add(at, err)
+			continue
 		}
 		out[i] = PolicyProduct{ProductID: pp.ProductID, DisabledServicePlanIDs: plans}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // checkDisabledPlans validates plan ids against sku for app. With lenient set,
 // ids the product does not have are dropped instead of refused (used when one
-// list is applied to every product of a policy).
+// list is applied to every product of a policy). A product that can't serve
+// the app is a problem on "productId", a plan on
+// "disabledServicePlanIds[j]"; every problem is returned.
 func checkDisabledPlans(app *App, sku *SKU, productID string, ids []string, lenient bool) ([]string, error) {
 	cov := sku.Coverage(app.ID)
 	if cov == nil {
-		return nil, Errorf(EINVALID, "Product %s (%s) can't serve %s; choose a product that includes it.", productID, sku.DisplayName, app.DisplayName)
+		return nil, OnField("productId", Errorf(EINVALID, "Product %s (%s) can't serve %s; choose a product that includes it.", productID, sku.DisplayName, app.DisplayName))
 	}
+	var problems Problems
 	out := make([]string, 0, len(ids))
-	for _, id := range ids {
+	for j, id := range ids {
+		at := fmt.Sprintf("disabledServicePlanIds[%d]", j)
 		plan := sku.Plan(id)
 		if plan == nil {
-			if lenient {
-				continue
+			if !lenient {
+				problems.Add(at, Errorf(EINVALID, "Service plan %q is not part of %s.", id, sku.DisplayName))
 			}
-			return nil, Errorf(EINVALID, "Service plan %q is not part of %s.", id, sku.DisplayName)
+			continue
 		}
 		if plan.ID == cov.RequiredPlan {
-			return nil, Errorf(EINVALID, "Service plan %s (%s) can't be turned off: %s needs it, and the license would be useless without it.", plan.Name, plan.ID, app.DisplayName)
+			problems.Add(at, Errorf(EINVALID, "Service plan %s (%s) can't be turned off: %s needs it, and the license would be useless without it.", plan.Name, plan.ID, app.DisplayName))
+			continue
 		}
 		if !slices.Contains(out, plan.ID) {
 			out = append(out, plan.ID)
 		}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	slices.Sort(out)
 	return out, nil
@@ -83,7 +105,7 @@ func checkDisabledPlans(app *App, sku *SKU, productID string, ids []string, leni
 // Rename sets the policy's name. Returns EINVALID for a bad name.
 func (p *Policy) Rename(name string) error {
 	if err := ValidateName("policy name", name); err != nil {
-		return err
+		return OnField("name", err)
 	}
 	p.Name = strings.TrimSpace(name)
 	return nil
@@ -94,16 +116,20 @@ func (p *Policy) Rename(name string) error {
 // the product does not serve the app, or a plan is unknown or required.
 func (p *Policy) AddBackup(c *Catalog, pp PolicyProduct, skuOf SKULookup) error {
 	if p.Position(pp.ProductID) >= 0 {
-		return Errorf(EINVALID, "Product %q is already in policy %q; a product can be in a policy only once.", pp.ProductID, p.Name)
+		return OnField("productId", Errorf(EINVALID, "Product %q is already in policy %q; a product can be in a policy only once.", pp.ProductID, p.Name))
 	}
 	if len(p.Products) >= MaxPolicyProducts {
-		return Errorf(EINVALID, "Policy %q already has %d backup products, the most a policy can have.", p.Name, MaxBackupProducts)
+		return OnField("productId", Errorf(EINVALID, "Policy %q already has %d backup products, the most a policy can have.", p.Name, MaxBackupProducts))
 	}
-	products, err := c.CheckProducts(p.AppID, append(slices.Clone(p.Products), pp), skuOf)
+	sku, err := skuOf(pp.ProductID)
 	if err != nil {
-		return err
+		return OnField("productId", err)
 	}
-	p.Products = products
+	plans, err := checkDisabledPlans(c.App(p.AppID), sku, pp.ProductID, pp.DisabledServicePlanIDs, false)
+	if err != nil {
+		return err // on productId or disabledServicePlanIds[j]
+	}
+	p.Products = append(p.Products, PolicyProduct{ProductID: pp.ProductID, DisabledServicePlanIDs: plans})
 	return nil
 }
 
@@ -113,7 +139,7 @@ func (p *Policy) AddBackup(c *Catalog, pp PolicyProduct, skuOf SKULookup) error 
 func (p *Policy) RemoveProduct(productID string) error {
 	i, err := p.mustPosition(productID)
 	if err != nil {
-		return err
+		return OnField("productId", err)
 	}
 	if len(p.Products) == 1 {
 		return Errorf(ECONFLICT, "Product %q is the only product of policy %q, and a policy needs at least one; turn the policy off instead.", productID, p.Name)
@@ -128,21 +154,21 @@ func (p *Policy) RemoveProduct(productID string) error {
 func (p *Policy) Move(productID string, d Direction) error {
 	i, err := p.mustPosition(productID)
 	if err != nil {
-		return err
+		return OnField("productId", err)
 	}
 	j := i - 1
 	switch d {
 	case Up:
 		if i == 0 {
-			return Errorf(EINVALID, "Product %q is already first in policy %q.", productID, p.Name)
+			return OnField("direction", Errorf(EINVALID, "Product %q is already first in policy %q.", productID, p.Name))
 		}
 	case Down:
 		if i == len(p.Products)-1 {
-			return Errorf(EINVALID, "Product %q is already last in policy %q.", productID, p.Name)
+			return OnField("direction", Errorf(EINVALID, "Product %q is already last in policy %q.", productID, p.Name))
 		}
 		j = i + 1
 	default:
-		return Errorf(EINVALID, "Direction must be UP or DOWN; got %q.", d)
+		return OnField("direction", Errorf(EINVALID, "Direction must be UP or DOWN; got %q.", d))
 	}
 	p.Products[i], p.Products[j] = p.Products[j], p.Products[i]
 	return nil
@@ -151,19 +177,26 @@ func (p *Policy) Move(productID string, d Direction) error {
 // Reorder puts the products in the given order, which must name each of the
 // policy's products exactly once. Returns EINVALID otherwise.
 func (p *Policy) Reorder(productIDs []string) error {
+	var problems Problems
 	if len(productIDs) != len(p.Products) {
-		return Errorf(EINVALID, "The new order must list each of the policy's %d products exactly once; %d were given.", len(p.Products), len(productIDs))
+		problems.Add("productIds", Errorf(EINVALID, "The new order must list each of the policy's %d products exactly once; %d were given.", len(p.Products), len(productIDs)))
 	}
 	out := make([]PolicyProduct, 0, len(productIDs))
 	for i, id := range productIDs {
+		at := fmt.Sprintf("productIds[%d]", i)
 		if slices.Contains(productIDs[:i], id) {
-			return Errorf(EINVALID, "Product %q is listed twice in the new order.", id)
+			problems.Add(at, Errorf(EINVALID, "Product %q is listed twice in the new order.", id))
+			continue
 		}
 		j := p.Position(id)
 		if j < 0 {
-			return Errorf(EINVALID, "Product %q is not in policy %q.", id, p.Name)
+			problems.Add(at, Errorf(EINVALID, "Product %q is not in policy %q.", id, p.Name))
+			continue
 		}
 		out = append(out, p.Products[j])
+	}
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	p.Products = out
 	return nil
@@ -183,7 +216,7 @@ func (p *Policy) SetDisabledPlans(c *Catalog, productID string, planIDs []string
 	if productID != "" {
 		i, err := p.mustPosition(productID)
 		if err != nil {
-			return err
+			return OnField("productId", err)
 		}
 		targets = append(targets, i)
 	} else {
@@ -207,10 +240,14 @@ func (p *Policy) SetDisabledPlans(c *Catalog, productID string, planIDs []string
 		}
 		next[i].DisabledServicePlanIDs = plans
 	}
-	for _, id := range planIDs {
+	var problems Problems
+	for j, id := range planIDs {
 		if !known[strings.ToLower(id)] {
-			return Errorf(EINVALID, "Service plan %q is not part of any product of policy %q.", id, p.Name)
+			problems.Add(fmt.Sprintf("disabledServicePlanIds[%d]", j), Errorf(EINVALID, "Service plan %q is not part of any product of policy %q.", id, p.Name))
 		}
+	}
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	p.Products = next
 	return nil
@@ -231,15 +268,20 @@ func CheckAssignedPlans(p *Product, ids []string) ([]string, error) {
 	if p.SKU == nil {
 		return nil, Errorf(ECONFLICT, "Product %q is of a SKU the catalog no longer lists.", p.ID)
 	}
+	var problems Problems
 	out := make([]string, 0, len(ids))
-	for _, id := range ids {
+	for j, id := range ids {
 		plan := p.SKU.Plan(id)
 		if plan == nil {
-			return nil, Errorf(EINVALID, "Service plan %q is not part of %s.", id, p.SKU.DisplayName)
+			problems.Add(fmt.Sprintf("disabledServicePlanIds[%d]", j), Errorf(EINVALID, "Service plan %q is not part of %s.", id, p.SKU.DisplayName))
+			continue
 		}
 		if !slices.Contains(out, plan.ID) {
 			out = append(out, plan.ID)
 		}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	slices.Sort(out)
 	return out, nil

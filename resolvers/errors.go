@@ -48,6 +48,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Extensions = map[string]any{}
 		}
 		gerr.Extensions["code"] = le.Code
+		if le.Field != "" {
+			gerr.Extensions["field"] = le.Field
+		}
 		if le.RetryAfter > 0 {
 			gerr.Extensions["retryAfterSeconds"] = le.RetryAfter.Seconds()
 		}

@@ -32,13 +32,13 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 		return nil, err
 	}
 	if q.First < 0 || q.First > MaxPageSize {
-		return nil, license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, q.First)
+		return nil, license.OnField("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, q.First))
 	}
 	start := "+"
 	if q.After != "" {
 		after, err := license.ParseEventID(q.After)
 		if err != nil {
-			return nil, license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", q.After)
+			return nil, license.OnField("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", q.After))
 		}
 		if after == (license.EventID{}) {
 			return &license.AuditPage{}, nil // nothing comes before the start of time

@@ -20,13 +20,21 @@ const maxAttempts = 100
 // CreatePolicy creates an auto-claim policy.
 func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*license.Policy, error) {
 	if err := license.ValidateTenantID(np.TenantID); err != nil {
-		return nil, err
+		return nil, license.OnField("tenantId", err)
 	}
-	if err := license.ValidateName("policy name", np.Name); err != nil {
-		return nil, err
-	}
+	var problems license.Problems
+	problems.Add("name", license.ValidateName("policy name", np.Name))
 	products, err := s.catalog.CheckProducts(np.AppID, np.Products, s.skuLookup(ctx, np.TenantID))
-	if err != nil {
+	if code := license.ErrorCode(err); code == license.EINTERNAL || code == license.EUNAVAILABLE {
+		return nil, err
+	}
+	var each license.Problems
+	if errors.As(err, &each) {
+		problems = append(problems, each...)
+	} else {
+		problems.Add("", err)
+	}
+	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	k := s.keys(np.TenantID)

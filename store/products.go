@@ -13,12 +13,14 @@ import (
 // AddProduct adds a pool of licenses of a catalog SKU to a tenant.
 func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, quantity int) (*license.Product, error) {
 	if err := license.ValidateTenantID(tenantID); err != nil {
-		return nil, err
+		return nil, license.OnField("tenantId", err)
 	}
+	var problems license.Problems
 	if s.catalog.SKU(skuPartNumber) == nil {
-		return nil, license.Errorf(license.EINVALID, "Product %q is not in the catalog; known products are %s.", skuPartNumber, strings.Join(s.catalog.SKUPartNumbers(), ", "))
+		problems.Add("skuPartNumber", license.Errorf(license.EINVALID, "Product %q is not in the catalog; known products are %s.", skuPartNumber, strings.Join(s.catalog.SKUPartNumbers(), ", ")))
 	}
-	if err := license.ValidateQuantity(quantity); err != nil {
+	problems.Add("quantity", license.ValidateQuantity(quantity))
+	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	k := s.keys(tenantID)
@@ -58,7 +60,7 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 		return nil, err
 	}
 	if err := license.ValidateQuantity(quantity); err != nil {
-		return nil, err
+		return nil, license.OnField("quantity", err)
 	}
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "setLicenseQuantity", []string{productID})

@@ -32,7 +32,7 @@ func period(now time.Time, days int) (int64, time.Time) {
 // after the others.
 func (s *Store) Report(ctx context.Context, tenantID string, days int) (*license.Report, error) {
 	if err := license.ValidateReportDays(days); err != nil {
-		return nil, err
+		return nil, license.OnField("days", err)
 	}
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return nil, err
@@ -179,10 +179,10 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 // report's count of the period.
 func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first int, after string) (*license.ClaimedUserPage, error) {
 	if err := license.ValidateReportDays(days); err != nil {
-		return nil, err
+		return nil, license.OnField("days", err)
 	}
 	if first < 0 || first > MaxPageSize {
-		return nil, license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first)
+		return nil, license.OnField("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first))
 	}
 	tenantID, n, err := license.ParsePolicyID(policyID)
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first i
 	if after != "" {
 		id, err := license.ParseEventID(after)
 		if err != nil || id == (license.EventID{}) {
-			return nil, license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after)
+			return nil, license.OnField("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after))
 		}
 		start = "(" + id.String()
 	}

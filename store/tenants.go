@@ -10,23 +10,21 @@ import (
 
 // CreateTenant creates a tenant and its first Global admin, the person who signed up.
 func (s *Store) CreateTenant(ctx context.Context, t license.NewTenant) (*license.Tenant, *license.User, error) {
+	var problems license.Problems
 	if t.ID == "" {
 		t.ID = "t" + randomID(11)
 	} else if err := license.ValidateTenantID(t.ID); err != nil {
-		return nil, nil, license.Errorf(license.EINVALID, "Tenant id %q must be 2 to 40 characters of a-z, 0-9 and -, starting with a letter or digit.", t.ID)
+		problems.Add("id", license.Errorf(license.EINVALID, "Tenant id %q must be 2 to 40 characters of a-z, 0-9 and -, starting with a letter or digit.", t.ID))
 	}
-	if err := license.ValidateName("tenant name", t.Name); err != nil {
-		return nil, nil, err
-	}
-	if err := license.ValidateUserPrincipalName(t.AdminUserPrincipalName); err != nil {
-		return nil, nil, err
-	}
-	if err := license.ValidateName("admin's display name", t.AdminDisplayName); err != nil {
-		return nil, nil, err
-	}
+	problems.Add("name", license.ValidateName("tenant name", t.Name))
+	problems.Add("adminUserPrincipalName", license.ValidateUserPrincipalName(t.AdminUserPrincipalName))
+	problems.Add("adminDisplayName", license.ValidateName("admin's display name", t.AdminDisplayName))
 	if t.AdminID == "" {
 		t.AdminID = randomUUID()
-	} else if err := license.ValidateCallerID("admin's user id", t.AdminID); err != nil {
+	} else {
+		problems.Add("adminId", license.ValidateCallerID("admin's user id", t.AdminID))
+	}
+	if err := problems.Err(); err != nil {
 		return nil, nil, err
 	}
 	now := s.Now()
@@ -71,7 +69,7 @@ func (s *Store) SetPolicyLimit(ctx context.Context, tenantID string, limit int) 
 		return nil, err
 	}
 	if err := license.ValidatePolicyLimit(limit); err != nil {
-		return nil, err
+		return nil, license.OnField("limit", err)
 	}
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "setTenantPolicyLimit", []string{tenantID})

@@ -18,17 +18,17 @@ const MaxPageSize = 500
 // CreateUser adds a user to a tenant's directory.
 func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.User, error) {
 	if err := license.ValidateTenantID(u.TenantID); err != nil {
-		return nil, err
+		return nil, license.OnField("tenantId", err)
 	}
+	var problems license.Problems
 	if u.ID == "" {
 		u.ID = randomUUID()
-	} else if err := license.ValidateCallerID("user id", u.ID); err != nil {
-		return nil, err
+	} else {
+		problems.Add("id", license.ValidateCallerID("user id", u.ID))
 	}
-	if err := license.ValidateUserPrincipalName(u.UserPrincipalName); err != nil {
-		return nil, err
-	}
-	if err := license.ValidateName("display name", u.DisplayName); err != nil {
+	problems.Add("userPrincipalName", license.ValidateUserPrincipalName(u.UserPrincipalName))
+	problems.Add("displayName", license.ValidateName("display name", u.DisplayName))
+	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	user := &license.User{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName,
@@ -101,7 +101,7 @@ func (s *Store) Users(ctx context.Context, tenantID string, first int, after str
 		return nil, err
 	}
 	if first < 0 || first > MaxPageSize {
-		return nil, license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first)
+		return nil, license.OnField("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first))
 	}
 	k := s.keys(tenantID)
 	from := "-"
@@ -210,7 +210,7 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 	if err != nil {
 		return nil, err
 	}
-	plans, err := license.CheckAssignedPlans(p, disabled)
+	plans, err := license.CheckAssignedPlans(p, disabled) // problems on disabledServicePlanIds[j]
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/autoclaim/autoclaim/license"
+)
+
+// argumentErrors makes each invalid argument its own GraphQL error, with
+// extensions.field its path as the request names it: a field resolver's
+// license.Problems become one error apiece, and the path of a root field's
+// input object starts with "input.".
+func argumentErrors(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	if err == nil {
+		return res, nil
+	}
+	var problems license.Problems
+	if !errors.As(err, &problems) {
+		var e *license.Error
+		if errors.As(err, &e) && e.Field != "" {
+			return res, onInput(ctx, e)
+		}
+		return res, err
+	}
+	for _, p := range problems[:len(problems)-1] {
+		graphql.AddError(ctx, onInput(ctx, p))
+	}
+	return res, onInput(ctx, problems[len(problems)-1])
+}
+
+// onInput prefixes the field of an error of a root field that takes an
+// input object with "input".
+func onInput(ctx context.Context, e *license.Error) error {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || (fc.Object != "Mutation" && fc.Object != "Query") || fc.Field.Definition == nil ||
+		fc.Field.Definition.Arguments.ForName("input") == nil || e.Field == "" {
+		return e
+	}
+	return license.OnField("input", e)
+}

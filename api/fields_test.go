@@ -1,0 +1,120 @@
+package api_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/autoclaim/autoclaim/auth"
+	"github.com/autoclaim/autoclaim/internal/gqltest"
+	"github.com/autoclaim/autoclaim/internal/redistest"
+)
+
+// TestErrorsNameTheirField checks that a refused argument's error says in
+// extensions.field which argument it is about, by its path in the request
+// ("input." for an input object), that every invalid argument of a request
+// is reported at once, and that the refused request changed nothing.
+func TestErrorsNameTheirField(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		ta := newTestAPI(t, b)
+		f := ta.newFixture("fields")
+		flows := ta.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"])
+		ghost := "00000000-0000-4000-8000-000000000000"
+		for _, c := range []struct {
+			name   string
+			token  string
+			query  string
+			vars   map[string]any
+			fields map[string]string // extensions.field -> code
+		}{
+			{"createAutoClaimPolicy with an empty name and an unknown backup", f.admin,
+				`mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "name": " ", "appId": "POWER_AUTOMATE",
+					"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"]}, map[string]any{"productId": ghost}}}},
+				map[string]string{"input.name": "BAD_USER_INPUT", "input.products[1].productId": "NOT_FOUND"}},
+			{"createAutoClaimPolicy with a plan the product lacks", f.admin,
+				`mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "name": "Flows", "appId": "POWER_AUTOMATE",
+					"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"], "disabledServicePlanIds": []any{"no-such-plan"}}}}},
+				map[string]string{"input.products[0].disabledServicePlanIds[0]": "BAD_USER_INPUT"}},
+			{"renameAutoClaimPolicy with a line break", f.admin,
+				`mutation($p: ID!) { renameAutoClaimPolicy(policyId: $p, name: "a\nb") { id } }`,
+				map[string]any{"p": flows}, map[string]string{"name": "BAD_USER_INPUT"}},
+			{"addProduct of an unknown SKU and a negative quantity", f.admin,
+				`mutation($in: AddProductInput!) { addProduct(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "skuPartNumber": "NO_SUCH_SKU", "quantity": -1}},
+				map[string]string{"input.skuPartNumber": "BAD_USER_INPUT", "input.quantity": "BAD_USER_INPUT"}},
+			{"setLicenseQuantity below zero", f.admin,
+				`mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: -5) { id } }`,
+				map[string]any{"p": f.products["FLOW_PER_USER"]}, map[string]string{"quantity": "BAD_USER_INPUT"}},
+			{"setTenantPolicyLimit of zero", ta.operator(),
+				`mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 0) { id } }`,
+				map[string]any{"t": f.tenantID}, map[string]string{"limit": "BAD_USER_INPUT"}},
+			{"addBackupProduct already in the policy", f.admin,
+				`mutation($p: ID!, $x: ID!) { addBackupProduct(policyId: $p, productId: $x) { id } }`,
+				map[string]any{"p": flows, "x": f.products["FLOW_PER_USER"]}, map[string]string{"productId": "BAD_USER_INPUT"}},
+			{"movePolicyProduct of a product outside the policy", f.admin,
+				`mutation($p: ID!, $x: ID!) { movePolicyProduct(policyId: $p, productId: $x, direction: DOWN) { id } }`,
+				map[string]any{"p": flows, "x": f.products["POWERAPPS_PER_USER"]}, map[string]string{"productId": "NOT_FOUND"}},
+			{"setPolicyProductOrder naming a product twice", f.admin,
+				`mutation($p: ID!, $x: ID!) { setPolicyProductOrder(policyId: $p, productIds: [$x, $x]) { id } }`,
+				map[string]any{"p": flows, "x": f.products["FLOW_PER_USER"]}, map[string]string{"productIds[1]": "BAD_USER_INPUT"}},
+			{"createUser with a bad principal name", f.admin,
+				`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userPrincipalName": "no at sign", "displayName": "Nobody"}},
+				map[string]string{"input.userPrincipalName": "BAD_USER_INPUT"}},
+			{"claimLicense with a bad user id and a bad idempotency key", ta.token("apps", f.tenantID, auth.App),
+				`mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "bad user", "appId": "POWER_APPS",
+					"trigger": "LAUNCH_PREMIUM_APP", "idempotencyKey": strings.Repeat("k", 129)}},
+				map[string]string{"input.userId": "BAD_USER_INPUT", "input.idempotencyKey": "BAD_USER_INPUT"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				ta := ta.on(t)
+				before := ta.snapshot(ta.operator(), f.tenantID)
+				r := ta.do(c.token, c.query, c.vars)
+				got := fieldsOf(t, r)
+				for field, code := range c.fields {
+					if got[field] != code {
+						t.Errorf("extensions.field %q: code %q; want %q (errors %+v)", field, got[field], code, r.Errors)
+					}
+				}
+				if len(got) != len(c.fields) {
+					t.Errorf("errors name fields %v; want exactly %v", slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(c.fields)))
+				}
+				if after := ta.snapshot(ta.operator(), f.tenantID); after != before {
+					t.Errorf("the refused request changed the tenant:\nbefore %s\nafter  %s", before, after)
+				}
+			})
+		}
+	})
+}
+
+// fieldsOf maps each error's extensions.field to its code, failing the test
+// for an error without a field or a message.
+func fieldsOf(t *testing.T, r gqltest.Response) map[string]string {
+	t.Helper()
+	if len(r.Errors) == 0 {
+		t.Fatalf("got no error, data %s", r.Data)
+	}
+	out := map[string]string{}
+	for _, e := range r.Errors {
+		field, _ := e.Extensions["field"].(string)
+		code, _ := e.Extensions["code"].(string)
+		if field == "" || strings.TrimSpace(e.Message) == "" {
+			t.Fatalf("error %+v names no field or has no message", e)
+		}
+		out[field] = code
+	}
+	return out
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
