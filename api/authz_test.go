@@ -132,6 +132,9 @@ func checkError(t testing.TB, r gqltest.Response, code string, words ...string) 
 		t.Fatalf("code = %q (message %q); want %q", got, r.Errors[0].Message, code)
 	}
 	msg := r.Errors[0].Message
+	if field, _ := r.Errors[0].Extensions["field"].(string); code == "BAD_USER_INPUT" && field == "" {
+		t.Errorf("BAD_USER_INPUT error %q names no argument in extensions.field", msg)
+	}
 	if strings.TrimSpace(msg) == "" || msg == "internal error" {
 		t.Fatalf("%s error has message %q; want one that says what was wrong", code, msg)
 	}
