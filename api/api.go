@@ -108,7 +108,7 @@ func New(d Deps) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Verifier, d.Log))
-	mux.HandleFunc("GET /reports/autoclaim.csv", reportCSV(d.Service, d.Verifier))
+	mux.HandleFunc("GET /reports/autoclaim.csv", reportCSV(d.Service, d.Verifier, d.Log))
 	if d.Console {
 		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
 		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql", SignIn: d.ConsoleSignIn}))

@@ -10,6 +10,23 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
+// stopAfterFailure runs a request's mutations only while none has failed:
+// once one has an error, those after it are not run and answer NOT_RUN, so
+// that a failed mutation never hides a later one's change behind the null
+// its error makes of data.
+func stopAfterFailure(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	op := graphql.GetOperationContext(ctx)
+	if op.Operation == nil || op.Operation.Operation != ast.Mutation || len(graphql.GetErrors(ctx)) == 0 {
+		return next(ctx)
+	}
+	if f := graphql.GetRootFieldContext(ctx); f != nil {
+		ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField(f.Field.Alias))
+	}
+	graphql.AddError(ctx, license.Errorf(license.ENOTRUN,
+		"Not run: a mutation before it in this request failed, and the mutations after a failure are not run."))
+	return graphql.Null
+}
+
 // recordChange names the change each admin mutation makes, for the audit
 // entry the store writes with it: the mutation (its root field's name) and
 // the caller. Claims are not admin changes and pass untouched.

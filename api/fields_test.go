@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,11 @@ func TestErrorsNameTheirField(t *testing.T) {
 		f := ta.newFixture("fields")
 		flows := ta.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"])
 		ghost := "00000000-0000-4000-8000-000000000000"
+		app := ta.token("apps", f.tenantID, auth.App)
+		claim := `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`
+		ta.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": f.tenantID}, nil)
+		ta.mustDo(app, claim, map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "alex", "appId": "POWER_AUTOMATE",
+			"trigger": "TRIGGER_PREMIUM_FLOW", "idempotencyKey": "k-1"}}, nil)
 		for _, c := range []struct {
 			name   string
 			token  string
@@ -27,6 +33,51 @@ func TestErrorsNameTheirField(t *testing.T) {
 			vars   map[string]any
 			fields map[string]string // extensions.field -> code
 		}{
+			{"createAutoClaimPolicy with two bad plans of one product", f.admin,
+				`mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "name": "Flows", "appId": "POWER_AUTOMATE",
+					"products": []any{map[string]any{"productId": f.products["FLOW_PER_USER"], "disabledServicePlanIds": []any{planUnknown, planFlowPerUser}}}}},
+				map[string]string{"input.products[0].disabledServicePlanIds[0]": "BAD_USER_INPUT", "input.products[0].disabledServicePlanIds[1]": "BAD_USER_INPUT"}},
+			{"createAutoClaimPolicy for an unknown app with an unknown product", f.admin,
+				`mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "name": "Flows", "appId": "NO_SUCH_APP",
+					"products": []any{map[string]any{"productId": ghost}}}},
+				map[string]string{"input.appId": "NOT_FOUND", "input.products[0].productId": "NOT_FOUND"}},
+			{"setPolicyServicePlans for all products with a required plan and an unknown one", f.admin,
+				`mutation($p: ID!, $off: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: null, disabledServicePlanIds: $off) { id } }`,
+				map[string]any{"p": flows, "off": []any{planFlowPerUser, planUnknown}},
+				map[string]string{"disabledServicePlanIds[0]": "BAD_USER_INPUT", "disabledServicePlanIds[1]": "BAD_USER_INPUT"}},
+			{"addBackupProduct already in the policy with a bad plan", f.admin,
+				`mutation($p: ID!, $x: ID!) { addBackupProduct(policyId: $p, productId: $x, disabledServicePlanIds: ["nope"]) { id } }`,
+				map[string]any{"p": flows, "x": f.products["FLOW_PER_USER"]},
+				map[string]string{"productId": "BAD_USER_INPUT", "disabledServicePlanIds[0]": "BAD_USER_INPUT"}},
+			{"claimedUsers with a bad page size and a bad cursor", f.admin,
+				`query($t: ID!) { tenant(id: $t) { autoClaimReport { policies { claimedUsers(first: -1, after: "abc") { totalCount } } } } }`,
+				map[string]any{"t": f.tenantID}, map[string]string{"first": "BAD_USER_INPUT", "after": "BAD_USER_INPUT"}},
+			{"auditLog since a time that is not one", f.admin,
+				`query($t: ID!) { tenant(id: $t) { auditLog(since: "yesterday") { totalCount } } }`,
+				map[string]any{"t": f.tenantID}, map[string]string{"since": "BAD_USER_INPUT"}},
+			{"auditLog since a variable that is not a time", f.admin,
+				`query($t: ID!, $s: Time) { tenant(id: $t) { auditLog(since: $s) { totalCount } } }`,
+				map[string]any{"t": f.tenantID, "s": "12345"}, map[string]string{"since": "BAD_USER_INPUT"}},
+			{"setLicenseQuantity over GraphQL's 32-bit Int", f.admin,
+				`mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: 4294967306) { id } }`,
+				map[string]any{"p": f.products["FLOW_PER_USER"]}, map[string]string{"quantity": "BAD_USER_INPUT"}},
+			{"a report of 2^31 days, as a variable", f.admin,
+				`query($t: ID!, $d: Int) { tenant(id: $t) { autoClaimReport(days: $d) { days } } }`,
+				map[string]any{"t": f.tenantID, "d": 2147483648}, map[string]string{"days": "BAD_USER_INPUT"}},
+			{"createUser with an empty id", f.admin,
+				`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "id": "", "userPrincipalName": "eve@fields.example", "displayName": "Eve"}},
+				map[string]string{"input.id": "BAD_USER_INPUT"}},
+			{"claimLicense with an empty idempotency key", app, claim,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "megan", "appId": "POWER_AUTOMATE",
+					"trigger": "TRIGGER_PREMIUM_FLOW", "idempotencyKey": ""}},
+				map[string]string{"input.idempotencyKey": "BAD_USER_INPUT"}},
+			{"claimLicense with a key used for another claim", app, claim,
+				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "megan", "appId": "POWER_AUTOMATE",
+					"trigger": "TRIGGER_PREMIUM_FLOW", "idempotencyKey": "k-1"}},
+				map[string]string{"input.idempotencyKey": "BAD_USER_INPUT"}},
 			{"createAutoClaimPolicy with an empty name and an unknown backup", f.admin,
 				`mutation($in: CreateAutoClaimPolicyInput!) { createAutoClaimPolicy(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "name": " ", "appId": "POWER_AUTOMATE",
@@ -63,8 +114,7 @@ func TestErrorsNameTheirField(t *testing.T) {
 				`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userPrincipalName": "no at sign", "displayName": "Nobody"}},
 				map[string]string{"input.userPrincipalName": "BAD_USER_INPUT"}},
-			{"claimLicense with a bad user id and a bad idempotency key", ta.token("apps", f.tenantID, auth.App),
-				`mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome } }`,
+			{"claimLicense with a bad user id and a bad idempotency key", app, claim,
 				map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "bad user", "appId": "POWER_APPS",
 					"trigger": "LAUNCH_PREMIUM_APP", "idempotencyKey": strings.Repeat("k", 129)}},
 				map[string]string{"input.userId": "BAD_USER_INPUT", "input.idempotencyKey": "BAD_USER_INPUT"}},
@@ -117,4 +167,60 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// TestMutationsAfterAFailureDoNotRun: in a request of several mutations,
+// those after one that failed are not run (NOT_RUN), so that the null an
+// error makes of data never hides a change.
+func TestMutationsAfterAFailureDoNotRun(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		ta := newTestAPI(t, b)
+		f := ta.newFixture("serial")
+		product := f.products["FLOW_PER_USER"]
+		before := ta.snapshot(ta.operator(), f.tenantID)
+		audited := len(ta.auditLog(f.admin, f.tenantID, nil).Tenant.AuditLog.Nodes)
+		r := ta.do(f.admin, `mutation($p: ID!) {
+			a: setLicenseQuantity(productId: $p, quantity: -1) { totalLicenses }
+			b: setLicenseQuantity(productId: $p, quantity: 11) { totalLicenses }
+			c: setAutoClaimEnabled(tenantId: "serial", enabled: true) { id } }`, map[string]any{"p": product})
+		var codes []string
+		for _, e := range r.Errors {
+			codes = append(codes, fmt.Sprint(e.Path, ":", e.Extensions["code"]))
+		}
+		if want := []string{"[a]:BAD_USER_INPUT", "[b]:NOT_RUN", "[c]:NOT_RUN"}; !slices.Equal(codes, want) {
+			t.Fatalf("errors %v (%+v); want %v", codes, r.Errors, want)
+		}
+		if after := ta.snapshot(ta.operator(), f.tenantID); after != before {
+			t.Fatalf("a mutation after the failed one changed the tenant:\nbefore %s\nafter  %s", before, after)
+		}
+		if n := len(ta.auditLog(f.admin, f.tenantID, nil).Tenant.AuditLog.Nodes); n != audited {
+			t.Fatalf("%d audit entries after the request; want the %d before it", n, audited)
+		}
+	})
+}
+
+// TestPagesAndLookups: a null first is the default page of 50, and an id
+// of another kind read as a policy is a policy that was not found.
+func TestPagesAndLookups(t *testing.T) {
+	ta := newTestAPI(t, redistest.Mini(t))
+	f := ta.newFixture("pages")
+	for i := range 60 {
+		ta.mustUser(f, fmt.Sprintf("user-%02d", i))
+	}
+	var out struct {
+		Tenant struct {
+			Users struct {
+				Nodes    []struct{ ID string }
+				PageInfo struct{ HasNextPage bool }
+			}
+		}
+	}
+	ta.mustDo(f.admin, `{ tenant(id: "pages") { users(first: null) { nodes { id } pageInfo { hasNextPage } } } }`, nil, &out)
+	if n := len(out.Tenant.Users.Nodes); n != 50 || !out.Tenant.Users.PageInfo.HasNextPage {
+		t.Errorf("users(first: null): %d users, hasNextPage %v; want 50 and true", n, out.Tenant.Users.PageInfo.HasNextPage)
+	}
+	r := ta.do(f.admin, `{ tenant(id: "pages") { policy(id: "zz") { id } } }`, nil)
+	checkError(t, r, "NOT_FOUND", "Policy", `"zz"`)
+	r = ta.do(f.admin, `{ tenant(id: "pages") { policy(id: "pages:product:1") { id } } }`, nil)
+	checkError(t, r, "NOT_FOUND", "Policy")
 }

@@ -45,7 +45,7 @@ func newGraphQLHandler(d Deps) http.Handler {
 		if first != nil {
 			n = max(1, *first)
 		}
-		return child * n
+		return satMul(child, n)
 	}
 	cfg.Complexity.Tenant.Users = func(child int, first *int, _ *string) int { return page(child, first) }
 	cfg.Complexity.PolicyReport.ClaimedUsers = func(child int, first *int, _ *string) int { return page(child, first) }
@@ -87,6 +87,7 @@ func newGraphQLHandler(d Deps) http.Handler {
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
+	srv.AroundRootFields(stopAfterFailure)
 	srv.AroundRootFields(recordChange)
 	srv.AroundFields(argumentErrors)
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.Log))

@@ -1,13 +1,19 @@
 package api_test
 
 import (
+	"context"
 	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // reportFixture is a tenant with a Power Automate policy and claims by
@@ -197,4 +203,112 @@ func TestReportCSV(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReportCSVRequests: the export quotes every cell, is not cached, and
+// refuses a missing tenant, a days that is not a number and a repeated
+// parameter with 400 naming the parameter.
+func TestReportCSVRequests(t *testing.T) {
+	rf := newReportFixture(t, redistest.Mini(t), "csvreq")
+	rec := getCSV(t, rf.ta.handler, rf.f.admin, "tenantId=csvreq&days=7")
+	first, _, _ := strings.Cut(rec.Body.String(), "\r\n")
+	if want := `"claimed_at","policy_id","policy_name","policy_deleted","user_id","user_principal_name","user_display_name","product_id","product_name","sku_part_number","trigger"`; first != want {
+		t.Errorf("header line %s; want every cell quoted: %s", first, want)
+	}
+	if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers %v; want Cache-Control: no-store and X-Content-Type-Options: nosniff", rec.Header())
+	}
+	for _, c := range []struct{ query, field string }{
+		{"days=7", "tenantId"},
+		{"tenantId=", "tenantId"},
+		{"tenantId=csvreq&days=abc", "days"},
+		{"tenantId=csvreq&days=7.0", "days"},
+		{"tenantId=csvreq&days=7&days=abc", "days"},
+		{"tenantId=csvreq&tenantId=contoso", "tenantId"},
+		{"tenantId=csvreq&days=5", "days"},
+	} {
+		rec := getCSV(t, rf.ta.handler, rf.f.admin, c.query)
+		var body struct {
+			Errors []struct {
+				Message    string
+				Extensions struct{ Code, Field string }
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusBadRequest || len(body.Errors) != 1 {
+			t.Errorf("%s: %d %s; want 400 with one error", c.query, rec.Code, rec.Body)
+			continue
+		}
+		if e := body.Errors[0]; e.Extensions.Code != "BAD_USER_INPUT" || e.Extensions.Field != c.field || e.Message == "" {
+			t.Errorf("%s: error %+v; want BAD_USER_INPUT about %q", c.query, e, c.field)
+		}
+	}
+}
+
+// TestReportCSVCutShort: a read that fails once the file has started cuts
+// the connection, so that the client sees a failed download and not a
+// complete-looking short file.
+func TestReportCSVCutShort(t *testing.T) {
+	b := redistest.Mini(t)
+	rf := newReportFixture(t, b, "csvcut")
+	ta, f := rf.ta, rf.f
+	ta.mustDo(ta.operator(), `mutation { setTenantPolicyLimit(tenantId: "csvcut", limit: 2) { id } }`, nil, nil)
+	ta.mustPolicy(f, "POWER_APPS", f.products["POWERAPPS_PER_USER"])
+	ta.mustDo(ta.token("apps", "csvcut", "APP"), `mutation { claimLicense(input: {tenantId: "csvcut", userId: "nestor", appId: "POWER_APPS", trigger: LAUNCH_PREMIUM_APP}) { outcome } }`, nil, nil)
+	fail := &failNthPipeline{n: 2} // the second policy's directory read
+	b.Client.AddHook(fail)
+	srv := httptest.NewServer(ta.handler)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/reports/autoclaim.csv?tenantId=csvcut&days=7", nil)
+	req.Header.Set("Authorization", "Bearer "+f.admin)
+	resp, err := srv.Client().Do(req)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatalf("the download ended cleanly though a page could not be read (%d pipelines seen)", fail.seen.Load())
+	}
+	if fail.seen.Load() < 2 {
+		t.Fatalf("the export read %d pages before failing; want the failure after the first", fail.seen.Load())
+	}
+}
+
+// failNthPipeline fails the nth pipeline of HGETs (a directory read) a
+// client sends.
+type failNthPipeline struct {
+	n    int64
+	seen atomic.Int64
+}
+
+func (f *failNthPipeline) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failNthPipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (f *failNthPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 || cmds[0].Name() != "hget" {
+			return next(ctx, cmds)
+		}
+		if f.seen.Add(1) == f.n {
+			return errors.New("injected failure")
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestReportCSVNeutralizesFullWidthAndSeparators: a name that a
+// spreadsheet could split on ";" or read with a full-width "=" is neutralized.
+func TestReportCSVNeutralizesFullWidthAndSeparators(t *testing.T) {
+	rf := newReportFixture(t, redistest.Mini(t), "formula")
+	for _, name := range []string{"Flows;=1+1", "＝1+1"} {
+		rf.ta.mustDo(rf.f.admin, `mutation($p: ID!, $n: String!) { renameAutoClaimPolicy(policyId: $p, name: $n) { id } }`,
+			map[string]any{"p": rf.policy, "n": name}, nil)
+		rows, err := csv.NewReader(getCSV(t, rf.ta.handler, rf.f.admin, "tenantId=formula&days=7").Body).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("%s: %v %v", name, rows, err)
+		}
+		if rows[1][2] != "'"+name {
+			t.Errorf("policy name cell %q; want %q", rows[1][2], "'"+name)
+		}
+	}
 }

@@ -19,6 +19,17 @@ const saturated = 1 << 31
 
 func satAdd(a, b int) int { return min(a+b, saturated) }
 
+// satMul multiplies counts of at most saturated without overflow.
+func satMul(a, b int) int {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	if a > saturated/b {
+		return saturated
+	}
+	return min(a*b, saturated)
+}
+
 // roots is what an operation selects at its root: each field name once, and
 // how many root fields it selects in all (fragments counted each time they
 // are spread).

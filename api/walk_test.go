@@ -153,3 +153,13 @@ func TestCachesAreBoundedInBytes(t *testing.T) {
 		t.Fatalf("the query cache holds %d bytes; budget %d", docs.bytes(), queryCacheBytes)
 	}
 }
+
+func TestSatMul(t *testing.T) {
+	for _, c := range []struct{ a, b, want int }{
+		{0, 5, 0}, {3, 4, 12}, {saturated, 2, saturated}, {1 << 40, 1 << 40, saturated}, {-1, 5, 0}, {saturated, 1, saturated},
+	} {
+		if got := satMul(c.a, c.b); got != c.want {
+			t.Errorf("satMul(%d, %d) = %d; want %d", c.a, c.b, got, c.want)
+		}
+	}
+}

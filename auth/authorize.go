@@ -44,14 +44,14 @@ func (c *Caller) checkTenant(tenantID, what string) error {
 	return license.Errorf(license.ENOTFOUND, "%s was not found.", what)
 }
 
-// CheckOwned returns ENOTFOUND unless id is the id of an object (a product
-// or a policy) of tenantID: a tenant's field that takes an object id never
-// reaches into another tenant.
-func CheckOwned(tenantID, id string) error {
-	if t, ok := license.TenantOf(id); ok && t == tenantID && id != tenantID {
+// CheckOwned returns ENOTFOUND unless id is the id of an object of kind
+// ("Product", "Policy") of tenantID: a tenant's field that takes an object
+// id never reaches into another tenant.
+func CheckOwned(tenantID, kind, id string) error {
+	if t, ok := license.TenantOf(id); ok && t == tenantID && license.KindOf(id) == kind {
 		return nil
 	}
-	return license.Errorf(license.ENOTFOUND, "%s %q was not found.", license.KindOf(id), id)
+	return license.Errorf(license.ENOTFOUND, "%s %q was not found.", kind, id)
 }
 
 // MayClaim returns nil if the caller may claim a license for userID in

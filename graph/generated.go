@@ -455,8 +455,6 @@ type PolicyReportResolver interface {
 type ProductResolver interface {
 	SkuID(ctx context.Context, obj *license.Product) (string, error)
 
-	DisplayName(ctx context.Context, obj *license.Product) (string, error)
-
 	ServicePlans(ctx context.Context, obj *license.Product) ([]*license.ServicePlan, error)
 	Apps(ctx context.Context, obj *license.Product) ([]*license.App, error)
 	Triggers(ctx context.Context, obj *license.Product) ([]license.Trigger, error)
@@ -2181,7 +2179,7 @@ type Tenant {
   users.
   """
   users(
-    "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
+    "How many users to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
     first: Int = 50
     "The endCursor of the previous page; null for the first page."
     after: String
@@ -2206,7 +2204,7 @@ type Tenant {
   Refused mutations write nothing.
   """
   auditLog(
-    "How many entries to return: 0 to 500 (else BAD_USER_INPUT)."
+    "How many entries to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
     first: Int = 50
     "The endCursor of the previous page; null for the newest entries."
     after: String
@@ -2535,9 +2533,9 @@ type AutoClaimReport {
   since: Time!
   "The moment the report was read: the period ends here."
   until: Time!
-  "Licenses assigned under the tenant's current policies in the period (the sum of their claims)."
+  "Licenses assigned under the tenant's policies in the period, deleted ones included (the sum of their claims)."
   totalClaims: Int!
-  "One report per current policy, in the order the policies were created; a deleted policy's counts go with it."
+  "One report per policy, in the order the policies were created, then those deleted in the period (under their last names, with their claims)."
   policies: [PolicyReport!]!
   "Claims denied in the period, per reason: those under the current policies and those for apps that had no policy."
   denials: [DenialCount!]!
@@ -2561,7 +2559,7 @@ type PolicyReport {
   denials: [DenialCount!]!
   "The licenses claimed under the policy in the period, one row per claim, newest first."
   claimedUsers(
-    "How many rows to return: 0 to 500 (else BAD_USER_INPUT)."
+    "How many rows to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
     first: Int = 50
     "The endCursor of the previous page; null for the first page."
     after: String
@@ -2594,27 +2592,27 @@ type DenialCount {
   count: Int!
 }
 
-"One page of the users who claimed under a policy."
+"One page of the claims made under a policy."
 type ClaimedUserConnection {
-  "The users of the page, each with its cursor."
+  "The claims of the page, each with its cursor."
   edges: [ClaimedUserEdge!]!
-  "The users of the page."
+  "The claims of the page."
   nodes: [ClaimedUser!]!
   "Whether more pages follow, and the cursors that bound this one."
   pageInfo: PageInfo!
-  "How many users claimed under the policy in the period, not only on this page."
+  "How many claims were made under the policy in the period, not only those on this page (a user who claimed twice counts twice)."
   totalCount: Int!
 }
 
-"A claimed user of a page, with its cursor."
+"A claim of a page, with its cursor."
 type ClaimedUserEdge {
-  "Where this user is in the list: pass it as after to continue after it."
+  "Where this claim is in the list: pass it as after to continue after it."
   cursor: String!
-  "The user and when it claimed."
+  "Who claimed, when, and what."
   node: ClaimedUser!
 }
 
-"A user who claimed a license under a policy. Each user appears once, at its latest claim."
+"One license claimed under a policy: who claimed it, when, from which product, and why. A user who claimed twice (after losing the first license) has two rows."
 type ClaimedUser {
   "The user's id."
   userId: ID!
@@ -2633,7 +2631,9 @@ type ClaimedUser {
 """
 The changes a caller can make. Each returns the changed object (or a payload
 holding it); an invalid argument is BAD_USER_INPUT, a change the current state
-forbids is CONFLICT, and a refused change changes nothing.
+forbids is CONFLICT, and a refused change changes nothing. Several mutations in
+one request run in order and stop at the first that fails: each after it
+answers NOT_RUN and changes nothing.
 """
 type Mutation {
   "Creates a tenant and its first Global admin (the person who signs up)."
@@ -9673,7 +9673,7 @@ func (ec *executionContext) _Product_displayName(ctx context.Context, field grap
 			return ec.fieldContext_Product_displayName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().DisplayName(ctx, obj)
+			return obj.DisplayName(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -9684,7 +9684,7 @@ func (ec *executionContext) _Product_displayName(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Product_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Product", field, true, false, "String")
 }
 
 func (ec *executionContext) _Product_totalLicenses(ctx context.Context, field graphql.CollectedField, obj *license.Product) (ret graphql.Marshaler) {
@@ -14383,11 +14383,10 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "displayName":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_displayName(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "totalLicenses":
 			out.Values[i] = ec._Product_totalLicenses(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15732,13 +15731,13 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalars.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := scalars.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -16394,7 +16393,7 @@ func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*i
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt(v)
+	res, err := scalars.UnmarshalInt(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -16404,7 +16403,7 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := scalars.MarshalInt(*v)
 	return res
 }
 

@@ -3,6 +3,7 @@ package license
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,6 +17,7 @@ const (
 	ECONFLICT        = "CONFLICT"        // the current state forbids the change
 	ERATELIMITED     = "RATE_LIMITED"    // too many requests
 	EUNAVAILABLE     = "UNAVAILABLE"     // the store is unreachable; nothing was written
+	ENOTRUN          = "NOT_RUN"         // a mutation after one that failed in the same request
 	EINTERNAL        = "INTERNAL"        // a bug or an unexpected failure
 )
 
@@ -82,10 +84,18 @@ func ErrorMessage(err error) string {
 
 // OnField returns err about the argument at path field: an *Error gets
 // field as its Field, or, when it has one already, as its Field's prefix
-// ("products[1]" and "productId" make "products[1].productId"). Other
-// errors, nil, and failures that are about no argument (EINTERNAL,
+// ("products[1]" and "productId" make "products[1].productId"); each of
+// several Problems gets it the same way. Other errors, nil, and failures that are about no argument (EINTERNAL,
 // EUNAVAILABLE) pass unchanged.
 func OnField(field string, err error) error {
+	var problems Problems
+	if field != "" && errors.As(err, &problems) {
+		var out Problems
+		for _, e := range problems {
+			out.Add(field, e)
+		}
+		return out
+	}
 	var e *Error
 	if err == nil || field == "" || !errors.As(err, &e) || e.Code == EINTERNAL || e.Code == EUNAVAILABLE {
 		return err
@@ -104,9 +114,17 @@ func OnField(field string, err error) error {
 // them.
 type Problems []*Error
 
-// Add notes err about the argument at path field (nothing for nil).
+// Add notes err about the argument at path field (nothing for nil); each
+// of err's own problems when it has several.
 func (p *Problems) Add(field string, err error) {
 	if err == nil {
+		return
+	}
+	var nested Problems
+	if errors.As(err, &nested) {
+		for _, e := range nested {
+			p.Add(field, e)
+		}
 		return
 	}
 	var e *Error
@@ -114,6 +132,17 @@ func (p *Problems) Add(field string, err error) {
 		e = Internal(err)
 	}
 	*p = append(*p, e)
+}
+
+// oneEach returns the problems with only the first about each field.
+func (p Problems) oneEach() Problems {
+	var out Problems
+	for _, e := range p {
+		if !slices.ContainsFunc(out, func(o *Error) bool { return o.Field == e.Field }) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Err returns nil without problems, the one problem, or all of them.

@@ -48,6 +48,15 @@ type Product struct {
 // AvailableLicenses is total minus assigned; never negative.
 func (p *Product) AvailableLicenses() int { return max(0, p.TotalLicenses-p.AssignedLicenses) }
 
+// DisplayName is the product's name in the catalog, or its part number
+// marked as no longer in the catalog.
+func (p *Product) DisplayName() string {
+	if p.SKU == nil {
+		return p.SkuPartNumber + " (no longer in the catalog)"
+	}
+	return p.SKU.DisplayName
+}
+
 // PolicyProduct is one product of a policy, with the service plans a claimed
 // license leaves disabled.
 type PolicyProduct struct {

@@ -28,16 +28,16 @@ type SKULookup func(productID string) (*SKU, error)
 // "products", "products[i].productId", "products[i].disabledServicePlanIds[j]";
 // an unknown app is ENOTFOUND on "appId".
 func (c *Catalog) CheckProducts(app string, products []PolicyProduct, skuOf SKULookup) ([]PolicyProduct, error) {
+	var problems Problems
 	if c.App(app) == nil {
-		return nil, OnField("appId", Errorf(ENOTFOUND, "App %q was not found in the catalog.", app))
+		problems.Add("appId", Errorf(ENOTFOUND, "App %q was not found in the catalog.", app))
 	}
 	switch {
 	case len(products) == 0:
-		return nil, OnField("products", Errorf(EINVALID, "A policy needs at least one product."))
+		problems.Add("products", Errorf(EINVALID, "A policy needs at least one product."))
 	case len(products) > MaxPolicyProducts:
-		return nil, OnField("products", Errorf(EINVALID, "A policy can have a primary product and at most %d backup products; %d products were given.", MaxBackupProducts, len(products)))
+		problems.Add("products", Errorf(EINVALID, "A policy can have a primary product and at most %d backup products; %d products were given.", MaxBackupProducts, len(products)))
 	}
-	var problems Problems
 	out := make([]PolicyProduct, len(products))
 	for i, pp := range products {
 		at := fmt.Sprintf("products[%d]", i)
@@ -52,6 +52,9 @@ func (c *Catalog) CheckProducts(app string, products []PolicyProduct, skuOf SKUL
 		if err != nil {
 			problems.Add(at+".productId", err)
 			continue
+		}
+		if c.App(app) == nil {
+			continue // whether it serves the app can't be told
 		}
 		plans, err := checkDisabledPlans(c.App(app), sku, pp.ProductID, pp.DisabledServicePlanIDs, false)
 		if err != nil {
@@ -115,19 +118,24 @@ func (p *Policy) Rename(name string) error {
 // already in the policy, the policy already has MaxBackupProducts backups,
 // the product does not serve the app, or a plan is unknown or required.
 func (p *Policy) AddBackup(c *Catalog, pp PolicyProduct, skuOf SKULookup) error {
+	var problems Problems
 	if p.Position(pp.ProductID) >= 0 {
-		return OnField("productId", Errorf(EINVALID, "Product %q is already in policy %q; a product can be in a policy only once.", pp.ProductID, p.Name))
-	}
-	if len(p.Products) >= MaxPolicyProducts {
-		return OnField("productId", Errorf(EINVALID, "Policy %q already has %d backup products, the most a policy can have.", p.Name, MaxBackupProducts))
+		problems.Add("productId", Errorf(EINVALID, "Product %q is already in policy %q; a product can be in a policy only once.", pp.ProductID, p.Name))
+	} else if len(p.Products) >= MaxPolicyProducts {
+		problems.Add("productId", Errorf(EINVALID, "Policy %q already has %d backup products, the most a policy can have.", p.Name, MaxBackupProducts))
 	}
 	sku, err := skuOf(pp.ProductID)
+	if code := ErrorCode(err); code == EINTERNAL || code == EUNAVAILABLE {
+		return err
+	}
 	if err != nil {
-		return OnField("productId", err)
+		problems.Add("productId", err)
+		return problems.oneEach().Err()
 	}
 	plans, err := checkDisabledPlans(c.App(p.AppID), sku, pp.ProductID, pp.DisabledServicePlanIDs, false)
-	if err != nil {
-		return err // on productId or disabledServicePlanIds[j]
+	problems.Add("", err) // on productId or disabledServicePlanIds[j]
+	if err := problems.oneEach().Err(); err != nil {
+		return err
 	}
 	p.Products = append(p.Products, PolicyProduct{ProductID: pp.ProductID, DisabledServicePlanIDs: plans})
 	return nil
@@ -226,27 +234,30 @@ func (p *Policy) SetDisabledPlans(c *Catalog, productID string, planIDs []string
 	}
 	next := slices.Clone(p.Products)
 	known := map[string]bool{}
+	var problems Problems
 	for _, i := range targets {
 		sku, err := skuOf(next[i].ProductID)
 		if err != nil {
 			return err
 		}
+		for _, id := range planIDs {
+			if plan := sku.Plan(id); plan != nil {
+				known[plan.ID] = true
+			}
+		}
 		plans, err := checkDisabledPlans(app, sku, next[i].ProductID, planIDs, productID == "")
 		if err != nil {
-			return err
-		}
-		for _, id := range plans {
-			known[id] = true
+			problems.Add("", err)
+			continue
 		}
 		next[i].DisabledServicePlanIDs = plans
 	}
-	var problems Problems
 	for j, id := range planIDs {
 		if !known[strings.ToLower(id)] {
 			problems.Add(fmt.Sprintf("disabledServicePlanIds[%d]", j), Errorf(EINVALID, "Service plan %q is not part of any product of policy %q.", id, p.Name))
 		}
 	}
-	if err := problems.Err(); err != nil {
+	if err := problems.oneEach().Err(); err != nil {
 		return err
 	}
 	p.Products = next

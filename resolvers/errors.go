@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/autoclaim/autoclaim/license"
@@ -48,14 +50,44 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Extensions = map[string]any{}
 		}
 		gerr.Extensions["code"] = le.Code
-		if le.Field != "" {
-			gerr.Extensions["field"] = le.Field
+		if field := le.Field; field != "" {
+			gerr.Extensions["field"] = field
+		} else if field := argumentPath(ctx, gerr.Path); field != "" && le.Code == license.EINVALID {
+			gerr.Extensions["field"] = field
 		}
 		if le.RetryAfter > 0 {
 			gerr.Extensions["retryAfterSeconds"] = le.RetryAfter.Seconds()
 		}
 		return gerr
 	}
+}
+
+// argumentPath is the path of the argument an error of a field's
+// arguments is on ("since", "input.products[1].productId"): gqlgen reports
+// an argument that could not be read (a custom scalar's value) at the
+// field's path followed by the argument's.
+func argumentPath(ctx context.Context, path ast.Path) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return ""
+	}
+	at := fc.Path()
+	if len(path) <= len(at) || path[:len(at)].String() != at.String() {
+		return ""
+	}
+	var b strings.Builder
+	for _, e := range path[len(at):] {
+		switch e := e.(type) {
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(e))
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(e))
+		}
+	}
+	return b.String()
 }
 
 // Recover turns a panic in a resolver into an internal error, logged with its value.

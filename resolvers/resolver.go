@@ -35,3 +35,24 @@ type ClaimLimiter interface {
 	// AllowClaim returns nil if c may claim now. Returns ERATELIMITED otherwise.
 	AllowClaim(c *auth.Caller) error
 }
+
+// defaultPage is the page size a list returns when first is null (the
+// schema's default when it is absent).
+const defaultPage = 50
+
+// pageSize is first, or defaultPage when first is null.
+func pageSize(first *int) int {
+	if first == nil {
+		return defaultPage
+	}
+	return *first
+}
+
+// optional reads an optional string argument: null is "", and an empty
+// string is refused on field, as it is not a way to leave a value out.
+func optional(field string, p *string) (string, error) {
+	if p != nil && *p == "" {
+		return "", license.OnField(field, license.Errorf(license.EINVALID, "%s is empty; leave it out (null) instead.", field))
+	}
+	return deref(p), nil
+}

@@ -161,8 +161,12 @@ func (r *meResolver) User(ctx context.Context, obj *model.Me) (*license.User, er
 }
 
 func (r *mutationResolver) CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.CreateTenantPayload, error) {
+	id, err := optional("id", input.ID)
+	if err != nil {
+		return nil, err
+	}
 	t, admin, err := r.Service.CreateTenant(ctx, license.NewTenant{
-		ID: deref(input.ID), Name: input.Name, AdminUserPrincipalName: input.AdminUserPrincipalName,
+		ID: id, Name: input.Name, AdminUserPrincipalName: input.AdminUserPrincipalName,
 		AdminDisplayName: input.AdminDisplayName, AutoClaimEnabled: deref(input.AutoClaimEnabled),
 	})
 	if err != nil {
@@ -188,7 +192,11 @@ func (r *mutationResolver) SetLicenseQuantity(ctx context.Context, productID str
 }
 
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*license.User, error) {
-	return r.Service.CreateUser(ctx, license.NewUser{TenantID: input.TenantID, ID: deref(input.ID), UserPrincipalName: input.UserPrincipalName, DisplayName: input.DisplayName})
+	id, err := optional("id", input.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.CreateUser(ctx, license.NewUser{TenantID: input.TenantID, ID: id, UserPrincipalName: input.UserPrincipalName, DisplayName: input.DisplayName})
 }
 
 func (r *mutationResolver) AssignLicense(ctx context.Context, input model.AssignLicenseInput) (*license.User, error) {
@@ -293,9 +301,13 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 			return nil, err
 		}
 	}
+	key, err := optional("idempotencyKey", input.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
 	return r.Service.Claim(ctx, license.ClaimRequest{
 		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger, Caller: c.Subject,
-		IdempotencyKey: deref(input.IdempotencyKey), UserPrincipalName: deref(input.UserPrincipalName), DisplayName: deref(input.DisplayName),
+		IdempotencyKey: key, UserPrincipalName: deref(input.UserPrincipalName), DisplayName: deref(input.DisplayName),
 	})
 }
 
@@ -339,7 +351,7 @@ func (r *policyReportResolver) Deleted(ctx context.Context, obj *license.PolicyR
 }
 
 func (r *policyReportResolver) ClaimedUsers(ctx context.Context, obj *license.PolicyReport, first *int, after *string) (*model.ClaimedUserConnection, error) {
-	page, err := r.Service.ClaimedUsers(ctx, obj.Policy.ID, obj.Days, deref(first), deref(after))
+	page, err := r.Service.ClaimedUsers(ctx, obj.Policy.ID, obj.Days, pageSize(first), deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -351,13 +363,6 @@ func (r *productResolver) SkuID(ctx context.Context, obj *license.Product) (stri
 		return "", nil
 	}
 	return obj.SKU.SkuID, nil
-}
-
-func (r *productResolver) DisplayName(ctx context.Context, obj *license.Product) (string, error) {
-	if obj.SKU == nil {
-		return obj.SkuPartNumber + " (no longer in the catalog)", nil
-	}
-	return obj.SKU.DisplayName, nil
 }
 
 func (r *productResolver) ServicePlans(ctx context.Context, obj *license.Product) ([]*license.ServicePlan, error) {
@@ -412,7 +417,7 @@ func (r *queryResolver) Tenant(ctx context.Context, id string) (*license.Tenant,
 
 func (r *subscriptionResolver) ClaimEvents(ctx context.Context, tenantID string, policyID *string, after *string) (<-chan *license.ClaimEvent, error) {
 	if policyID != nil {
-		if err := auth.CheckOwned(tenantID, *policyID); err != nil {
+		if err := auth.CheckOwned(tenantID, "Policy", *policyID); err != nil {
 			return nil, err
 		}
 	}
@@ -436,7 +441,7 @@ func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Product(ctx context.Context, obj *license.Tenant, id string) (*license.Product, error) {
-	if err := auth.CheckOwned(obj.ID, id); err != nil {
+	if err := auth.CheckOwned(obj.ID, "Product", id); err != nil {
 		return nil, err
 	}
 	return r.Service.Product(ctx, id)
@@ -447,14 +452,14 @@ func (r *tenantResolver) Policies(ctx context.Context, obj *license.Tenant) ([]*
 }
 
 func (r *tenantResolver) Policy(ctx context.Context, obj *license.Tenant, id string) (*license.Policy, error) {
-	if err := auth.CheckOwned(obj.ID, id); err != nil {
+	if err := auth.CheckOwned(obj.ID, "Policy", id); err != nil {
 		return nil, err
 	}
 	return r.Service.Policy(ctx, id)
 }
 
 func (r *tenantResolver) Users(ctx context.Context, obj *license.Tenant, first *int, after *string) (*model.UserConnection, error) {
-	page, err := r.Service.Users(ctx, obj.ID, deref(first), deref(after))
+	page, err := r.Service.Users(ctx, obj.ID, pageSize(first), deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +475,7 @@ func (r *tenantResolver) AutoClaimReport(ctx context.Context, obj *license.Tenan
 }
 
 func (r *tenantResolver) AuditLog(ctx context.Context, obj *license.Tenant, first *int, after *string, since *time.Time, action *string) (*model.AuditEntryConnection, error) {
-	page, err := r.Service.AuditLog(ctx, obj.ID, license.AuditQuery{First: deref(first), After: deref(after), Since: deref(since), Action: deref(action)})
+	page, err := r.Service.AuditLog(ctx, obj.ID, license.AuditQuery{First: pageSize(first), After: deref(after), Since: deref(since), Action: deref(action)})
 	if err != nil {
 		return nil, err
 	}

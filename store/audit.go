@@ -31,18 +31,12 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return nil, err
 	}
-	if q.First < 0 || q.First > MaxPageSize {
-		return nil, license.OnField("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, q.First))
+	after, err := checkPage(q.First, q.After)
+	if err != nil {
+		return nil, err
 	}
 	start := "+"
 	if q.After != "" {
-		after, err := license.ParseEventID(q.After)
-		if err != nil {
-			return nil, license.OnField("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", q.After))
-		}
-		if after == (license.EventID{}) {
-			return &license.AuditPage{}, nil // nothing comes before the start of time
-		}
 		start = "(" + after.String()
 	}
 	now, err := s.redisNow(ctx) // the clock the entries were stamped with
@@ -63,6 +57,9 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, q license.AuditQu
 		return nil, s.fail(err)
 	}
 	page := &license.AuditPage{TotalCount: int(total)}
+	if q.After != "" && after == (license.EventID{}) {
+		return page, nil // nothing comes before the start of time
+	}
 	for scanned := 0; len(page.Entries) <= q.First && scanned < auditScan; {
 		msgs, err := s.rdb.XRevRangeN(ctx, k.audit(), start, end, auditBatch).Result()
 		if err != nil {

@@ -54,10 +54,10 @@ func subscribe[T any](ctx context.Context, s *Store, tenantID, after string, pic
 	cursor := newest
 	if after != "" {
 		if cursor, err = license.ParseEventID(after); err != nil {
-			return nil, err
+			return nil, license.OnField("after", err)
 		}
 		if cursor.After(newest) {
-			return nil, license.Errorf(license.EINVALID, "The cursor %q is ahead of the newest event of the tenant (%s); pass an id this API returned.", after, newest)
+			return nil, license.OnField("after", license.Errorf(license.EINVALID, "The cursor %q is ahead of the newest event of the tenant (%s); pass an id this API returned.", after, newest))
 		}
 	}
 	sink := chanSink[T]{ch: make(chan T, SubscriberBuffer), pick: pick}

@@ -68,7 +68,7 @@ var scriptFailures = map[string]func(on subject, arg string) error{
 		return license.Errorf(license.ECONFLICT, "%s already has an auto-claim policy (%q); an app can have only one.", on.app, license.PolicyID(on.tenantID, number(other)))
 	},
 	"IDEM_MISMATCH": func(on subject, _ string) error {
-		return license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim; use a new key for a new claim.", on.idemKey)
+		return license.OnField("idempotencyKey", license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim; use a new key for a new claim.", on.idemKey))
 	},
 	"STALE": func(subject, string) error { return errStale },
 }

@@ -178,11 +178,12 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 // the policy's claims stream; a cursor is a row's id. The total is the
 // report's count of the period.
 func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first int, after string) (*license.ClaimedUserPage, error) {
-	if err := license.ValidateReportDays(days); err != nil {
-		return nil, license.OnField("days", err)
-	}
-	if first < 0 || first > MaxPageSize {
-		return nil, license.OnField("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first))
+	var problems license.Problems
+	problems.Add("days", license.ValidateReportDays(days))
+	id, err := checkPage(first, after)
+	problems.Add("", err)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	tenantID, n, err := license.ParsePolicyID(policyID)
 	if err != nil {
@@ -190,10 +191,6 @@ func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first i
 	}
 	start := "+"
 	if after != "" {
-		id, err := license.ParseEventID(after)
-		if err != nil || id == (license.EventID{}) {
-			return nil, license.OnField("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after))
-		}
 		start = "(" + id.String()
 	}
 	now, err := s.redisNow(ctx)
@@ -205,7 +202,9 @@ func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first i
 	var rows *redis.XMessageSliceCmd
 	var counters *redis.MapStringStringCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		rows = p.XRevRangeN(ctx, k.claims(n), start, strconv.FormatInt(since.UnixMilli(), 10), int64(first)+1)
+		if id != (license.EventID{}) || after == "" { // nothing comes before the start of time
+			rows = p.XRevRangeN(ctx, k.claims(n), start, strconv.FormatInt(since.UnixMilli(), 10), int64(first)+1)
+		}
 		counters = p.HGetAll(ctx, k.report(n))
 		return nil
 	})
@@ -216,8 +215,10 @@ func (s *Store) ClaimedUsers(ctx context.Context, policyID string, days, first i
 	for d := range int64(days) {
 		page.TotalCount += int(number(counters.Val()[reportField(firstDay+d, 0)]))
 	}
-	for _, m := range rows.Val() {
-		page.Users = append(page.Users, decodeClaimRow(tenantID, policyID, m))
+	if rows != nil {
+		for _, m := range rows.Val() {
+			page.Users = append(page.Users, decodeClaimRow(tenantID, policyID, m))
+		}
 	}
 	if len(page.Users) > first {
 		page.HasNextPage = true

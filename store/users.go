@@ -12,8 +12,25 @@ import (
 	"github.com/autoclaim/autoclaim/license"
 )
 
-// MaxPageSize bounds a page of users.
+// MaxPageSize bounds a page of users, claims or audit entries.
 const MaxPageSize = 500
+
+// checkPage checks a page's size and its cursor, a stream entry's id, and
+// returns the cursor; every problem is on its argument, "first" or "after".
+func checkPage(first int, after string) (license.EventID, error) {
+	var problems license.Problems
+	if first < 0 || first > MaxPageSize {
+		problems.Add("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first))
+	}
+	var id license.EventID
+	if after != "" {
+		var err error
+		if id, err = license.ParseEventID(after); err != nil {
+			problems.Add("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after))
+		}
+	}
+	return id, problems.Err()
+}
 
 // CreateUser adds a user to a tenant's directory.
 func (s *Store) CreateUser(ctx context.Context, u license.NewUser) (*license.User, error) {

@@ -76,23 +76,23 @@ type ClaimLicenseInput struct {
 	DisplayName *string `json:"displayName,omitempty"`
 }
 
-// One page of the users who claimed under a policy.
+// One page of the claims made under a policy.
 type ClaimedUserConnection struct {
-	// The users of the page, each with its cursor.
+	// The claims of the page, each with its cursor.
 	Edges []*ClaimedUserEdge `json:"edges"`
-	// The users of the page.
+	// The claims of the page.
 	Nodes []*license.ClaimedUser `json:"nodes"`
 	// Whether more pages follow, and the cursors that bound this one.
 	PageInfo *PageInfo `json:"pageInfo"`
-	// How many users claimed under the policy in the period, not only on this page.
+	// How many claims were made under the policy in the period, not only those on this page (a user who claimed twice counts twice).
 	TotalCount int `json:"totalCount"`
 }
 
-// A claimed user of a page, with its cursor.
+// A claim of a page, with its cursor.
 type ClaimedUserEdge struct {
-	// Where this user is in the list: pass it as after to continue after it.
+	// Where this claim is in the list: pass it as after to continue after it.
 	Cursor string `json:"cursor"`
-	// The user and when it claimed.
+	// Who claimed, when, and what.
 	Node *license.ClaimedUser `json:"node"`
 }
 
@@ -168,7 +168,9 @@ type Me struct {
 
 // The changes a caller can make. Each returns the changed object (or a payload
 // holding it); an invalid argument is BAD_USER_INPUT, a change the current state
-// forbids is CONFLICT, and a refused change changes nothing.
+// forbids is CONFLICT, and a refused change changes nothing. Several mutations in
+// one request run in order and stop at the first that fails: each after it
+// answers NOT_RUN and changes nothing.
 type Mutation struct {
 }
 
