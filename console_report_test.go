@@ -1,9 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/autoclaim/autoclaim/internal/gqltest"
@@ -39,13 +49,15 @@ type claimRow struct {
 	UserID    string
 	ClaimedAt string
 	ProductID string
-	Product   struct{ DisplayName string }
+	Product   struct{ DisplayName, SkuPartNumber string }
 	Trigger   string
+	User      struct{ DisplayName, UserPrincipalName string }
 }
 
 const reportQuery = `query($days: Int!) { tenant(id: "contoso") { autoClaimReport(days: $days) { totalClaims denials { reason count }
 	policies { policyName deleted policy { id } claims denials { reason count } daily { date claims denied }
-		claimedUsers(first: 500) { totalCount nodes { userId claimedAt productId product { displayName } trigger } } } } } }`
+		claimedUsers(first: 500) { totalCount nodes { userId claimedAt productId product { displayName skuPartNumber } trigger
+			user { displayName userPrincipalName } } } } } } }`
 
 // contosoReport reads Contoso's report of the past days from the API.
 func contosoReport(t *testing.T, api, token string, days int) reportOfAPI {
@@ -55,6 +67,19 @@ func contosoReport(t *testing.T, api, token string, days int) reportOfAPI {
 	}
 	gqltest.MustPost(t, api, token, reportQuery, map[string]any{"days": days}, &got)
 	return got.Tenant.AutoClaimReport
+}
+
+// csvRows are the rows the CSV export should have for a report: its
+// policies in order, each one's claims newest first.
+func csvRows(r reportOfAPI) [][]string {
+	var out [][]string
+	for _, p := range r.Policies {
+		for _, n := range p.ClaimedUsers.Nodes {
+			out = append(out, []string{n.ClaimedAt, p.Policy.ID, p.PolicyName, strconv.FormatBool(p.Deleted), n.UserID,
+				n.User.UserPrincipalName, n.User.DisplayName, n.ProductID, n.Product.DisplayName, n.Product.SkuPartNumber, n.Trigger})
+		}
+	}
+	return out
 }
 
 // consoleReport is the report as the console shows it.
@@ -202,6 +227,95 @@ func TestConsoleReportDepth(t *testing.T) {
 		t.Errorf("the deleted policy's denial reads %q; want The policy is off", old.Denials[0].Text)
 	}
 	tb.shot("84-report-depth")
+
+	t.Run("DownloadCSV", func(t *testing.T) {
+		tb := tb.at(t)
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Minute)
+		defer cancel()
+		dir := t.TempDir()
+		begins, progress := chromedp.Events(ctx, browser.DownloadWillBegin), chromedp.Events(ctx, browser.DownloadProgress)
+		if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID,
+			DownloadPath: dir, EventsEnabled: new(true),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// What the page hands the browser to save: the blob's text.
+		eval[chromedp.Void](tb, `void (window.savedCSV = new Promise(resolve => {
+			const create = URL.createObjectURL;
+			URL.createObjectURL = blob => { blob.text().then(resolve); return create.call(URL, blob); };
+		}))`)
+		tb.click(`[data-download-csv]`)
+		saved := eval[string](tb, `window.savedCSV`)
+
+		// The browser saves it as a file, under the server's name for it.
+		var name, guid string
+		for ev, err := range begins {
+			if err != nil {
+				t.Fatalf("waiting for the download: %v", err)
+			}
+			name, guid = ev.SuggestedFilename, ev.GUID
+			break
+		}
+		for ev, err := range progress {
+			if err != nil {
+				t.Fatalf("waiting for the download to end: %v", err)
+			}
+			if ev.GUID == guid && ev.State == browser.DownloadProgressStateCompleted {
+				break
+			}
+			if ev.State == browser.DownloadProgressStateCanceled {
+				t.Fatalf("the download was canceled")
+			}
+		}
+		if name != "autoclaim-contoso-90d.csv" {
+			t.Errorf("the download is named %q; want autoclaim-contoso-90d.csv", name)
+		}
+		file, err := os.ReadFile(filepath.Join(dir, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(file) != saved {
+			t.Errorf("the saved file differs from the blob the page made:\n%s\n%s", file, saved)
+		}
+		tb.waitJS(`document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("autoclaim-contoso-90d.csv")`)
+		tb.shot("86-report-csv-downloaded")
+
+		// The server's export, byte for byte.
+		req, _ := http.NewRequest(http.MethodGet, base+"/reports/autoclaim.csv?tenantId=contoso&days=90", nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(direct) != saved {
+			t.Errorf("the page saved:\n%s\nthe server exports:\n%s", saved, direct)
+		}
+
+		// One row per claim of the report, policy by policy, as the API has them.
+		rows, err := csv.NewReader(strings.NewReader(saved)).ReadAll()
+		if err != nil {
+			t.Fatalf("the CSV: %v\n%s", err, saved)
+		}
+		header := "claimed_at,policy_id,policy_name,policy_deleted,user_id,user_principal_name,user_display_name,product_id,product_name,sku_part_number,trigger"
+		if len(rows) == 0 || strings.Join(rows[0], ",") != header {
+			t.Fatalf("the CSV's header: %v; want %s", rows[:min(1, len(rows))], header)
+		}
+		want := csvRows(contosoReport(t, api, reader, 90))
+		if len(rows)-1 != len(want) {
+			t.Fatalf("the CSV has %d claims; the report has %d:\n%s", len(rows)-1, len(want), saved)
+		}
+		for i, w := range want {
+			g := rows[i+1]
+			gt, err1 := time.Parse(time.RFC3339Nano, g[0])
+			wt, err2 := time.Parse(time.RFC3339Nano, w[0])
+			if err1 != nil || err2 != nil || !gt.Equal(wt) || strings.Join(g[1:], ",") != strings.Join(w[1:], ",") {
+				t.Errorf("CSV row %d: %q; want %q", i+1, g, w)
+			}
+		}
+	})
 
 	tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	tb.route("#/report?days=7", `[data-report-policy="contoso:policy:1"] [data-claim]`)

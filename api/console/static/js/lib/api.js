@@ -15,6 +15,10 @@ export class ApiError extends Error {
   }
 }
 
+// unreachable is the error of a request that got no answer.
+export const unreachable = () =>
+  new ApiError([{ message: "The server can't be reached. Check your connection and try again.", extensions: { code: "NETWORK" } }]);
+
 // gql runs a query or mutation and returns its data; it throws an ApiError
 // when the answer has errors. UNAUTHENTICATED ends the session.
 export async function gql(query, variables = {}) {
@@ -32,7 +36,7 @@ export async function gql(query, variables = {}) {
       cache: "no-store",
     });
   } catch {
-    throw new ApiError([{ message: "The server can't be reached. Check your connection and try again.", extensions: { code: "NETWORK" } }]);
+    throw unreachable();
   }
   let body;
   try {

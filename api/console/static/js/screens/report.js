@@ -3,13 +3,16 @@
 // it assigned per day and per product, the claims it turned away per day and
 // per reason, and every claim (who, when, which product, on which trigger), a
 // page at a time; above them, the claims turned away across the organization.
+// Download CSV saves the period's claims as the server exports them.
 import { html, useState } from "../lib/preact.js";
 import { gql } from "../lib/api.js";
+import { reportCSV } from "../lib/config.js";
+import { fetchFile, saveFile } from "../lib/files.js";
 import { REPORT, CLAIMED_USERS } from "../lib/queries.js";
-import { useQuery } from "../lib/hooks.js";
+import { useQuery, useAction } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { count, formatDateTime, formatDay, plural, label, reasonNames, triggerNames } from "../lib/format.js";
-import { Loading, ErrorNotice, Empty, Field, StatusBadge, Badge, Icon } from "../components/ui.js";
+import { Loading, ErrorNotice, Empty, Field, StatusBadge, Badge, Icon, announce } from "../components/ui.js";
 import { DailyChart } from "../components/chart.js";
 
 const PERIODS = [1, 7, 30, 90];
@@ -24,6 +27,14 @@ export function ReportScreen({ route }) {
   const days = PERIODS.includes(fromRoute) ? fromRoute : 90;
   const q = useQuery(REPORT, { t: tenant.id, days, first: PAGE });
   const r = q.data && q.data.tenant.autoClaimReport;
+  const csv = useAction(async () => {
+    const url = new URL(reportCSV);
+    url.searchParams.set("tenantId", tenant.id);
+    url.searchParams.set("days", days);
+    const file = await fetchFile(url, `autoclaim-${tenant.id}-${days}d.csv`);
+    saveFile(file.blob, file.name);
+    announce(`The claims of the period are downloading as ${file.name}.`);
+  });
   return html`
     <div class="page">
       <header class="page-header">
@@ -38,9 +49,12 @@ export function ReportScreen({ route }) {
               ${PERIODS.map((d) => html`<option value=${d}>${d === 1 ? "Today" : `Past ${d} days`}</option>`)}
             </select>`}
           <//>
+          <button type="button" class="btn" data-download-csv disabled=${csv.busy} onClick=${() => csv.run()}
+            title="Every claim of the period, one row each, for a spreadsheet"><${Icon} name="download" />${csv.busy ? "Preparing…" : "Download CSV"}</button>
           <button type="button" class="btn btn--icon" aria-label="Refresh the report" title="Refresh" onClick=${q.reload}><${Icon} name="refresh" /></button>
         </div>
       </header>
+      ${csv.error && html`<div data-download-error><${ErrorNotice} error=${csv.error} retry=${() => csv.run()} /></div>`}
       ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
       ${!r && !q.error && html`<${Loading} />`}
       ${r && html`
