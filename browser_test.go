@@ -195,11 +195,13 @@ func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// waitJS waits until the JavaScript expression is truthy.
+// waitJS waits until the JavaScript expression is truthy. An expression
+// that throws (an element it reads is not there yet, while a screen
+// renders) is not true yet: a throw would end the polling, and the wait.
 func (tb *tab) waitJS(expr string) {
 	tb.t.Helper()
 	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(0))(ctx, t)
+		_, err := chromedp.Poll[bool]("(() => { try { return !!("+expr+"); } catch { return false; } })()", chromedp.WithPollingTimeout(0))(ctx, t)
 		if err != nil {
 			return fmt.Errorf("waiting for %s: %w", expr, err)
 		}

@@ -140,9 +140,12 @@ func TestConsoleSignInWithOrganization(t *testing.T) {
 		tb.choose(`[data-form=buy] select`, "FLOW_PER_USER")
 		tb.fill(`[data-form=buy] input`, "20000000")
 		tb.click(`[data-form=buy] button[type=submit]`)
-		// The server's BAD_USER_INPUT, at the quantity once it names the
-		// field, else for the whole form.
-		tb.waitJS(`document.querySelector('[data-form=buy] [data-error-for="quantity"], [data-form=buy] [data-form-error]')`)
+		// The server's BAD_USER_INPUT names input.quantity: it shows at the
+		// quantity, and nowhere else.
+		tb.waitJS(`document.querySelector('[data-form=buy] [data-field=quantity] [data-error-for="quantity"]')`)
+		if n := eval[int](tb, `document.querySelectorAll('[data-form=buy] [data-error-for="sku"], [data-form=buy] [data-form-error]').length`); n != 0 {
+			t.Errorf("the quantity's error shows %d more times in the buy form; want it at the quantity only", n)
+		}
 		tb.shot("63-org-buy-error")
 		tb.fill(`[data-form=buy] input`, "12")
 		tb.click(`[data-form=buy] button[type=submit]`)
@@ -155,7 +158,15 @@ func TestConsoleSignInWithOrganization(t *testing.T) {
 		tb.fill(`[data-form=add-user] [data-field=displayName] input`, "Nestor Wilke")
 		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nina@northwind.example") // taken: the admin's
 		tb.click(`[data-form=add-user] button[type=submit]`)
-		tb.waitJS(`document.querySelector('[data-form=add-user] [data-error-for="upn"], [data-form=add-user] [data-form-error]')`)
+		// A taken sign-in name is a CONFLICT that names no argument: the
+		// form's error, not a field's.
+		tb.waitJS(`document.querySelector('[data-form=add-user] [data-form-error]')`)
+		if got := eval[string](tb, `document.querySelector('[data-form=add-user] [data-form-error]').textContent`); !strings.Contains(got, "already used") {
+			t.Errorf("the add-user form says %q; want the server's message that the sign-in name is taken", got)
+		}
+		if n := eval[int](tb, `document.querySelectorAll('[data-form=add-user] [data-error-for]').length`); n != 0 {
+			t.Errorf("%d field errors in the add-user form; want the conflict as the form's only", n)
+		}
 		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nestor@northwind.example")
 		tb.fill(`[data-form=add-user] [data-field=id] input`, "nestor")
 		tb.shot("64-org-add-user")

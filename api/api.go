@@ -108,10 +108,10 @@ func New(d Deps) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(d.Ready, d.Verifier, d.Log))
-	mux.HandleFunc("GET /reports/autoclaim.csv", reportCSV(d.Service, d.Verifier, d.Log))
+	mux.HandleFunc("GET "+reportCSVPath, reportCSV(d.Service, d.Verifier, d.Log))
 	if d.Console {
 		// "/" rather than "GET /": a method on the catch-all would conflict with /graphql.
-		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql", SignIn: d.ConsoleSignIn}))
+		mux.Handle("/", console.Handler(console.Options{Endpoint: "/graphql", ReportCSV: reportCSVPath, SignIn: d.ConsoleSignIn}))
 	}
 	if d.GraphiQL {
 		g := graphiql.Handler(graphiql.Options{Path: "/graphiql", Endpoint: "/graphql"})

@@ -33,6 +33,9 @@ var csvColumns = []string{
 	"trigger",             // what the user did (WAITLIST for a waitlist fill)
 }
 
+// reportCSVPath is where the server serves the export.
+const reportCSVPath = "/reports/autoclaim.csv"
+
 // csvPage is how many claims the export reads at a time.
 const csvPage = 500
 

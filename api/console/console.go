@@ -31,6 +31,10 @@ type Options struct {
 	// Endpoint is the GraphQL endpoint's path, as the page's fetch and
 	// websocket URLs use it. Default "/graphql".
 	Endpoint string
+	// ReportCSV is the path of the report's CSV export on the same server
+	// (GET ?tenantId=…&days=… with the bearer token), which the report's
+	// Download CSV fetches. Default "/reports/autoclaim.csv".
+	ReportCSV string
 	// SignIn, when it names an issuer and a client id, makes the sign-in
 	// page offer "Sign in with your organization" at that provider.
 	SignIn OIDC
@@ -84,9 +88,11 @@ func (o OIDC) scopes() string {
 
 // ContentSecurityPolicy is the policy every response of the console carries:
 // scripts and styles only from the server itself (no inline script, no eval),
-// requests only to the server itself, and the page never framed. With a
-// provider to sign in with, the page may also call the provider's origin
-// (its discovery document and token endpoint): see Policy.
+// requests only to the server itself (the report's CSV too, which the page
+// fetches and hands to the browser as a download of a blob: URL), and the
+// page never framed. With a provider to sign in with, the page may also call
+// the provider's origin (its discovery document and token endpoint): see
+// Policy.
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
@@ -107,6 +113,9 @@ func Policy(o Options) string {
 func Handler(o Options) http.Handler {
 	if o.Endpoint == "" {
 		o.Endpoint = "/graphql"
+	}
+	if o.ReportCSV == "" {
+		o.ReportCSV = "/reports/autoclaim.csv"
 	}
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
@@ -151,8 +160,9 @@ func Handler(o Options) http.Handler {
 
 // pageConfig is what the page learns from the server.
 type pageConfig struct {
-	Endpoint string      `json:"endpoint"`
-	SignIn   *pageSignIn `json:"oidc,omitempty"`
+	Endpoint  string      `json:"endpoint"`
+	ReportCSV string      `json:"reportCSV"`
+	SignIn    *pageSignIn `json:"oidc,omitempty"`
 }
 
 type pageSignIn struct {
@@ -168,7 +178,7 @@ func renderIndex(sub fs.FS, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := pageConfig{Endpoint: o.Endpoint}
+	cfg := pageConfig{Endpoint: o.Endpoint, ReportCSV: o.ReportCSV}
 	if o.SignIn.on() {
 		cfg.SignIn = &pageSignIn{Issuer: o.SignIn.Issuer, ClientID: o.SignIn.ClientID, Audience: o.SignIn.Audience, Scopes: o.SignIn.scopes()}
 	}

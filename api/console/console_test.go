@@ -83,12 +83,12 @@ func TestContentTypesAndCaching(t *testing.T) {
 	}
 }
 
-// TestPageConfig: the endpoint reaches the page as a JSON data block, never
-// as script.
+// TestPageConfig: the endpoint and the report's CSV export reach the page as
+// a JSON data block, never as script.
 func TestPageConfig(t *testing.T) {
-	r := get(t, console.Handler(console.Options{Endpoint: "/api/graphql"}), "/")
+	r := get(t, console.Handler(console.Options{Endpoint: "/api/graphql", ReportCSV: "/api/report.csv"}), "/")
 	body, _ := io.ReadAll(r.Body)
-	if !strings.Contains(string(body), `<script type="application/json" id="config">{"endpoint":"/api/graphql"}</script>`) {
+	if !strings.Contains(string(body), `<script type="application/json" id="config">{"endpoint":"/api/graphql","reportCSV":"/api/report.csv"}</script>`) {
 		t.Fatalf("the page's config block is missing or wrong:\n%s", body)
 	}
 	scripts := regexp.MustCompile(`<script([^>]*)>([^<]*)</script>`).FindAllStringSubmatch(string(body), -1)
@@ -186,7 +186,7 @@ func TestSignInWithOrganization(t *testing.T) {
 	}})
 	r := get(t, h, "/")
 	body, _ := io.ReadAll(r.Body)
-	want := `{"endpoint":"/graphql","oidc":{"issuer":"https://login.example.com/tenant-1/v2.0","clientId":"console-id","audience":"api://autoclaim","scopes":"openid api://autoclaim/access"}}`
+	want := `{"endpoint":"/graphql","reportCSV":"/reports/autoclaim.csv","oidc":{"issuer":"https://login.example.com/tenant-1/v2.0","clientId":"console-id","audience":"api://autoclaim","scopes":"openid api://autoclaim/access"}}`
 	if !strings.Contains(string(body), want) {
 		t.Errorf("the page's config block is missing or wrong; want %s in:\n%s", want, body)
 	}

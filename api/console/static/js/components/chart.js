@@ -1,12 +1,15 @@
-// DailyChart draws a report's claims per day as bars in an SVG the page
-// builds itself (no charting library). Each bar carries its date and count.
+// DailyChart draws one count of a report's days (claims, by default, or
+// denied) as bars in an SVG the page builds itself (no charting library).
+// Each bar carries its date and its count (data-claims, data-denied).
 import { html, useRef, useState, useLayoutEffect } from "../lib/preact.js";
 import { count, formatDay } from "../lib/format.js";
 
-const H = 200;
 const PAD = { top: 12, right: 8, bottom: 26, left: 34 };
 
-export function DailyChart({ daily, label }) {
+// of names the count: the days' field, and its unit (one, many).
+const CLAIMS = { field: "claims", one: "claim", many: "claims" };
+
+export function DailyChart({ daily, label, of = CLAIMS, height: H = 200, tone = "" }) {
   // Drawn at the figure's own width in pixels, so text stays crisp and sized.
   const ref = useRef(null);
   const [W, setW] = useState(720);
@@ -18,21 +21,22 @@ export function DailyChart({ daily, label }) {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  const max = Math.max(1, ...daily.map((d) => d.claims));
+  const v = (d) => d[of.field];
+  const max = Math.max(1, ...daily.map(v));
   const top = niceMax(max);
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
   const step = iw / Math.max(1, daily.length);
   const bw = Math.max(1.5, Math.min(28, step * 0.7));
-  const total = daily.reduce((n, d) => n + d.claims, 0);
-  const busiest = daily.reduce((b, d) => (d.claims > (b ? b.claims : 0) ? d : b), null);
-  const summary = `${label}: ${count(total)} ${total === 1 ? "claim" : "claims"} from ${formatDay(daily[0].date, true)} to ${formatDay(daily[daily.length - 1].date, true)}${
-    busiest ? `; the most on ${formatDay(busiest.date, true)} (${count(busiest.claims)})` : ""
+  const total = daily.reduce((n, d) => n + v(d), 0);
+  const busiest = daily.reduce((b, d) => (v(d) > (b ? v(b) : 0) ? d : b), null);
+  const summary = `${label}: ${count(total)} ${total === 1 ? of.one : of.many} from ${formatDay(daily[0].date, true)} to ${formatDay(daily[daily.length - 1].date, true)}${
+    busiest ? `; the most on ${formatDay(busiest.date, true)} (${count(v(busiest))})` : ""
   }.`;
   const ticks = [0, top / 2, top];
   const labelEvery = Math.ceil(daily.length / Math.max(2, Math.floor(W / 90)));
   return html`
-    <figure class="chart" ref=${ref}>
+    <figure class=${"chart" + (tone ? " chart--" + tone : "")} ref=${ref}>
       <svg width=${W} height=${H} viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${summary} data-chart-total=${total}>
         ${ticks.map((v) => {
           const y = PAD.top + ih - (v / top) * ih;
@@ -40,10 +44,10 @@ export function DailyChart({ daily, label }) {
             <text x=${PAD.left - 6} y=${y + 4} text-anchor="end">${count(v)}</text></g>`;
         })}
         ${daily.map((d, i) => {
-          const h = (d.claims / top) * ih;
+          const h = (v(d) / top) * ih;
           const x = PAD.left + i * step + (step - bw) / 2;
-          return html`<rect class=${"chart-bar" + (d.claims ? "" : " chart-bar--zero")} x=${x} y=${PAD.top + ih - h} width=${bw} height=${Math.max(h, 0)}
-            data-date=${d.date} data-claims=${d.claims}><title>${formatDay(d.date, true)}: ${count(d.claims)}</title></rect>`;
+          return html`<rect class=${"chart-bar" + (v(d) ? "" : " chart-bar--zero")} x=${x} y=${PAD.top + ih - h} width=${bw} height=${Math.max(h, 0)}
+            data-date=${d.date} ...${{ ["data-" + of.field]: v(d) }}><title>${formatDay(d.date, true)}: ${count(v(d))}</title></rect>`;
         })}
         ${daily.map((d, i) =>
           (i % labelEvery === 0 && daily.length - 1 - i >= labelEvery / 2) || i === daily.length - 1

@@ -186,6 +186,7 @@ const icons = {
   refresh: "M13 8a5 5 0 1 1-1.5-3.6M13 2.5v3h-3",
   chart: "M2.5 13.5h11M4.5 11V7m3 4V4m3 7V8.5",
   edit: "M10.5 3l2.5 2.5L6 12.5H3.5V10z",
+  download: "M8 2.5v8m-3.5-3.5L8 10.5l3.5-3.5M3 13.5h10",
 };
 export function Icon({ name }) {
   return html`<svg class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d=${icons[name]} /></svg>`;

@@ -15,6 +15,10 @@ export class ApiError extends Error {
   }
 }
 
+// unreachable is the error of a request that got no answer.
+export const unreachable = () =>
+  new ApiError([{ message: "The server can't be reached. Check your connection and try again.", extensions: { code: "NETWORK" } }]);
+
 // gql runs a query or mutation and returns its data; it throws an ApiError
 // when the answer has errors. UNAUTHENTICATED ends the session.
 export async function gql(query, variables = {}) {
@@ -32,7 +36,7 @@ export async function gql(query, variables = {}) {
       cache: "no-store",
     });
   } catch {
-    throw new ApiError([{ message: "The server can't be reached. Check your connection and try again.", extensions: { code: "NETWORK" } }]);
+    throw unreachable();
   }
   let body;
   try {
@@ -53,7 +57,8 @@ export async function gql(query, variables = {}) {
 //   errors[].extensions.field (input.name, input.products[1].productId) to
 //   one of the form's field keys, or returns undefined;
 //   single is the form's only field, if it has just one: an input error
-//   without a path is shown there.
+//   or conflict that names no field is shown there.
+// An error the form has no field for is the form's.
 // It returns { fields: { key: message }, form: [messages] }.
 export function placeErrors(err, { fieldFor = () => undefined, single = "" } = {}) {
   const out = { fields: {}, form: [] };
@@ -66,7 +71,7 @@ export function placeErrors(err, { fieldFor = () => undefined, single = "" } = {
       key = fieldFor(p);
       if (key) break;
     }
-    if (!key && single && (ext.code === "BAD_USER_INPUT" || ext.code === "CONFLICT")) key = single;
+    if (!key && single && paths.length === 0 && (ext.code === "BAD_USER_INPUT" || ext.code === "CONFLICT")) key = single;
     if (key) out.fields[key] = out.fields[key] ? out.fields[key] + " " + e.message : e.message;
     else out.form.push(e.message);
   }

@@ -4,6 +4,9 @@ const cfg = el ? JSON.parse(el.textContent || "{}") : {};
 
 export const endpoint = new URL(cfg.endpoint || "/graphql", location.href);
 
+// reportCSV is the report's CSV export (GET ?tenantId=…&days=…).
+export const reportCSV = new URL(cfg.reportCSV || "/reports/autoclaim.csv", location.href);
+
 // oidc is the OpenID provider to sign in with ({ issuer, clientId, audience,
 // scopes }), or null when the server names none.
 export const oidc = cfg.oidc && cfg.oidc.issuer && cfg.oidc.clientId ? cfg.oidc : null;

@@ -45,19 +45,25 @@ export const MOVE_PRODUCT = `mutation Move($p: ID!, $x: ID!, $d: Direction!) { m
 export const SET_PLANS = `mutation Plans($p: ID!, $x: ID, $off: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: $off) { ${POLICY} } }`;
 export const DELETE_POLICY = `mutation Delete($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`;
 
+// CLAIM_ROW is one claim of a report: who, when, which product, on which trigger.
+const CLAIM_ROW = `userId claimedAt productId trigger product { displayName } user { displayName userPrincipalName }`;
+
 export const REPORT = `query Report($t: ID!, $days: Int!, $first: Int!) {
   tenant(id: $t) {
     id
     autoClaimReport(days: $days) {
       days since until totalClaims
+      denials { reason count }
       policies {
-        policy { id name status app { displayName } }
+        policyName deleted
+        policy { id status app { displayName } }
         claims
+        denials { reason count }
         products { product { id displayName } claims }
-        daily { date claims }
+        daily { date claims denied }
         claimedUsers(first: $first) {
           totalCount
-          nodes { userId claimedAt user { displayName userPrincipalName } }
+          nodes { ${CLAIM_ROW} }
           pageInfo { hasNextPage endCursor }
         }
       }
@@ -73,7 +79,7 @@ export const CLAIMED_USERS = `query ClaimedUsers($t: ID!, $days: Int!, $first: I
         policy { id }
         claimedUsers(first: $first, after: $after) {
           totalCount
-          nodes { userId claimedAt user { displayName userPrincipalName } }
+          nodes { ${CLAIM_ROW} }
           pageInfo { hasNextPage endCursor }
         }
       }

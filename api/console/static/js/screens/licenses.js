@@ -264,7 +264,9 @@ function UserRow({ u, products, canEdit, onChanged }) {
   const [pick, setPick] = useState("");
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState({ fields: {}, form: [] });
-  const run = async (query, vars, message) => {
+  // place puts an error of assigning at the product to assign; one of
+  // removing a license is about the row.
+  const run = async (query, vars, message, place) => {
     setBusy(true);
     setErrors({ fields: {}, form: [] });
     try {
@@ -273,11 +275,12 @@ function UserRow({ u, products, canEdit, onChanged }) {
       setPick("");
       onChanged();
     } catch (err) {
-      setErrors(placeErrors(err, { fieldFor: (f) => (f.startsWith("input.productId") ? "product" : undefined), single: "product" }));
+      setErrors(place(err));
     } finally {
       setBusy(false);
     }
   };
+  const atProduct = (err) => placeErrors(err, { fieldFor: (f) => (f === "input.productId" ? "product" : undefined), single: "product" });
   return html`<li class="user-row" data-user-id=${u.id}>
     <div class="user-id">
       <span class="avatar" aria-hidden="true">${initials(u.displayName)}</span>
@@ -294,7 +297,7 @@ function UserRow({ u, products, canEdit, onChanged }) {
             </span>
             ${canEdit && html`<button type="button" class="chip-remove" disabled=${busy}
               aria-label=${`Remove ${l.product.displayName} from ${u.displayName}`} title="Remove license"
-              onClick=${() => run(UNASSIGN, { u: u.id, x: l.product.id }, `${l.product.displayName} removed from ${u.displayName}; it's back in the pool.`)}>×</button>`}
+              onClick=${() => run(UNASSIGN, { u: u.id, x: l.product.id }, `${l.product.displayName} removed from ${u.displayName}; it's back in the pool.`, placeErrors)}>×</button>`}
           </li>`
         )}
       </ul>
@@ -303,7 +306,7 @@ function UserRow({ u, products, canEdit, onChanged }) {
       e.preventDefault();
       const x = pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id;
       const p = free.find((f) => f.id === x);
-      run(ASSIGN, { in: { userId: u.id, productId: x } }, `${p.displayName} assigned to ${u.displayName}.`);
+      run(ASSIGN, { in: { userId: u.id, productId: x } }, `${p.displayName} assigned to ${u.displayName}.`, atProduct);
     }}>
       <${Field} name="product" label=${`Assign a license to ${u.displayName}`} className="field--sr-label" error=${errors.fields.product}>
         ${(id, d, invalid) => html`<select id=${id} value=${pick || (free.find((f) => f.availableLicenses > 0) || free[0]).id} aria-describedby=${d} aria-invalid=${invalid}

@@ -5,7 +5,7 @@
 import { html, useState, useEffect } from "../lib/preact.js";
 import { gql, placeErrors } from "../lib/api.js";
 import { POLICY_DETAILS, SET_POLICY_ON, RENAME, MOVE_PRODUCT, ADD_BACKUP, REMOVE_PRODUCT, SET_PLANS, DELETE_POLICY } from "../lib/queries.js";
-import { useQuery } from "../lib/hooks.js";
+import { useQuery, useForm } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { count, formatDateTime, plural } from "../lib/format.js";
 import { productsForApp, requiredPlans, allPlans } from "../lib/policy.js";
@@ -143,7 +143,6 @@ function Name({ policy, canEdit, changed }) {
 function ProductLicenses({ policy, products, canEdit, changed }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const [adding, setAdding] = useState("");
   const [confirmRemove, setConfirmRemove] = useState(null);
   const inPolicy = new Set(policy.products.map((pp) => pp.product.id));
   const candidates = productsForApp(products, policy.app.id).filter((p) => !inPolicy.has(p.id));
@@ -199,21 +198,38 @@ function ProductLicenses({ policy, products, canEdit, changed }) {
       Remove <strong>${confirmRemove.product.displayName}</strong> from this policy? No new licenses come from it; users who have one keep it.
     <//>`}
     ${error && html`<${FormErrors} messages=${[error.message]} />`}
-    ${canEdit && n < MAX_PRODUCTS && candidates.length > 0 && html`<form class="add-backup" data-form="add-backup" onSubmit=${async (e) => {
-      e.preventDefault();
-      const p = candidates.find((c) => c.id === adding) || candidates[0];
-      if (await act(ADD_BACKUP, { p: policy.id, x: p.id }, `${p.displayName} added as a backup.`)) setAdding("");
-    }}>
-      <${Field} name="backup" label="Add a backup product to this policy">
-        ${(id) => html`<select id=${id} value=${adding || candidates[0].id} onChange=${(e) => setAdding(e.currentTarget.value)}>
-          ${candidates.map((c) => html`<option value=${c.id}>${c.displayName} (${count(c.availableLicenses)} available)</option>`)}
-        </select>`}
-      <//>
-      <button type="submit" class="btn" disabled=${busy}><${Icon} name="plus" />Add</button>
-    </form>`}
+    ${canEdit && n < MAX_PRODUCTS && candidates.length > 0 && html`<${AddBackup} policy=${policy} candidates=${candidates} busy=${busy} changed=${changed} />`}
     ${canEdit && n < MAX_PRODUCTS && candidates.length === 0 && html`<p class="hint">Every product of your organization that serves ${policy.app.displayName} is in this policy.</p>`}
     ${canEdit && n >= MAX_PRODUCTS && html`<p class="hint">A policy has at most ${MAX_PRODUCTS} products: a primary and four backups.</p>`}
   <//>`;
+}
+
+// AddBackup adds a product at the end of the policy's order; the server's
+// error about the product shows at its choice.
+function AddBackup({ policy, candidates, busy, changed }) {
+  const [adding, setAdding] = useState("");
+  const p = candidates.find((c) => c.id === adding) || candidates[0];
+  const form = useForm({
+    run: async () => {
+      const d = await gql(ADD_BACKUP, { p: policy.id, x: p.id });
+      setAdding("");
+      changed(d.addBackupProduct, `${p.displayName} added as a backup.`);
+    },
+    fieldFor: (path) => (path === "productId" ? "backup" : undefined),
+    single: "backup",
+  });
+  return html`<form class="add-backup" data-form="add-backup" onSubmit=${form.submit} novalidate>
+    <${Field} name="backup" label="Add a backup product to this policy" error=${form.errors.fields.backup}>
+      ${(id, d, invalid) => html`<select id=${id} value=${p.id} aria-describedby=${d} aria-invalid=${invalid} onChange=${(e) => {
+        setAdding(e.currentTarget.value);
+        form.reset();
+      }}>
+        ${candidates.map((c) => html`<option value=${c.id}>${c.displayName} (${count(c.availableLicenses)} available)</option>`)}
+      </select>`}
+    <//>
+    <button type="submit" class="btn" disabled=${busy || form.busy}><${Icon} name="plus" />Add</button>
+    <${FormErrors} messages=${form.errors.form} />
+  </form>`;
 }
 
 function AppsAndServices({ policy, canEdit, changed }) {
@@ -241,7 +257,7 @@ function AppsAndServices({ policy, canEdit, changed }) {
       setErrors({ fields: {}, form: [] });
       changed(d.setPolicyServicePlans, "Apps and services saved.");
     } catch (err) {
-      setErrors(placeErrors(err, { fieldFor: (f) => (f === "disabledServicePlanIds" || f.startsWith("disabledServicePlanIds[") ? "plans" : undefined), single: "plans" }));
+      setErrors(placeErrors(err, { fieldFor: plansField, single: "plans" }));
     } finally {
       setBusy(false);
     }
@@ -256,8 +272,9 @@ function AppsAndServices({ policy, canEdit, changed }) {
   const dirty = original.size !== disabled.size || [...disabled].some((id) => !original.has(id));
   return html`<${Section} title="Apps and services" id="sec-plans">
     <form onSubmit=${save} novalidate data-form="plans">
-      <${Field} name="plans-product" label="Product" hint="Choose which apps and services a claimed license includes, for one product or for all at once.">
-        ${(id, d) => html`<select id=${id} aria-describedby=${d} value=${which} onChange=${(e) => pick(e.currentTarget.value)}>
+      <${Field} name="plans-product" label="Product" hint="Choose which apps and services a claimed license includes, for one product or for all at once."
+        error=${errors.fields["plans-product"]}>
+        ${(id, d, invalid) => html`<select id=${id} aria-describedby=${d} aria-invalid=${invalid} value=${which} onChange=${(e) => pick(e.currentTarget.value)}>
           ${policy.products.length > 1 && html`<option value="">All products</option>`}
           ${products.map((p) => html`<option value=${p.id}>${p.displayName}</option>`)}
         </select>`}
@@ -277,6 +294,10 @@ function AppsAndServices({ policy, canEdit, changed }) {
     </form>
   <//>`;
 }
+
+// plansField maps setPolicyServicePlans's arguments to the form's fields.
+const plansField = (path) =>
+  path === "productId" ? "plans-product" : path === "disabledServicePlanIds" || path.startsWith("disabledServicePlanIds[") ? "plans" : undefined;
 
 // initialDisabled: the plans left off for one product, or for "all
 // products" those left off in every product that has them.

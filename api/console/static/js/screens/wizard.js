@@ -1,7 +1,10 @@
 // The create wizard, as the reference's "Add a policy": name → app and
 // product (only products that serve the app) with up to four backups → apps
-// and services per product → review → create. An error the server sends is
-// shown at its field, on the step that holds it.
+// and services per product → review → create. Next asks only for what the
+// next step is built from (a name typed, an app and its products chosen);
+// whether they are valid is the server's to say. When it refuses, the review
+// shows every error at once, each beside what it is about, and each field
+// shows its own on its step until it is changed.
 import { html, useState, useEffect, useRef } from "../lib/preact.js";
 import { gql, placeErrors } from "../lib/api.js";
 import { PRODUCTS, CREATE_POLICY } from "../lib/queries.js";
@@ -29,6 +32,12 @@ export function fieldFor(path) {
   if (m) return "plans" + m[1];
   return undefined;
 }
+
+// without returns fields without the keys drop picks.
+const without = (fields, drop) => Object.fromEntries(Object.entries(fields).filter(([k]) => !drop(k)));
+
+// rowKey is the field of the i-th product row.
+const rowKey = (i) => (i === 0 ? "product" : "backup" + i);
 
 export function CreateWizard({ onClose, onCreated }) {
   const { tenant, catalog } = useSession();
@@ -60,9 +69,13 @@ export function CreateWizard({ onClose, onCreated }) {
   const app = catalog.apps.find((a) => a.id === appId);
   const required = requiredPlans(catalog, products, appId);
 
+  // forget drops the errors of fields whose value the admin changes.
+  const forget = (drop) => setErrors((e) => ({ fields: without(e.fields, drop), form: e.form }));
   const check = (s) => {
     const f = {};
-    if (s === 0 && !name.trim()) f.name = "Enter a name for the policy.";
+    // As a required field of HTML: something typed. Blank or too long is
+    // the server's rule, and its message.
+    if (s === 0 && name === "") f.name = "Enter a name for the policy.";
     if (s === 1) {
       if (!appId) f.app = "Choose the app whose users claim licenses.";
       if (!chosen[0]) f.product = "Choose the product to assign licenses from.";
@@ -75,7 +88,8 @@ export function CreateWizard({ onClose, onCreated }) {
   const next = (e) => {
     e && e.preventDefault();
     const f = check(step);
-    setErrors({ fields: f, form: [] });
+    // The server's errors about fields not changed since stay.
+    setErrors((prev) => ({ fields: { ...prev.fields, ...f }, form: prev.form }));
     if (Object.keys(f).length === 0) setStep(step + 1);
   };
   const create = async () => {
@@ -98,10 +112,8 @@ export function CreateWizard({ onClose, onCreated }) {
       setErrors({ fields: {}, form: [] });
       setCreated(d.createAutoClaimPolicy);
     } catch (err) {
-      const placed = placeErrors(err, { fieldFor });
-      setErrors(placed);
-      const keys = Object.keys(placed.fields);
-      if (keys.length) setStep(Math.min(...keys.map(stepOf)));
+      // Every error at once, on the review beside what it is about.
+      setErrors(placeErrors(err, { fieldFor }));
     } finally {
       setBusy(false);
     }
@@ -124,6 +136,12 @@ export function CreateWizard({ onClose, onCreated }) {
     const c = [...chosen];
     c[i] = id;
     setChosen(c);
+    forget((k) => k === rowKey(i) || k === "plans" + i);
+  };
+  const removeBackup = (i) => {
+    setChosen(chosen.filter((_, j) => j !== i));
+    // The rows after it move up: their errors no longer match them.
+    forget((k) => /^(backup|plans)(\d+)$/.test(k) && Number(/\d+$/.exec(k)[0]) >= i);
   };
   const footer = html`
     ${step > 0 && html`<button type="button" class="btn" onClick=${() => setStep(step - 1)}>Back</button>`}
@@ -148,7 +166,10 @@ export function CreateWizard({ onClose, onCreated }) {
             <p class="hint">A friendly name admins see in the policy list and the report.</p>
             <${Field} name="name" label="Policy name" error=${errors.fields.name}>
               ${(id, d, invalid) => html`<input id=${id} name="name" type="text" value=${name} maxlength="200" aria-describedby=${d}
-                aria-invalid=${invalid} onInput=${(e) => setName(e.currentTarget.value)} />`}
+                aria-invalid=${invalid} onInput=${(e) => {
+                  setName(e.currentTarget.value);
+                  forget((k) => k === "name");
+                }} />`}
             <//>
           `}
           ${step === 1 && html`
@@ -159,6 +180,7 @@ export function CreateWizard({ onClose, onCreated }) {
                   setAppId(e.currentTarget.value);
                   setChosen([""]);
                   setDisabled({});
+                  forget((k) => stepOf(k) === 1 || stepOf(k) === 2);
                 }}>
                 <option value="">Select an app</option>
                 ${catalog.apps.map((a) => html`<option value=${a.id} disabled=${appsWithPolicy.has(a.id)}>${a.displayName}${appsWithPolicy.has(a.id) ? " (has a policy)" : ""}</option>`)}
@@ -173,7 +195,7 @@ export function CreateWizard({ onClose, onCreated }) {
                   <${ProductSelect} name=${"backup" + (i + 1)} label=${`Backup product ${i + 1}`} value=${id} options=${candidates}
                     taken=${chosen} error=${errors.fields["backup" + (i + 1)]} onChange=${(v) => setProduct(i + 1, v)} />
                   <button type="button" class="btn btn--icon" aria-label=${`Remove backup product ${i + 1}`} title="Remove"
-                    onClick=${() => setChosen(chosen.filter((_, j) => j !== i + 1))}><${Icon} name="trash" /></button>
+                    onClick=${() => removeBackup(i + 1)}><${Icon} name="trash" /></button>
                 </div>`
               )}
               ${chosen.length - 1 < MAX_BACKUPS && chosen.length < candidates.length
@@ -186,23 +208,29 @@ export function CreateWizard({ onClose, onCreated }) {
             <h3 tabindex="-1">Select apps and services</h3>
             <p class="hint">Choose what a claimed license of each product includes. The service ${app.displayName} itself needs stays on.</p>
             ${picked.map(
-              (p, i) => html`<${PlanChecklist} key=${p.id} name=${"plans" + i} legend=${p.displayName} plans=${p.servicePlans}
+              (p, i) => html`<${PlanChecklist} key=${i + p.id} name=${"plans" + i} legend=${p.displayName} plans=${p.servicePlans}
                 disabled=${disabled[p.id] || new Set()} locked=${required[p.id] ? { [required[p.id]]: app.displayName } : {}}
                 error=${errors.fields["plans" + i]}
                 onChange=${(planId, off) => {
                   const s = new Set(disabled[p.id] || []);
                   off ? s.add(planId) : s.delete(planId);
                   setDisabled({ ...disabled, [p.id]: s });
+                  forget((k) => k === "plans" + i);
                 }} />`
             )}
           `}
           ${step === 3 && html`
             <h3 tabindex="-1">Review and finish</h3>
             <dl class="review">
-              <div><dt>Name</dt><dd data-review="name">${name}</dd><dd><button type="button" class="btn btn--link" onClick=${() => setStep(0)}>Edit<span class="sr-only"> name</span></button></dd></div>
-              <div><dt>App</dt><dd>${app && app.displayName}</dd><dd><button type="button" class="btn btn--link" onClick=${() => setStep(1)}>Edit<span class="sr-only"> app and products</span></button></dd></div>
-              <div><dt>Products, in order</dt><dd><ol class="review-products">${picked.map((p, i) => html`<li>${p.displayName} <span class="hint-inline">${i === 0 ? "primary" : "backup"} · ${count(p.availableLicenses)} available</span></li>`)}</ol></dd></div>
-              <div><dt>Apps and services left off</dt><dd>${offSummary(picked, disabled)}</dd><dd><button type="button" class="btn btn--link" onClick=${() => setStep(2)}>Edit<span class="sr-only"> apps and services</span></button></dd></div>
+              <div><dt>Name</dt><dd><span data-review="name">${name}</span><${ReviewError} name="name" errors=${errors} /></dd>
+                <dd><button type="button" class="btn btn--link" onClick=${() => setStep(0)}>Edit<span class="sr-only"> name</span></button></dd></div>
+              <div><dt>App</dt><dd>${app && app.displayName}<${ReviewError} name="app" errors=${errors} /></dd>
+                <dd><button type="button" class="btn btn--link" onClick=${() => setStep(1)}>Edit<span class="sr-only"> app and products</span></button></dd></div>
+              <div><dt>Products, in order</dt><dd><ol class="review-products">${picked.map((p, i) => html`<li data-review-product=${i}>${p.displayName} <span class="hint-inline">${i === 0 ? "primary" : "backup"} · ${count(p.availableLicenses)} available</span>
+                <${ReviewError} name=${rowKey(i)} errors=${errors} /></li>`)}</ol></dd></div>
+              <div><dt>Apps and services left off</dt><dd>${offSummary(picked, disabled)}
+                ${picked.map((p, i) => html`<${ReviewError} name=${"plans" + i} errors=${errors} about=${p.displayName} />`)}</dd>
+                <dd><button type="button" class="btn btn--link" onClick=${() => setStep(2)}>Edit<span class="sr-only"> apps and services</span></button></dd></div>
             </dl>
             <p class="hint">The policy is on as soon as it's created.</p>
           `}
@@ -211,6 +239,14 @@ export function CreateWizard({ onClose, onCreated }) {
       </div>
     <//>
   `;
+}
+
+// ReviewError shows, on the review, the error of a field of an earlier step
+// (about names what it is about, when the row holds several).
+function ReviewError({ name, errors, about }) {
+  const e = errors.fields[name];
+  if (!e) return null;
+  return html`<p class="field-error" role="alert" data-error-for=${name}>${about ? `${about}: ${e}` : e}</p>`;
 }
 
 function ProductSelect({ name, label, hint, value, options, taken, error, onChange }) {
