@@ -158,14 +158,14 @@ func TestConsoleSignInWithOrganization(t *testing.T) {
 		tb.fill(`[data-form=add-user] [data-field=displayName] input`, "Nestor Wilke")
 		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nina@northwind.example") // taken: the admin's
 		tb.click(`[data-form=add-user] button[type=submit]`)
-		// A taken sign-in name is a CONFLICT that names no argument: the
-		// form's error, not a field's.
-		tb.waitJS(`document.querySelector('[data-form=add-user] [data-form-error]')`)
-		if got := eval[string](tb, `document.querySelector('[data-form=add-user] [data-form-error]').textContent`); !strings.Contains(got, "already used") {
-			t.Errorf("the add-user form says %q; want the server's message that the sign-in name is taken", got)
+		// A taken sign-in name is a CONFLICT on input.userPrincipalName: at
+		// the sign-in name's field, and nowhere else.
+		tb.waitJS(`document.querySelector('[data-form=add-user] [data-field=upn] [data-error-for="upn"]')`)
+		if got := eval[string](tb, `document.querySelector('[data-form=add-user] [data-error-for="upn"]').textContent`); !strings.Contains(got, "already used") {
+			t.Errorf("the sign-in name's field says %q; want the server's message that it is taken", got)
 		}
-		if n := eval[int](tb, `document.querySelectorAll('[data-form=add-user] [data-error-for]').length`); n != 0 {
-			t.Errorf("%d field errors in the add-user form; want the conflict as the form's only", n)
+		if n := eval[int](tb, `document.querySelectorAll('[data-form=add-user] [data-error-for], [data-form=add-user] [data-form-error]').length`); n != 1 {
+			t.Errorf("%d errors in the add-user form; want the conflict at the sign-in name only", n)
 		}
 		tb.fill(`[data-form=add-user] [data-field=upn] input`, "nestor@northwind.example")
 		tb.fill(`[data-form=add-user] [data-field=id] input`, "nestor")

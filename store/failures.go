@@ -32,24 +32,24 @@ var errStale = errors.New("changed since read")
 var scriptFailures = map[string]func(on subject, arg string) error{
 	"NO_TENANT": func(on subject, _ string) error { return notFoundTenant(on.tenantID) },
 	"TENANT_EXISTS": func(on subject, _ string) error {
-		return license.Errorf(license.ECONFLICT, "A tenant with id %q already exists.", on.tenantID)
+		return license.OnField("id", license.Errorf(license.ECONFLICT, "A tenant with id %q already exists.", on.tenantID))
 	},
 	"LIMIT_BELOW_COUNT": func(on subject, held string) error {
-		return license.Errorf(license.ECONFLICT, "The tenant holds %s policies, more than a limit of %d allows; delete policies first.", held, on.n)
+		return license.OnField("limit", license.Errorf(license.ECONFLICT, "The tenant holds %s policies, more than a limit of %d allows; delete policies first.", held, on.n))
 	},
 	"NO_USER": func(on subject, _ string) error { return notFoundUser(on.userID) },
 	"USER_EXISTS": func(on subject, _ string) error {
-		return license.Errorf(license.ECONFLICT, "A user with id %q already exists.", on.userID)
+		return license.OnField("id", license.Errorf(license.ECONFLICT, "A user with id %q already exists.", on.userID))
 	},
 	"UPN_TAKEN": func(on subject, holder string) error {
-		return license.Errorf(license.ECONFLICT, "User principal name %q is already used by user %q.", on.upn, holder)
+		return license.OnField("userPrincipalName", license.Errorf(license.ECONFLICT, "User principal name %q is already used by user %q.", on.upn, holder))
 	},
 	"NO_PRODUCT": func(on subject, _ string) error { return notFoundProduct(on.productID) },
 	"SKU_EXISTS": func(on subject, other string) error {
-		return license.Errorf(license.ECONFLICT, "The tenant already has %s as product %q; change its quantity with setLicenseQuantity.", on.sku, license.ProductID(on.tenantID, number(other)))
+		return license.OnField("skuPartNumber", license.Errorf(license.ECONFLICT, "The tenant already has %s as product %q; change its quantity with setLicenseQuantity.", on.sku, license.ProductID(on.tenantID, number(other))))
 	},
 	"BELOW_ASSIGNED": func(on subject, assigned string) error {
-		return license.Errorf(license.ECONFLICT, "Product %q has %s licenses assigned; the total can't go below that (asked for %d). Remove licenses from users first.", on.productID, assigned, on.n)
+		return license.OnField("quantity", license.Errorf(license.ECONFLICT, "Product %q has %s licenses assigned; the total can't go below that (asked for %d). Remove licenses from users first.", on.productID, assigned, on.n))
 	},
 	"ALREADY_HOLDS": func(on subject, _ string) error {
 		return license.Errorf(license.ECONFLICT, "User %q already holds a license of product %q.", on.userID, on.productID)
