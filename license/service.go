@@ -106,6 +106,7 @@ type Service interface {
 	UserService
 	PolicyService
 	ClaimService
+	FlowService
 	EventService
 	AuditService
 	// Catalog returns the catalog in force.
