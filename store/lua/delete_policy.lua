@@ -1,13 +1,16 @@
--- Deletes a policy. Licenses claimed under it stay with their holders.
+-- Deletes a policy. Licenses claimed under it stay with their holders; its
+-- waitlist, its index of claimed licenses and its background work go.
 -- KEYS[1] policy hash   KEYS[2] policies zset   KEYS[3] app -> policy index hash
 -- KEYS[4] policy report hash   KEYS[5] policy claimed-users zset   KEYS[6] event stream
--- KEYS[7] audit stream
+-- KEYS[7] audit stream   KEYS[8] policy waitlist zset   KEYS[9] policy claimed-licenses index zset
+-- KEYS[10] the tenant's work zset
 -- ARGV[1] policy number  ARGV[2] event window (ms)  ARGV[3] audit entry (see audit_arg)
 -- ARGV[4] audit retention (ms)  ARGV[5] the tenant's id (to name products in the entry)
 -- Reply: the policy's app id, or an error "AC:NO_POLICY".
 --@include lib/audit.lua
 local policy_key, policies_key, app_policies_key, report_key, claimed_key, events_key, audit_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local waitlist_key, held_key, work_key = KEYS[8], KEYS[9], KEYS[10]
 local policy, window = ARGV[1], ARGV[2]
 local entry, retention, tenant = audit_arg(ARGV[3]), ARGV[4], ARGV[5]
 
@@ -27,8 +30,13 @@ audit_change(entry, 'name', was[1], nil)
 audit_change(entry, 'app', app, nil)
 audit_change(entry, 'enabled', bool_text(was[2]), nil)
 audit_change(entry, 'products', list_encode(product_ids), nil)
+local waiting = redis.call('ZCARD', waitlist_key)
+if waiting > 0 then
+  audit_change(entry, 'waitlistedUsers', string.format('%d', waiting), nil)
+end
 redis.call('ZREM', policies_key, policy)
-redis.call('DEL', policy_key, report_key, claimed_key)
+redis.call('DEL', policy_key, report_key, claimed_key, waitlist_key, held_key)
+redis.call('ZREM', work_key, work_encode('f', policy), work_encode('s', policy), work_encode('w', policy))
 audit(audit_key, retention, entry)
 emit(events_key, window, by({kind = 'POLICY_DELETED', policy = policy}, entry))
 return app
