@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,4 +390,199 @@ func TestWaitlistIsFedByEveryRoute(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestWaitlistEntriesExpire: a user who waited license.WaitlistExpiry
+// leaves the waitlist: pages and places leave it out, a fill drops it, and
+// its next claim queues it afresh, at the end.
+func TestWaitlistEntriesExpire(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		c := withClock(t, b, s)
+		products := claimTenant(t, s, "exp", map[string]int{})
+		p := mustCreatePolicy(t, s, "exp", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		wantQueued(t, mustClaim(t, s, claimRequest("exp", "old1", powerAutomate, cloudFlow)), 1)
+		wantQueued(t, mustClaim(t, s, claimRequest("exp", "old2", powerAutomate, cloudFlow)), 2)
+		c.advance(b, license.WaitlistExpiry-time.Hour)
+		wantQueued(t, mustClaim(t, s, claimRequest("exp", "new", powerAutomate, cloudFlow)), 3)
+		c.advance(b, 2*time.Hour)
+		if got := waitlist(t, s, p.ID); fmt.Sprint(got) != "[new]" {
+			t.Fatalf("waitlist after 30 days = %v; want [new]", got)
+		}
+		wantQueued(t, mustClaim(t, s, claimRequest("exp", "new", powerAutomate, cloudFlow)), 1)
+		again := mustClaim(t, s, claimRequest("exp", "old1", powerAutomate, cloudFlow))
+		wantQueued(t, again, 2)
+		if again.Event == nil {
+			t.Fatalf("queued afresh without an event")
+		}
+		if got := waitlist(t, s, p.ID); fmt.Sprint(got) != "[new old1]" {
+			t.Fatalf("waitlist = %v; want [new old1]", got)
+		}
+		// old2 waited too long: the fill passes it by.
+		if _, err := s.SetLicenseQuantity(context.Background(), products[flowSKU], 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "exp", "new"); len(got) != 1 {
+			t.Fatalf("new holds %v; want the license", got)
+		}
+		if got := heldProducts(t, s, "exp", "old2"); len(got) != 0 {
+			t.Fatalf("old2, who waited too long, holds %v", got)
+		}
+	})
+}
+
+// TestRemoveFromWaitlist: an admin takes a user off; those behind move up.
+func TestRemoveFromWaitlist(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "rm", map[string]int{})
+		p := mustCreatePolicy(t, s, "rm", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		for i, u := range []string{"a", "b", "c"} {
+			wantQueued(t, mustClaim(t, s, claimRequest("rm", u, powerAutomate, cloudFlow)), i+1)
+		}
+		if err := s.RemoveFromWaitlist(ctx, p.ID, "b"); err != nil {
+			t.Fatal(err)
+		}
+		wantQueued(t, mustClaim(t, s, claimRequest("rm", "c", powerAutomate, cloudFlow)), 2)
+		for _, tt := range []struct{ policy, user string }{{p.ID, "b"}, {p.ID, "nobody"}, {p.ID, "bad user"}, {"rm:policy:7", "a"}} {
+			wantCode(t, s.RemoveFromWaitlist(ctx, tt.policy, tt.user), license.ENOTFOUND)
+		}
+		evs := changeEvents(t, b, "rm", license.ChangeWaitlistRemoved)
+		if len(evs) != 1 || evs[0].UserID != "b" || evs[0].PolicyID != p.ID {
+			t.Fatalf("WAITLIST_ENTRY_REMOVED events %+v; want one for b", evs)
+		}
+		page, err := s.AuditLog(ctx, "rm", license.AuditQuery{First: 1, Action: "removeFromWaitlist"})
+		if err != nil || len(page.Entries) != 1 || len(page.Entries[0].Changes) != 1 || *page.Entries[0].Changes[0].Before != "2" {
+			t.Fatalf("audit = %+v, %v; want b's place before (2), none after", page, err)
+		}
+	})
+}
+
+// TestWaitlistOffEmptiesIt: turned off, the waitlist's users leave it, and
+// claims that find no license are denied again.
+func TestWaitlistOffEmptiesIt(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "off", map[string]int{})
+		p := mustCreatePolicy(t, s, "off", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		wantQueued(t, mustClaim(t, s, claimRequest("off", "a", powerAutomate, cloudFlow)), 1)
+		editPolicy(t, s, p.ID, func(p *license.Policy, _ license.SKULookup) error {
+			return p.ApplySettings(license.PolicySettings{WaitlistEnabled: license.Update[bool]{Set: true, Value: false}})
+		})
+		wantOutcome(t, mustClaim(t, s, claimRequest("off", "a", powerAutomate, cloudFlow)), license.Denied, license.ReasonNoLicenses, "")
+		waitlistOn(t, s, p.ID)
+		if got := waitlist(t, s, p.ID); len(got) != 0 {
+			t.Fatalf("waitlist turned off and on again holds %v", got)
+		}
+		page, err := s.AuditLog(ctx, "off", license.AuditQuery{First: 2})
+		if err != nil || len(page.Entries) != 2 {
+			t.Fatal(page, err)
+		}
+		var fields []string
+		for _, c := range page.Entries[1].Changes {
+			fields = append(fields, c.Field+":"+*c.Before+">"+*c.After)
+		}
+		if fmt.Sprint(fields) != "[waitlistEnabled:true>false waitlistedUsers:1>0]" {
+			t.Fatalf("audit of turning the waitlist off: %v", fields)
+		}
+	})
+}
+
+// TestLargeReleaseIsWorkedOffInBatches: more licenses than one script walks
+// go to the waiting users in order, a batch per script, before the call
+// returns.
+func TestLargeReleaseIsWorkedOffInBatches(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		products := claimTenant(t, s, "big", map[string]int{})
+		p := mustCreatePolicy(t, s, "big", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		var users []string
+		for i := range 300 {
+			users = append(users, fmt.Sprintf("u%03d", i))
+			wantQueued(t, mustClaim(t, s, claimRequest("big", users[i], powerAutomate, cloudFlow)), i+1)
+		}
+		hook := &scriptCounter{}
+		b.Client.AddHook(hook)
+		if _, err := s.SetLicenseQuantity(context.Background(), products[flowSKU], 200); err != nil {
+			t.Fatal(err)
+		}
+		if got := waitlist(t, s, p.ID); !slices.Equal(got, users[200:]) {
+			t.Fatalf("waitlist after 200 licenses: %d users from %v; want the last 100", len(got), got[:1])
+		}
+		for _, u := range users[:200] {
+			if len(heldProducts(t, s, "big", u)) != 1 {
+				t.Fatalf("%s holds no license", u)
+			}
+		}
+		if n := hook.scripts.Load(); n < 4 {
+			t.Fatalf("200 fills took %d scripts; want them in batches of at most 64", n)
+		}
+	})
+}
+
+// TestWorkerFinishesAFillACallLeft: licenses a call made available and left
+// unfilled (it stopped after its script) go to the waiting users at the
+// next tick of any instance's worker.
+func TestWorkerFinishesAFillACallLeft(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		c := withClock(t, b, s)
+		products := claimTenant(t, s, "left", map[string]int{})
+		p := mustCreatePolicy(t, s, "left", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		for i, u := range []string{"a", "b", "c"} {
+			wantQueued(t, mustClaim(t, s, claimRequest("left", u, powerAutomate, cloudFlow)), i+1)
+		}
+		// What a call that stopped after its script leaves: licenses, and
+		// the unfinished fill's mark.
+		if err := b.Client.HIncrBy(ctx, productKey(b, "left", products[flowSKU]), "total", 2).Err(); err != nil {
+			t.Fatal(err)
+		}
+		work := fmt.Sprintf("%s{t:left}:work", b.Prefix)
+		mark := store.WorkMember(store.WorkFill, idNumber(t, p.ID))
+		if err := b.Client.ZAdd(ctx, work, redis.Z{Score: float64(c.now.Add(time.Second).UnixMilli()), Member: mark}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := waitlist(t, s, p.ID); len(got) != 3 {
+			t.Fatalf("the worker filled %v before the fill was due", got)
+		}
+		c.advance(b, time.Second)
+		if err := s.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := waitlist(t, s, p.ID); fmt.Sprint(got) != "[c]" {
+			t.Fatalf("waitlist after the worker's tick = %v; want [c]", got)
+		}
+		if n, err := b.Client.ZScore(ctx, work, mark).Result(); err != redis.Nil {
+			t.Fatalf("the finished fill is still marked (%v, %v)", n, err)
+		}
+	})
+}
+
+// scriptCounter counts the scripts a client runs.
+type scriptCounter struct{ scripts atomic.Int64 }
+
+func (h *scriptCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *scriptCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" {
+			h.scripts.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *scriptCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
