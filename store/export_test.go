@@ -187,7 +187,9 @@ type Waiter struct {
 }
 
 // EncodeWaiterScore is encodeWaiterScore.
-func EncodeWaiterScore(w Waiter) float64 { return encodeWaiterScore(waiter{seq: w.Seq, trigger: w.Trigger}) }
+func EncodeWaiterScore(w Waiter) float64 {
+	return encodeWaiterScore(waiter{seq: w.Seq, trigger: w.Trigger})
+}
 
 // DecodeWaiterScore is decodeWaiterScore, with the time the user was queued.
 func DecodeWaiterScore(score float64) (Waiter, time.Time, bool) {
