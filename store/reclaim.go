@@ -45,16 +45,50 @@ type idleLicense struct {
 	member string
 }
 
+// heldCursor is a place in a policy's index of claimed licenses: after the
+// member of a score (the index's order: by score, then member); from the
+// start when not set.
+type heldCursor struct {
+	set    bool
+	score  float64
+	member string
+}
+
+// heldAfter returns the next members, up to count, of a policy's index
+// whose scores are at most max (ms), after the cursor.
+func (s *Store) heldAfter(ctx context.Context, key string, max time.Time, after heldCursor, count int64) ([]redis.Z, error) {
+	min := "-inf"
+	if after.set {
+		min = strconv.FormatFloat(after.score, 'f', -1, 64)
+	}
+	for offset := int64(0); ; {
+		batch, err := s.rdb.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: min, Max: strconv.FormatInt(ms(max), 10), Offset: offset, Count: count}).Result()
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		var out []redis.Z
+		for _, z := range batch {
+			if m, _ := z.Member.(string); !after.set || z.Score > after.score || m > after.member {
+				out = append(out, z)
+			}
+		}
+		if len(out) > 0 || int64(len(batch)) < count {
+			return out, nil
+		}
+		offset += int64(len(batch)) // all at the cursor's score, before it
+	}
+}
+
 // idleLicenses calls visit with each license of policy n of tenantID unused
 // since (by its record), in the index's order (the longest idle first),
 // until visit returns false.
 func (s *Store) idleLicenses(ctx context.Context, tenantID string, n int64, since time.Time, visit func(idleLicense) bool) error {
 	k := s.keys(tenantID)
-	max := strconv.FormatInt(ms(since), 10)
-	for offset := int64(0); ; offset += idleBatch {
-		batch, err := s.rdb.ZRangeByScoreWithScores(ctx, k.held(n), &redis.ZRangeBy{Min: "-inf", Max: max, Offset: offset, Count: idleBatch}).Result()
-		if err != nil {
-			return s.fail(err)
+	var cursor heldCursor
+	for {
+		batch, err := s.heldAfter(ctx, k.held(n), since, cursor, idleBatch)
+		if err != nil || len(batch) == 0 {
+			return err
 		}
 		records := make([]*redis.StringCmd, len(batch))
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -68,6 +102,7 @@ func (s *Store) idleLicenses(ctx context.Context, tenantID string, n int64, sinc
 		}
 		for i, z := range batch {
 			member := z.Member.(string)
+			cursor = heldCursor{set: true, score: z.Score, member: member}
 			product, user, ok := decodeHeldMember(member)
 			if !ok {
 				continue
@@ -87,9 +122,6 @@ func (s *Store) idleLicenses(ctx context.Context, tenantID string, n int64, sinc
 					}
 				}
 			}
-		}
-		if len(batch) < idleBatch {
-			return nil
 		}
 	}
 }
@@ -150,8 +182,10 @@ func (s *Store) ReclaimInactiveLicenses(ctx context.Context, policyID string, da
 	return s.reclaim(ctx, policyID, s.idleSince(days), nil)
 }
 
-// reclaim releases the licenses of a policy unused since a time; after
-// each batch, goOn (when set) says whether to go on.
+// reclaim releases the licenses of a policy unused since a time, walking
+// its index once; after each batch, goOn (when set) says whether to go on.
+// A license assigned since the walk began (a waitlist fill of the walk's
+// own releases) is not idle, whatever the clocks say.
 func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, goOn func() (bool, error)) (int, error) {
 	tenantID, n, _ := license.ParsePolicyID(policyID)
 	k := s.keys(tenantID)
@@ -159,20 +193,24 @@ func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, g
 	if err != nil {
 		return 0, err
 	}
+	began, err := s.redisNow(ctx) // the clock licenses are stamped with
+	if err != nil {
+		return 0, err
+	}
 	reclaimed := 0
+	var cursor heldCursor
 	for {
-		members, err := s.rdb.ZRangeByScore(ctx, k.held(n), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(ms(since), 10), Count: reclaimBatch}).Result()
-		if err != nil {
-			return reclaimed, s.fail(err)
-		}
-		if len(members) == 0 {
-			return reclaimed, nil
+		batch, err := s.heldAfter(ctx, k.held(n), since, cursor, reclaimBatch)
+		if err != nil || len(batch) == 0 {
+			return reclaimed, err
 		}
 		keys := []string{k.policy(n), k.held(n), k.report(n), k.claimed(n), k.events(), k.audit()}
 		kl := newKeyList(keys...)
-		candidates := make([][]any, 0, len(members))
+		candidates := make([][]any, 0, len(batch))
 		freed := map[string]bool{}
-		for _, m := range members {
+		for _, z := range batch {
+			m, _ := z.Member.(string)
+			cursor = heldCursor{set: true, score: z.Score, member: m}
 			product, user, ok := decodeHeldMember(m)
 			if !ok { // names no license: only a bug writes one
 				if err := s.rdb.ZRem(ctx, k.held(n), m).Err(); err != nil {
@@ -191,19 +229,19 @@ func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, g
 		}
 		arg, _ := json.Marshal(candidates)
 		entry, retention := s.audited(ctx, "reclaimInactiveLicenses", []string{policyID})
-		batch := 0
+		released := 0
 		err = s.runFeeding(ctx, reclaimScript, subject{policyID: policyID}, tenantID, fed, kl.keys,
 			func(name, v string) {
 				if name == "reclaimed" {
-					batch = int(number(v))
+					released = int(number(v))
 				}
 			},
-			n, ms(since), string(arg), eventWindow, entry, retention, tenantID)
+			n, ms(since), string(arg), eventWindow, entry, retention, tenantID, ms(began))
 		if err != nil {
 			return reclaimed, err
 		}
-		reclaimed += batch
-		s.flowed(0, batch)
+		reclaimed += released
+		s.flowed(0, released)
 		if goOn != nil {
 			if ok, err := goOn(); err != nil || !ok {
 				return reclaimed, err
