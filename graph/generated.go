@@ -3131,7 +3131,8 @@ type Mutation {
   """
   Claims a license for a user who needs one now, from the app's policy: the
   first product in order that covers the trigger and has a license. A denial
-  is an answer (outcome DENIED with a reason), not an error. APP callers claim
+  is an answer (outcome DENIED with a reason), not an error; with the
+  policy's waitlist on, a claim that finds no license waits (outcome QUEUED). APP callers claim
   for any user of their tenant, USER callers for themselves only.
   """
   claimLicense(
@@ -3163,9 +3164,11 @@ type Subscription {
     @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   """
   Admin changes of a tenant that dashboards show: the org setting, policies
-  created, changed (status, order, products, service plans, name) or deleted,
-  products added, quantities changed, licenses assigned or removed directly.
-  after works as for claimEvents; both share one stream, so an id from either
+  created, changed (status, order, products, service plans, name, settings)
+  or deleted, products added, quantities and low-license thresholds changed,
+  licenses assigned or removed directly or reclaimed, users taken off a
+  waitlist; and the alerts of products running low (LOW_LICENSES). after
+  works as for claimEvents; both share one stream, so an id from either
   resumes either.
   """
   policyEvents(
