@@ -190,6 +190,7 @@ func (s *Store) planFill(ctx context.Context, kl *keyList, tenantID string, ts [
 type fillReply struct {
 	filled int
 	next   string
+	given  []string // the licenses given, as members of their policies' indexes (heldMember)
 }
 
 // readFillReply reads a script's JSON reply: its fills, and each other
@@ -208,6 +209,10 @@ func readFillReply(raw any, read func(name, value string)) (fillReply, error) {
 			r.filled = int(n)
 		case "next":
 			r.next = v
+		case "given":
+			if v != "" {
+				r.given = strings.Split(v, ",")
+			}
 		default:
 			if read != nil {
 				read(name, v)
@@ -225,10 +230,10 @@ func readFillReply(raw any, read func(name, value string)) (fillReply, error) {
 
 // fillRest goes on with the waitlists a script left unfinished (next, see
 // fill_waitlists), one fill.lua after another, until each is over; it
-// returns how many licenses it gave. The policies are read again, so that a
-// change of their products since is seen.
-func (s *Store) fillRest(ctx context.Context, tenantID, next string) (int, error) {
-	filled := 0
+// returns the licenses it gave (see fillReply). The policies are read
+// again, so that a change of their products since is seen.
+func (s *Store) fillRest(ctx context.Context, tenantID, next string) ([]string, error) {
+	var given []string
 	for next != "" {
 		var ts []fillTarget
 		for _, item := range strings.Split(next, ",") {
@@ -239,7 +244,7 @@ func (s *Store) fillRest(ctx context.Context, tenantID, next string) (int, error
 				continue // deleted since: its waitlist with it
 			}
 			if err != nil {
-				return filled, err
+				return given, err
 			}
 			ts = append(ts, fillTarget{policy: p, after: after})
 		}
@@ -249,21 +254,21 @@ func (s *Store) fillRest(ctx context.Context, tenantID, next string) (int, error
 		kl := newKeyList()
 		plan, err := s.planFill(ctx, kl, tenantID, ts)
 		if err != nil {
-			return filled, err
+			return given, err
 		}
 		raw, err := s.runScript(ctx, fillScript, subject{tenantID: tenantID}, kl.keys, plan)
 		if err != nil {
-			return filled, err
+			return given, err
 		}
 		r, err := readFillReply(raw, nil)
 		if err != nil {
-			return filled, err
+			return given, err
 		}
-		filled += r.filled
+		given = append(given, r.given...)
 		s.flowed(r.filled, 0)
 		next = r.next
 	}
-	return filled, nil
+	return given, nil
 }
 
 // flowed tells OnFlow of fills and reclaims.
@@ -282,31 +287,33 @@ func (s *Store) registerFlow(ctx context.Context, tenantID string) error {
 // runFeeding runs a script that makes licenses available (sc, with keys and
 // args, to which it adds the plan of filling the waitlists fed: its keys,
 // and the plan as the last argument), reads its reply (the fills, and its
-// own fields with read), and goes on with the fills it left unfinished. A
-// failure of those is the workers' to mend: the change is made.
+// own fields with read), and goes on with the fills it left unfinished; it
+// returns the licenses the fills gave (see fillReply). A failure of those
+// fills is the workers' to mend: the change is made.
 func (s *Store) runFeeding(ctx context.Context, sc *redis.Script, on subject, tenantID string, fed []*license.Policy,
-	keys []string, read func(name, value string), args ...any) error {
+	keys []string, read func(name, value string), args ...any) ([]string, error) {
 	if len(fed) > 0 {
 		if err := s.registerFlow(ctx, tenantID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	kl := newKeyList(keys...)
 	plan, err := s.planFill(ctx, kl, tenantID, targets(fed))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	raw, err := s.runScript(ctx, sc, on, kl.keys, append(args, plan)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := readFillReply(raw, read)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.flowed(r.filled, 0)
-	if _, err := s.fillRest(ctx, tenantID, r.next); err != nil {
+	more, err := s.fillRest(ctx, tenantID, r.next)
+	if err != nil {
 		s.log.WarnContext(ctx, "a waitlist fill is left to the workers", "tenant", tenantID, "err", err)
 	}
-	return nil
+	return append(r.given, more...), nil
 }

@@ -137,7 +137,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		}
 		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, license.PolicyChanges(&before, p)...)
 		var version int64
-		err = s.runFeeding(ctx, updatePolicyScript, subject{policyID: id}, tenantID, fed,
+		_, err = s.runFeeding(ctx, updatePolicyScript, subject{policyID: id}, tenantID, fed,
 			append([]string{k.policy(n), k.events(), k.audit(), k.waitlist(n), k.work()}, productKeys(k, p.Products)...),
 			func(name, v string) {
 				if name == "version" {

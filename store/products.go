@@ -66,7 +66,7 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 		return nil, err
 	}
 	entry, retention := s.audited(ctx, "setLicenseQuantity", []string{productID})
-	if err := s.runFeeding(ctx, setQuantityScript, subject{productID: productID, n: quantity}, tenantID, fed,
+	if _, err := s.runFeeding(ctx, setQuantityScript, subject{productID: productID, n: quantity}, tenantID, fed,
 		[]string{k.product(n), k.events(), k.audit()}, nil, quantity, n, eventWindow, entry, retention); err != nil {
 		return nil, err
 	}

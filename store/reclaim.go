@@ -184,8 +184,8 @@ func (s *Store) ReclaimInactiveLicenses(ctx context.Context, policyID string, da
 
 // reclaim releases the licenses of a policy unused since a time, walking
 // its index once; after each batch, goOn (when set) says whether to go on.
-// A license assigned since the walk began (a waitlist fill of the walk's
-// own releases) is not idle, whatever the clocks say.
+// The licenses the walk's own releases gave to waiting users are passed
+// over, whatever the clocks say of them.
 func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, goOn func() (bool, error)) (int, error) {
 	tenantID, n, _ := license.ParsePolicyID(policyID)
 	k := s.keys(tenantID)
@@ -193,11 +193,8 @@ func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, g
 	if err != nil {
 		return 0, err
 	}
-	began, err := s.redisNow(ctx) // the clock licenses are stamped with
-	if err != nil {
-		return 0, err
-	}
 	reclaimed := 0
+	given := map[string]bool{}
 	var cursor heldCursor
 	for {
 		batch, err := s.heldAfter(ctx, k.held(n), since, cursor, reclaimBatch)
@@ -211,6 +208,9 @@ func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, g
 		for _, z := range batch {
 			m, _ := z.Member.(string)
 			cursor = heldCursor{set: true, score: z.Score, member: m}
+			if given[m] {
+				continue
+			}
 			product, user, ok := decodeHeldMember(m)
 			if !ok { // names no license: only a bug writes one
 				if err := s.rdb.ZRem(ctx, k.held(n), m).Err(); err != nil {
@@ -230,15 +230,18 @@ func (s *Store) reclaim(ctx context.Context, policyID string, since time.Time, g
 		arg, _ := json.Marshal(candidates)
 		entry, retention := s.audited(ctx, "reclaimInactiveLicenses", []string{policyID})
 		released := 0
-		err = s.runFeeding(ctx, reclaimScript, subject{policyID: policyID}, tenantID, fed, kl.keys,
+		fills, err := s.runFeeding(ctx, reclaimScript, subject{policyID: policyID}, tenantID, fed, kl.keys,
 			func(name, v string) {
 				if name == "reclaimed" {
 					released = int(number(v))
 				}
 			},
-			n, ms(since), string(arg), eventWindow, entry, retention, tenantID, ms(began))
+			n, ms(since), string(arg), eventWindow, entry, retention, tenantID)
 		if err != nil {
 			return reclaimed, err
+		}
+		for _, m := range fills {
+			given[m] = true
 		}
 		reclaimed += released
 		s.flowed(0, released)

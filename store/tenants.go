@@ -96,7 +96,7 @@ func (s *Store) SetAutoClaimEnabled(ctx context.Context, tenantID string, enable
 		}
 	}
 	entry, retention := s.audited(ctx, "setAutoClaimEnabled", []string{tenantID})
-	if err := s.runFeeding(ctx, setEnabledScript, subject{tenantID: tenantID}, tenantID, fed,
+	if _, err := s.runFeeding(ctx, setEnabledScript, subject{tenantID: tenantID}, tenantID, fed,
 		[]string{k.tenant(), k.events(), k.audit()}, nil, boolArg(enabled), eventWindow, entry, retention); err != nil {
 		return nil, err
 	}

@@ -262,7 +262,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 		}
 		entry, retention := s.audited(ctx, "removeLicense", []string{userID, productID},
 			license.FieldChange{Field: "license", Before: license.Text(productID + " (" + string(l.Source) + ")")})
-		err = s.runFeeding(ctx, removeLicenseScript, subject{userID: userID, productID: productID}, tenantID, fed,
+		_, err = s.runFeeding(ctx, removeLicenseScript, subject{userID: userID, productID: productID}, tenantID, fed,
 			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events(), k.audit(), heldKey}, nil,
 			n, rec, claimed, userID, eventWindow, entry, retention)
 		if !errors.Is(err, errStale) {

@@ -11,17 +11,14 @@
 -- ARGV[3] the candidates, JSON: [[user id, product number, license bucket, product hash], …],
 -- the keys by index in KEYS
 -- ARGV[4] event window (ms)  ARGV[5] audit entry (see audit_arg)  ARGV[6] audit retention (ms)
--- ARGV[7] the tenant's id (to name products in the entry)
--- ARGV[8] when the reclaim began (ms, Redis's clock): a license assigned since is not idle
--- ARGV[9] the fill plan (JSON, see fill_waitlists)
--- Reply: a JSON object of strings: reclaimed, filled, next (see
+-- ARGV[7] the tenant's id (to name products in the entry)  ARGV[8] the fill plan (JSON, see fill_waitlists)
+-- Reply: a JSON object of strings: reclaimed, filled, next, given (see
 -- fill_waitlists); or an error "AC:NO_POLICY".
 --@include lib/audit.lua
 --@include lib/fill.lua
 local policy_key, held_key, report_key, claimed_key, events_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local policy, idle_since, candidates = ARGV[1], tonumber(ARGV[2]), cjson.decode(ARGV[3])
-local window, entry, retention, tenant = tonumber(ARGV[4]), audit_arg(ARGV[5]), ARGV[6], ARGV[7]
-local began, plan = tonumber(ARGV[8]), cjson.decode(ARGV[9])
+local window, entry, retention, tenant, plan = tonumber(ARGV[4]), audit_arg(ARGV[5]), ARGV[6], ARGV[7], cjson.decode(ARGV[8])
 
 if redis.call('EXISTS', policy_key) == 0 then
   return redis.error_reply('AC:NO_POLICY')
@@ -42,7 +39,7 @@ for _, c in ipairs(candidates) do
     redis.call('ZREM', held_key, member)
   elseif tonumber(license_last_used(l)) > idle_since then
     redis.call('ZADD', held_key, license_last_used(l), member)
-  elseif tonumber(l.assigned) < began then
+  else
     local pool = redis.call('HMGET', product_key, 'total', 'assigned')
     if not seen[product] then
       seen[product] = true
@@ -68,5 +65,5 @@ end
 if reclaimed > 0 then
   audit(audit_key, retention, entry)
 end
-local filled, next = fill_waitlists(plan, changed)
-return cjson.encode({reclaimed = string.format('%d', reclaimed), filled = string.format('%d', filled), next = next})
+local filled, next, given = fill_waitlists(plan, changed)
+return cjson.encode({reclaimed = string.format('%d', reclaimed), filled = string.format('%d', filled), next = next, given = given})

@@ -25,9 +25,11 @@
 -- low-license alerts of every product whose count the script changed, its
 -- own and those fills took from, are given at the end, each against its
 -- count before the script (see lib/low.lua). Returns how many licenses it
--- gave, and the waitlists whose walk goes on, "<policy number>=<the score
--- it goes on after>,…" ('' when all are over; a score 0 starts again at
--- the head, after the policy's products changed).
+-- gave; the waitlists whose walk goes on, "<policy number>=<the score it
+-- goes on after>,…" ('' when all are over; a score 0 starts again at the
+-- head, after the policy's products changed); and the licenses it gave,
+-- as members of their policies' indexes of claimed licenses, "<product
+-- number>:<user id>,…".
 local function fill_waitlists(plan, changed)
   local setting = redis.call('HGET', KEYS[plan.tenant], 'enabled')
   local events_key, work_key = KEYS[plan.events], KEYS[plan.work]
@@ -37,7 +39,7 @@ local function fill_waitlists(plan, changed)
   local now = now_ms()
   local nowstr = string.format('%d', now)
   local day = string.format('%d', math.floor(now / DAY_MS))
-  local filled, unfinished = 0, {}
+  local filled, unfinished, given = 0, {}, {}
   -- pools[number] is a product's counts, read once; touched lists them in
   -- the order they were read.
   local pools, touched = {}, {}
@@ -112,7 +114,8 @@ local function fill_waitlists(plan, changed)
               redis.call('HINCRBY', policy_key, 'claimed', 1)
               report_claim(KEYS[pl.report], KEYS[pl.claimed], now, window, p.product, user)
               report_count(KEYS[pl.report], KEYS[pl.claimed], now, window, flow_count_field_encode(day, 'fills'))
-              redis.call('ZADD', KEYS[pl.held], now, held_encode(p.product, user))
+              given[#given + 1] = held_encode(p.product, user)
+              redis.call('ZADD', KEYS[pl.held], now, given[#given])
               redis.call('ZREM', queue, user)
               free, filled = free - 1, filled + 1
               emit(events_key, window, {kind = 'claim', policy = pl.n, user = user, app = pl.app, product = p.product,
@@ -137,5 +140,5 @@ local function fill_waitlists(plan, changed)
   for _, p in ipairs(touched) do
     low_alert(events_key, window, p)
   end
-  return filled, table.concat(unfinished, ',')
+  return filled, table.concat(unfinished, ','), table.concat(given, ',')
 end
