@@ -38,6 +38,38 @@ func BenchmarkClaim(b *testing.B) {
 	}
 }
 
+// BenchmarkClaimLicensed measures a licensed re-claim through the store:
+// 2,000 users hold a license, and each iteration claims again for one of
+// them (ALREADY_LICENSED), as apps do at every launch.
+func BenchmarkClaimLicensed(b *testing.B) {
+	for _, backend := range []func(testing.TB) *redistest.Backend{redistest.Mini, redistest.Real} {
+		be := backend(b)
+		b.Run(be.Name, func(b *testing.B) {
+			s := mustOpen(b, be)
+			tenant := "bench" + redistest.Prefix()[5:11]
+			products := tenantWithProducts(b, s, tenant, license.MaxQuantity)
+			automatePolicy(b, s, tenant, products)
+			ctx := context.Background()
+			const holders = 2000
+			for i := range holders {
+				if _, err := s.Claim(ctx, license.ClaimRequest{TenantID: tenant, UserID: fmt.Sprint("u", i), AppID: "POWER_AUTOMATE",
+					Trigger: license.TriggerTriggerPremiumFlow}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				r, err := s.Claim(ctx, license.ClaimRequest{TenantID: tenant, UserID: fmt.Sprint("u", i%holders), AppID: "POWER_AUTOMATE",
+					Trigger: license.TriggerTriggerPremiumFlow})
+				if err != nil || r.Outcome != license.AlreadyLicensed {
+					b.Fatalf("re-claim: %v %v", r, err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkAuditEntryBytes reports the Redis memory an audit entry takes
 // (bytes/entry, from MEMORY USAGE of the audit stream on the real Redis):
 // each iteration is one quantity change, written with its entry.
