@@ -190,6 +190,7 @@ type claimReply struct {
 	Total    int
 	Assigned int
 	Created  int64
+	Low      int // its low-license threshold
 	Position int // on the waitlist (QUEUED)
 }
 
@@ -232,6 +233,8 @@ func readClaimReply(text string) (claimReply, error) {
 			r.Assigned = int(num(name, v))
 		case "created":
 			r.Created = num(name, v)
+		case "low":
+			r.Low = int(num(name, v))
 		case "position":
 			r.Position = int(num(name, v))
 		}
@@ -281,7 +284,7 @@ func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.
 		res.License = l
 		if reply.SKU != "" && reply.Created != 0 {
 			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: reply.SKU, SKU: l.SKU,
-				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, CreatedAt: fromMS(reply.Created)}
+				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, LowLicenseThreshold: reply.Low, CreatedAt: fromMS(reply.Created)}
 		}
 	}
 	if reply.Event != "" {

@@ -357,7 +357,19 @@ func TestLowLicenseAlertFiresOncePerCrossing(t *testing.T) {
 		if n := alerts(); n != 3 {
 			t.Fatalf("%d LOW_LICENSES events: a raise whose licenses went to the waitlist left the count above the threshold; want 3", n)
 		}
-		wantOutcome(t, mustClaim(t, s, claimRequest("low", "last", powerAutomate, cloudFlow)), license.Claimed, "", flow)
+		// A claim's answer, its replay and a licensed re-claim show the threshold.
+		keyed := claimRequest("low", "last", powerAutomate, cloudFlow)
+		keyed.IdempotencyKey, keyed.Caller = "k1", "app"
+		for _, tt := range []struct {
+			r    license.ClaimRequest
+			want license.Outcome
+		}{{keyed, license.Claimed}, {keyed, license.Claimed}, {claimRequest("low", "last", powerAutomate, cloudFlow), license.AlreadyLicensed}} {
+			res := mustClaim(t, s, tt.r)
+			wantOutcome(t, res, tt.want, "", flow)
+			if res.Product == nil || res.Product.LowLicenseThreshold != 1 {
+				t.Fatalf("%s (replayed %v) answered product %+v; want its threshold, 1", res.Outcome, res.Replayed, res.Product)
+			}
+		}
 		if n := alerts(); n != 4 {
 			t.Fatalf("%d LOW_LICENSES events; want 4", n)
 		}

@@ -42,6 +42,7 @@
 --   license    the license record claimed or held (absent when none)
 --   sku, total, assigned, created   the product claimed or held: its
 --              skuPartNumber, its pool after the claim and when it was added (ms)
+--   low        the product's low-license threshold, as set now (absent when off)
 --   event      the id of the decision's event (absent when none was appended)
 --   available  licenses available across the policy's products after the
 --              claim (with event only)
@@ -73,6 +74,12 @@ if string.format('%d', today) ~= day then
   return cjson.encode({kind = 'DAY', at = nowstr})
 end
 
+-- product_keys[number] is the key of a product of the tenant that serves the app.
+local product_keys = {}
+for i = 0, #KEYS - FIRST_PRODUCT do
+  product_keys[ARGV[FIRST_PRODUCT_ARG + i]] = KEYS[FIRST_PRODUCT + i]
+end
+
 -- 1. A replay answers what the first answer said, whatever happened since.
 if idem_field ~= '' then
   local saved = redis.call('HGET', idem_today_key, idem_field) or redis.call('HGET', idem_yesterday_key, idem_field)
@@ -88,6 +95,10 @@ if idem_field ~= '' then
     if l then
       answer.sku = l.sku
     end
+    local key = product_keys[first.product]
+    if key and first.total then
+      answer.low = redis.call('HGET', key, 'low') or nil
+    end
     return cjson.encode(answer)
   end
 end
@@ -96,12 +107,6 @@ end
 local needs = {}
 for _, c in ipairs(covering_decode(ARGV[11])) do
   needs[c.sku] = c.plan
-end
-
--- product_keys[number] is the key of a product of the tenant that serves the app.
-local product_keys = {}
-for i = 0, #KEYS - FIRST_PRODUCT do
-  product_keys[ARGV[FIRST_PRODUCT_ARG + i]] = KEYS[FIRST_PRODUCT + i]
 end
 
 -- 2. A license the user holds that covers the app and trigger ends it.
@@ -121,8 +126,8 @@ for _, h in ipairs(held) do
       license = h.record, sku = l.sku, at = nowstr}
     local key = product_keys[h.product]
     if key then
-      local pool = redis.call('HMGET', key, 'total', 'assigned', 'created')
-      answer.total, answer.assigned, answer.created = pool[1], pool[2], pool[3]
+      local pool = redis.call('HMGET', key, 'total', 'assigned', 'created', 'low')
+      answer.total, answer.assigned, answer.created, answer.low = pool[1], pool[2], pool[3], pool[4] or nil
     end
     return cjson.encode(answer)
   end
@@ -201,7 +206,7 @@ else
         redis.call('ZADD', held_key, now, held_encode(p.product, user))
         answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
         answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
-        answer.assigned, answer.created = string.format('%d', counts.assigned), counts.created
+        answer.assigned, answer.created, answer.low = string.format('%d', counts.assigned), counts.created, counts.low or nil
         low_alert(events_key, window, {product = p.product, total = counts.total, assigned = counts.assigned,
           low = counts.low, before = counts.total - counts.assigned + 1})
         break
