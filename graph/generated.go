@@ -2811,8 +2811,9 @@ type ClaimResult {
   reason: DenialReason
   """
   The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when
-  denied. Its counts are those of the moment of the claim (on a replay, those
-  the first answer gave).
+  denied or queued. Its counts are those of the moment of the claim (on a
+  replay, those the first answer gave); its lowLicenseThreshold is the one
+  set now.
   """
   product: Product
   "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied."
