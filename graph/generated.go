@@ -2816,12 +2816,13 @@ type ClaimResult {
   set now.
   """
   product: Product
-  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied."
+  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied or queued."
   license: License
   """
   The decision as it went to the tenant's event stream; null when it appended
-  no event: an ALREADY_LICENSED answer, or a denial already reported that UTC
-  day for the same user, policy (or app, when it has none) and reason.
+  no event: an ALREADY_LICENSED answer, a user on the waitlist asking again,
+  or a denial already reported that UTC day for the same user, policy (or
+  app, when it has none) and reason.
   """
   event: ClaimEvent
   "True when this repeats the first answer to the same idempotency key, from the same caller."
@@ -2844,9 +2845,9 @@ type ClaimEvent {
   user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The app the claim was for."
   app: App!
-  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
+  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied or queued."
   productId: ID
-  "The product assigned or already held; null when denied."
+  "The product assigned or already held; null when denied or queued."
   product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The action that caused the claim."
   trigger: ClaimTrigger!
