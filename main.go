@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	st, err := store.Open(store.Options{
 		URL: cfg.RedisURL, Cluster: cfg.RedisCluster, PoolSize: cfg.PoolSize, Prefix: cfg.RedisPrefix,
 		Catalog: catalog, Log: log, CommandFailed: metrics.RedisCommandFailed, CommandTook: metrics.RedisCommandTook,
-		TracerProvider: tracer, AuditRetention: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
+		OnFlow: metrics.Flowed, TracerProvider: tracer, AuditRetention: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return err
@@ -105,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	// The background work of waitlists and reclaim sweeps; it stops with ctx.
+	go st.Work(ctx)
 
 	// Demo tokens only for a development server: the embedded Redis.
 	secret, printTokens := []byte(cfg.JWTSecret), cfg.embedded()

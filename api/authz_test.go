@@ -121,6 +121,39 @@ func (a *testAPI) mustAssign(userID, productID string) {
 	}
 }
 
+// mustWaitlist turns a policy's waitlist on, with the org setting and no
+// license left, and queues a user on it, straight through the store.
+func (a *testAPI) mustWaitlist(f *fixture, policyID, userID string) {
+	a.t.Helper()
+	ctx := a.t.Context()
+	_, err := a.store.UpdatePolicy(ctx, policyID, func(p *license.Policy, _ license.SKULookup) error {
+		return p.ApplySettings(license.PolicySettings{WaitlistEnabled: license.Update[bool]{Set: true, Value: true}})
+	})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.store.SetAutoClaimEnabled(ctx, f.tenantID, true); err != nil {
+		a.t.Fatal(err)
+	}
+	p, err := a.store.Policy(ctx, policyID)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for _, pp := range p.Products {
+		prod, err := a.store.Product(ctx, pp.ProductID)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		if _, err := a.store.SetLicenseQuantity(ctx, pp.ProductID, prod.AssignedLicenses); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+	res, err := a.store.Claim(ctx, license.ClaimRequest{TenantID: f.tenantID, UserID: userID, AppID: p.AppID, Trigger: license.TriggerSignIn})
+	if err != nil || res.Outcome != license.Queued {
+		a.t.Fatalf("queue %s: %+v, %v", userID, res, err)
+	}
+}
+
 // checkError fails unless r failed with code and a message that is not empty,
 // not "internal error", and mentions each of words (case-insensitively).
 func checkError(t testing.TB, r gqltest.Response, code string, words ...string) {
@@ -218,6 +251,23 @@ var mutationCases = []struct {
 	{"deleteAutoClaimPolicy", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
+	}},
+	{"updateAutoClaimPolicySettings", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		return `mutation($p: ID!) { updateAutoClaimPolicySettings(input: {policyId: $p, waitlistEnabled: true, reclaimInactiveAfterDays: 30}) { id } }`,
+			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
+	}},
+	{"removeFromWaitlist", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		p := a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])
+		a.mustWaitlist(f, p, "waiting")
+		return `mutation($p: ID!) { removeFromWaitlist(policyId: $p, userId: "waiting") { id } }`, map[string]any{"p": p}
+	}},
+	{"reclaimInactiveLicenses", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		return `mutation($p: ID!) { reclaimInactiveLicenses(policyId: $p, days: 30) }`,
+			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
+	}},
+	{"setLowLicenseThreshold", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		return `mutation($p: ID!) { setLowLicenseThreshold(productId: $p, threshold: 2) { id lowLicenseThreshold } }`,
+			map[string]any{"p": f.products["FLOW_PER_USER"]}
 	}},
 }
 

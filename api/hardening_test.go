@@ -53,6 +53,10 @@ func TestRequestLimits(t *testing.T) {
 			{"ClaimTwiceByAlias", `mutation { a: claimLicense(input: {tenantId: "limits", userId: "u", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } b: claimLicense(input: {tenantId: "limits", userId: "v", appId: "POWER_AUTOMATE", trigger: SIGN_IN}) { outcome } }`, "BAD_USER_INPUT", "must call nothing else"},
 			{"Complexity", `{ tenant(id: "limits") { users(first: 500) { nodes { id displayName userPrincipalName createdAt licenses { source assignedAt
 				product { skuId skuPartNumber displayName servicePlans { id name displayName } apps { id displayName triggers } } policy { id name status } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
+			{"WaitlistComplexity", `{ tenant(id: "limits") { policies { waitlist(first: 500) { nodes { userId position queuedAt trigger user { id displayName userPrincipalName createdAt
+				licenses { source assignedAt lastUsedAt product { id skuId displayName } policy { id name enabled } } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
+			{"InactiveLicensesComplexity", `{ tenant(id: "limits") { policies { inactiveLicenses(days: 30, first: 500) { nodes { source assignedAt lastUsedAt user { id displayName } policy { id name } disabledServicePlans { id name }
+				product { skuId skuPartNumber displayName servicePlans { id name displayName } apps { id displayName triggers } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
 			{"Introspection", `{ __schema { types { name } } }`, "FORBIDDEN", "introspection"},
 		}
 		for _, tt := range tests {

@@ -23,6 +23,8 @@ type Metrics struct {
 	latency      *prometheus.HistogramVec // by route
 	redisErrors  *prometheus.CounterVec   // by command
 	redisLatency *prometheus.HistogramVec // by command
+	fills        prometheus.Counter       // licenses given to waiting users
+	reclaims     prometheus.Counter       // licenses reclaimed unused
 }
 
 // latencyBuckets fit requests and operations: most take a millisecond or
@@ -67,6 +69,14 @@ func NewMetrics() *Metrics {
 			Help:    "Time from sending a Redis command to its reply (or failure), by command; a pipeline counts as one command named pipeline.",
 			Buckets: redisBuckets,
 		}, []string{"command"}),
+		fills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "autoclaim_waitlist_fills_total",
+			Help: "Licenses given to users waiting on a policy's waitlist, by this instance (in the call that made them available, or by its worker).",
+		}),
+		reclaims: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "autoclaim_licenses_reclaimed_total",
+			Help: "Licenses reclaimed because their holders did not use them, by this instance (reclaimInactiveLicenses, or its worker's sweeps).",
+		}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "autoclaim_build_info",
@@ -74,7 +84,7 @@ func NewMetrics() *Metrics {
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(Version(), runtime.Version()).Set(1)
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build, m.operations, m.claims, m.replays, m.requests, m.latency, m.redisErrors, m.redisLatency)
+		build, m.operations, m.claims, m.replays, m.requests, m.latency, m.redisErrors, m.redisLatency, m.fills, m.reclaims)
 	return m
 }
 
@@ -96,6 +106,13 @@ func (m *Metrics) RedisCommandFailed(command string) {
 // store's Options.CommandTook.
 func (m *Metrics) RedisCommandTook(command string, d time.Duration) {
 	m.redisLatency.WithLabelValues(command).Observe(d.Seconds())
+}
+
+// Flowed counts licenses given to waiting users and reclaimed; give it to
+// the store's Options.OnFlow.
+func (m *Metrics) Flowed(filled, reclaimed int) {
+	m.fills.Add(float64(filled))
+	m.reclaims.Add(float64(reclaimed))
 }
 
 // request counts an HTTP request, and times it unless it was a stream.

@@ -37,7 +37,8 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // TestClaimIsOneRoundTrip: once the app's policy is cached, a claim through
 // the real handler, asking for everything a claim answer holds that came from
 // the claim itself, costs exactly one Redis round trip (the EVALSHA): a new
-// claim, and a licensed user's re-claim.
+// claim, a licensed user's re-claim, a claim queued on the waitlist and a
+// waiting user's asking again.
 func TestClaimIsOneRoundTrip(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		ta := newTestAPI(t, b)
@@ -54,11 +55,12 @@ func TestClaimIsOneRoundTrip(t *testing.T) {
 
 		hook := &countingHook{}
 		b.Client.AddHook(hook)
-		for _, want := range []string{"CLAIMED", "ALREADY_LICENSED"} {
+		count := func(user, want string) {
+			t.Helper()
 			hook.trips.Store(0)
 			hook.commands.Store(0)
 			var out struct{ ClaimLicense struct{ Outcome string } }
-			ta.mustDo(app, claim, map[string]any{"u": "counted"}, &out)
+			ta.mustDo(app, claim, map[string]any{"u": user}, &out)
 			if out.ClaimLicense.Outcome != want {
 				t.Fatalf("outcome %s; want %s", out.ClaimLicense.Outcome, want)
 			}
@@ -66,5 +68,14 @@ func TestClaimIsOneRoundTrip(t *testing.T) {
 				t.Fatalf("%s took %d Redis round trips (%d commands); want 1", want, got, hook.commands.Load())
 			}
 		}
+		count("counted", "CLAIMED")
+		count("counted", "ALREADY_LICENSED")
+
+		// With the waitlist on and the pools empty: queued, and asking again.
+		ta.mustDo(f.admin, `mutation { updateAutoClaimPolicySettings(input: {policyId: "trips:policy:1", waitlistEnabled: true}) { id } }`, nil, nil)
+		ta.mustDo(f.admin, `mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: 2) { id } }`, map[string]any{"p": f.products["FLOW_PER_USER"]}, nil)
+		ta.mustDo(app, claim, map[string]any{"u": "warm-up-again"}, nil) // the policy changed: its route is read again
+		count("waiting", "QUEUED")
+		count("waiting", "QUEUED")
 	})
 }

@@ -33,7 +33,12 @@ type subscriptionFixture struct {
 
 func newSubscriptionFixture(t *testing.T, b *redistest.Backend, tenantID string) *subscriptionFixture {
 	t.Helper()
-	ta := newTestAPI(t, b)
+	return newSubscriptionFixtureOn(t, newTestAPI(t, b), tenantID)
+}
+
+// newSubscriptionFixtureOn is newSubscriptionFixture on a test API of the caller's.
+func newSubscriptionFixtureOn(t *testing.T, ta *testAPI, tenantID string) *subscriptionFixture {
+	t.Helper()
 	srv := httptest.NewServer(ta.handler)
 	t.Cleanup(srv.Close)
 	f := ta.newFixture(tenantID)

@@ -50,6 +50,7 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	Tenant() TenantResolver
 	User() UserResolver
+	WaitlistEntry() WaitlistEntryResolver
 }
 
 type DirectiveRoot struct {
@@ -91,19 +92,23 @@ type ComplexityRoot struct {
 	}
 
 	AutoClaimPolicy struct {
-		App               func(childComplexity int) int
-		AutoCreated       func(childComplexity int) int
-		AvailableLicenses func(childComplexity int) int
-		ClaimedLicenses   func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		Enabled           func(childComplexity int) int
-		ID                func(childComplexity int) int
-		Name              func(childComplexity int) int
-		PrimaryProduct    func(childComplexity int) int
-		Products          func(childComplexity int) int
-		Status            func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
-		Version           func(childComplexity int) int
+		App                      func(childComplexity int) int
+		AutoCreated              func(childComplexity int) int
+		AvailableLicenses        func(childComplexity int) int
+		ClaimedLicenses          func(childComplexity int) int
+		CreatedAt                func(childComplexity int) int
+		Enabled                  func(childComplexity int) int
+		ID                       func(childComplexity int) int
+		InactiveLicenses         func(childComplexity int, days int, first *int, after *string) int
+		Name                     func(childComplexity int) int
+		PrimaryProduct           func(childComplexity int) int
+		Products                 func(childComplexity int) int
+		ReclaimInactiveAfterDays func(childComplexity int) int
+		Status                   func(childComplexity int) int
+		UpdatedAt                func(childComplexity int) int
+		Version                  func(childComplexity int) int
+		Waitlist                 func(childComplexity int, first *int, after *string) int
+		WaitlistEnabled          func(childComplexity int) int
 	}
 
 	AutoClaimReport struct {
@@ -145,12 +150,13 @@ type ComplexityRoot struct {
 	}
 
 	ClaimResult struct {
-		Event    func(childComplexity int) int
-		License  func(childComplexity int) int
-		Outcome  func(childComplexity int) int
-		Product  func(childComplexity int) int
-		Reason   func(childComplexity int) int
-		Replayed func(childComplexity int) int
+		Event            func(childComplexity int) int
+		License          func(childComplexity int) int
+		Outcome          func(childComplexity int) int
+		Product          func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		Replayed         func(childComplexity int) int
+		WaitlistPosition func(childComplexity int) int
 	}
 
 	ClaimedUser struct {
@@ -186,9 +192,11 @@ type ComplexityRoot struct {
 	}
 
 	DailyClaims struct {
-		Claims func(childComplexity int) int
-		Date   func(childComplexity int) int
-		Denied func(childComplexity int) int
+		Claims        func(childComplexity int) int
+		Date          func(childComplexity int) int
+		Denied        func(childComplexity int) int
+		Reclaimed     func(childComplexity int) int
+		WaitlistFills func(childComplexity int) int
 	}
 
 	DeleteAutoClaimPolicyPayload struct {
@@ -207,6 +215,18 @@ type ComplexityRoot struct {
 		Field  func(childComplexity int) int
 	}
 
+	InactiveLicenseConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	InactiveLicenseEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	License struct {
 		AssignedAt           func(childComplexity int) int
 		DisabledServicePlans func(childComplexity int) int
@@ -214,6 +234,8 @@ type ComplexityRoot struct {
 		Policy               func(childComplexity int) int
 		Product              func(childComplexity int) int
 		Source               func(childComplexity int) int
+		User                 func(childComplexity int) int
+		UserID               func(childComplexity int) int
 	}
 
 	Me struct {
@@ -225,24 +247,28 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddBackupProduct          func(childComplexity int, policyID string, productID string, disabledServicePlanIds []string) int
-		AddProduct                func(childComplexity int, input model.AddProductInput) int
-		AssignLicense             func(childComplexity int, input model.AssignLicenseInput) int
-		ClaimLicense              func(childComplexity int, input model.ClaimLicenseInput) int
-		CreateAutoClaimPolicy     func(childComplexity int, input model.CreateAutoClaimPolicyInput) int
-		CreateTenant              func(childComplexity int, input model.CreateTenantInput) int
-		CreateUser                func(childComplexity int, input model.CreateUserInput) int
-		DeleteAutoClaimPolicy     func(childComplexity int, policyID string) int
-		MovePolicyProduct         func(childComplexity int, policyID string, productID string, direction license.Direction) int
-		RemoveLicense             func(childComplexity int, userID string, productID string) int
-		RemovePolicyProduct       func(childComplexity int, policyID string, productID string) int
-		RenameAutoClaimPolicy     func(childComplexity int, policyID string, name string) int
-		SetAutoClaimEnabled       func(childComplexity int, tenantID string, enabled bool) int
-		SetAutoClaimPolicyEnabled func(childComplexity int, policyID string, enabled bool) int
-		SetLicenseQuantity        func(childComplexity int, productID string, quantity int) int
-		SetPolicyProductOrder     func(childComplexity int, policyID string, productIds []string) int
-		SetPolicyServicePlans     func(childComplexity int, policyID string, productID *string, disabledServicePlanIds []string) int
-		SetTenantPolicyLimit      func(childComplexity int, tenantID string, limit int) int
+		AddBackupProduct              func(childComplexity int, policyID string, productID string, disabledServicePlanIds []string) int
+		AddProduct                    func(childComplexity int, input model.AddProductInput) int
+		AssignLicense                 func(childComplexity int, input model.AssignLicenseInput) int
+		ClaimLicense                  func(childComplexity int, input model.ClaimLicenseInput) int
+		CreateAutoClaimPolicy         func(childComplexity int, input model.CreateAutoClaimPolicyInput) int
+		CreateTenant                  func(childComplexity int, input model.CreateTenantInput) int
+		CreateUser                    func(childComplexity int, input model.CreateUserInput) int
+		DeleteAutoClaimPolicy         func(childComplexity int, policyID string) int
+		MovePolicyProduct             func(childComplexity int, policyID string, productID string, direction license.Direction) int
+		ReclaimInactiveLicenses       func(childComplexity int, policyID string, days int) int
+		RemoveFromWaitlist            func(childComplexity int, policyID string, userID string) int
+		RemoveLicense                 func(childComplexity int, userID string, productID string) int
+		RemovePolicyProduct           func(childComplexity int, policyID string, productID string) int
+		RenameAutoClaimPolicy         func(childComplexity int, policyID string, name string) int
+		SetAutoClaimEnabled           func(childComplexity int, tenantID string, enabled bool) int
+		SetAutoClaimPolicyEnabled     func(childComplexity int, policyID string, enabled bool) int
+		SetLicenseQuantity            func(childComplexity int, productID string, quantity int) int
+		SetLowLicenseThreshold        func(childComplexity int, productID string, threshold int) int
+		SetPolicyProductOrder         func(childComplexity int, policyID string, productIds []string) int
+		SetPolicyServicePlans         func(childComplexity int, policyID string, productID *string, disabledServicePlanIds []string) int
+		SetTenantPolicyLimit          func(childComplexity int, tenantID string, limit int) int
+		UpdateAutoClaimPolicySettings func(childComplexity int, input model.UpdateAutoClaimPolicySettingsInput) int
 	}
 
 	PageInfo struct {
@@ -253,20 +279,21 @@ type ComplexityRoot struct {
 	}
 
 	PolicyEvent struct {
-		Actor            func(childComplexity int) int
-		AssignedLicenses func(childComplexity int) int
-		At               func(childComplexity int) int
-		Enabled          func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Kind             func(childComplexity int) int
-		Policy           func(childComplexity int) int
-		PolicyID         func(childComplexity int) int
-		Product          func(childComplexity int) int
-		ProductID        func(childComplexity int) int
-		ProductIDs       func(childComplexity int) int
-		TotalLicenses    func(childComplexity int) int
-		UserID           func(childComplexity int) int
-		Version          func(childComplexity int) int
+		Actor               func(childComplexity int) int
+		AssignedLicenses    func(childComplexity int) int
+		At                  func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		LowLicenseThreshold func(childComplexity int) int
+		Policy              func(childComplexity int) int
+		PolicyID            func(childComplexity int) int
+		Product             func(childComplexity int) int
+		ProductID           func(childComplexity int) int
+		ProductIDs          func(childComplexity int) int
+		TotalLicenses       func(childComplexity int) int
+		UserID              func(childComplexity int) int
+		Version             func(childComplexity int) int
 	}
 
 	PolicyProduct struct {
@@ -279,28 +306,31 @@ type ComplexityRoot struct {
 	}
 
 	PolicyReport struct {
-		ClaimedUsers func(childComplexity int, first *int, after *string) int
-		Claims       func(childComplexity int) int
-		Daily        func(childComplexity int) int
-		Deleted      func(childComplexity int) int
-		Denials      func(childComplexity int) int
-		Policy       func(childComplexity int) int
-		PolicyName   func(childComplexity int) int
-		Products     func(childComplexity int) int
+		ClaimedUsers  func(childComplexity int, first *int, after *string) int
+		Claims        func(childComplexity int) int
+		Daily         func(childComplexity int) int
+		Deleted       func(childComplexity int) int
+		Denials       func(childComplexity int) int
+		Policy        func(childComplexity int) int
+		PolicyName    func(childComplexity int) int
+		Products      func(childComplexity int) int
+		Reclaimed     func(childComplexity int) int
+		WaitlistFills func(childComplexity int) int
 	}
 
 	Product struct {
-		Apps              func(childComplexity int) int
-		AssignedLicenses  func(childComplexity int) int
-		AvailableLicenses func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		DisplayName       func(childComplexity int) int
-		ID                func(childComplexity int) int
-		ServicePlans      func(childComplexity int) int
-		SkuID             func(childComplexity int) int
-		SkuPartNumber     func(childComplexity int) int
-		TotalLicenses     func(childComplexity int) int
-		Triggers          func(childComplexity int) int
+		Apps                func(childComplexity int) int
+		AssignedLicenses    func(childComplexity int) int
+		AvailableLicenses   func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		DisplayName         func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		LowLicenseThreshold func(childComplexity int) int
+		ServicePlans        func(childComplexity int) int
+		SkuID               func(childComplexity int) int
+		SkuPartNumber       func(childComplexity int) int
+		TotalLicenses       func(childComplexity int) int
+		Triggers            func(childComplexity int) int
 	}
 
 	ProductClaims struct {
@@ -326,19 +356,20 @@ type ComplexityRoot struct {
 	}
 
 	Tenant struct {
-		AuditLog         func(childComplexity int, first *int, after *string, since *time.Time, action *string) int
-		AutoClaimEnabled func(childComplexity int) int
-		AutoClaimReport  func(childComplexity int, days *int) int
-		CreatedAt        func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Name             func(childComplexity int) int
-		Policies         func(childComplexity int) int
-		Policy           func(childComplexity int, id string) int
-		PolicyLimit      func(childComplexity int) int
-		Product          func(childComplexity int, id string) int
-		Products         func(childComplexity int) int
-		User             func(childComplexity int, id string) int
-		Users            func(childComplexity int, first *int, after *string) int
+		AuditLog           func(childComplexity int, first *int, after *string, since *time.Time, action *string) int
+		AutoClaimEnabled   func(childComplexity int) int
+		AutoClaimReport    func(childComplexity int, days *int) int
+		CreatedAt          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Policies           func(childComplexity int) int
+		Policy             func(childComplexity int, id string) int
+		PolicyLimit        func(childComplexity int) int
+		Product            func(childComplexity int, id string) int
+		Products           func(childComplexity int) int
+		ProductsRunningLow func(childComplexity int) int
+		User               func(childComplexity int, id string) int
+		Users              func(childComplexity int, first *int, after *string) int
 	}
 
 	User struct {
@@ -360,6 +391,26 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	WaitlistConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WaitlistEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WaitlistEntry struct {
+		Position func(childComplexity int) int
+		QueuedAt func(childComplexity int) int
+		Trigger  func(childComplexity int) int
+		User     func(childComplexity int) int
+		UserID   func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -378,6 +429,10 @@ type AutoClaimPolicyResolver interface {
 	AvailableLicenses(ctx context.Context, obj *license.Policy) (int, error)
 
 	Version(ctx context.Context, obj *license.Policy) (int, error)
+
+	ReclaimInactiveAfterDays(ctx context.Context, obj *license.Policy) (*int, error)
+	Waitlist(ctx context.Context, obj *license.Policy, first *int, after *string) (*model.WaitlistConnection, error)
+	InactiveLicenses(ctx context.Context, obj *license.Policy, days int, first *int, after *string) (*model.InactiveLicenseConnection, error)
 }
 type CatalogProductResolver interface {
 	Coverage(ctx context.Context, obj *license.SKU) ([]*license.Coverage, error)
@@ -396,6 +451,8 @@ type ClaimEventResolver interface {
 type ClaimResultResolver interface {
 	Reason(ctx context.Context, obj *license.ClaimResult) (*license.Reason, error)
 	Product(ctx context.Context, obj *license.ClaimResult) (*license.Product, error)
+
+	WaitlistPosition(ctx context.Context, obj *license.ClaimResult) (*int, error)
 }
 type ClaimedUserResolver interface {
 	User(ctx context.Context, obj *license.ClaimedUser) (*license.User, error)
@@ -408,6 +465,7 @@ type CoverageResolver interface {
 	RequiredServicePlan(ctx context.Context, obj *license.Coverage) (*license.ServicePlan, error)
 }
 type LicenseResolver interface {
+	User(ctx context.Context, obj *license.License) (*license.User, error)
 	Product(ctx context.Context, obj *license.License) (*license.Product, error)
 	Policy(ctx context.Context, obj *license.License) (*license.Policy, error)
 
@@ -434,6 +492,10 @@ type MutationResolver interface {
 	MovePolicyProduct(ctx context.Context, policyID string, productID string, direction license.Direction) (*license.Policy, error)
 	SetPolicyProductOrder(ctx context.Context, policyID string, productIds []string) (*license.Policy, error)
 	SetPolicyServicePlans(ctx context.Context, policyID string, productID *string, disabledServicePlanIds []string) (*license.Policy, error)
+	UpdateAutoClaimPolicySettings(ctx context.Context, input model.UpdateAutoClaimPolicySettingsInput) (*license.Policy, error)
+	RemoveFromWaitlist(ctx context.Context, policyID string, userID string) (*license.Policy, error)
+	ReclaimInactiveLicenses(ctx context.Context, policyID string, days int) (int, error)
+	SetLowLicenseThreshold(ctx context.Context, productID string, threshold int) (*license.Product, error)
 	DeleteAutoClaimPolicy(ctx context.Context, policyID string) (*model.DeleteAutoClaimPolicyPayload, error)
 	ClaimLicense(ctx context.Context, input model.ClaimLicenseInput) (*license.ClaimResult, error)
 }
@@ -445,6 +507,8 @@ type PolicyEventResolver interface {
 	ProductID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
 	Product(ctx context.Context, obj *license.ChangeEvent) (*license.Product, error)
 	UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
+
+	LowLicenseThreshold(ctx context.Context, obj *license.ChangeEvent) (*int, error)
 }
 type PolicyReportResolver interface {
 	PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error)
@@ -473,6 +537,7 @@ type SubscriptionResolver interface {
 }
 type TenantResolver interface {
 	Products(ctx context.Context, obj *license.Tenant) ([]*license.Product, error)
+	ProductsRunningLow(ctx context.Context, obj *license.Tenant) ([]*license.Product, error)
 	Product(ctx context.Context, obj *license.Tenant, id string) (*license.Product, error)
 	Policies(ctx context.Context, obj *license.Tenant) ([]*license.Policy, error)
 	Policy(ctx context.Context, obj *license.Tenant, id string) (*license.Policy, error)
@@ -483,6 +548,9 @@ type TenantResolver interface {
 }
 type UserResolver interface {
 	Licenses(ctx context.Context, obj *license.User) ([]*license.License, error)
+}
+type WaitlistEntryResolver interface {
+	User(ctx context.Context, obj *license.WaitlistEntry) (*license.User, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -652,6 +720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimPolicy.ID(childComplexity), true
+	case "AutoClaimPolicy.inactiveLicenses":
+		if e.ComplexityRoot.AutoClaimPolicy.InactiveLicenses == nil {
+			break
+		}
+
+		args, err := ec.field_AutoClaimPolicy_inactiveLicenses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.InactiveLicenses(childComplexity, args["days"].(int), args["first"].(*int), args["after"].(*string)), true
 	case "AutoClaimPolicy.name":
 		if e.ComplexityRoot.AutoClaimPolicy.Name == nil {
 			break
@@ -670,6 +749,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimPolicy.Products(childComplexity), true
+	case "AutoClaimPolicy.reclaimInactiveAfterDays":
+		if e.ComplexityRoot.AutoClaimPolicy.ReclaimInactiveAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.ReclaimInactiveAfterDays(childComplexity), true
 	case "AutoClaimPolicy.status":
 		if e.ComplexityRoot.AutoClaimPolicy.Status == nil {
 			break
@@ -688,6 +773,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimPolicy.Version(childComplexity), true
+	case "AutoClaimPolicy.waitlist":
+		if e.ComplexityRoot.AutoClaimPolicy.Waitlist == nil {
+			break
+		}
+
+		args, err := ec.field_AutoClaimPolicy_waitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.Waitlist(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "AutoClaimPolicy.waitlistEnabled":
+		if e.ComplexityRoot.AutoClaimPolicy.WaitlistEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.WaitlistEnabled(childComplexity), true
 
 	case "AutoClaimReport.days":
 		if e.ComplexityRoot.AutoClaimReport.Days == nil {
@@ -885,6 +987,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimResult.Replayed(childComplexity), true
+	case "ClaimResult.waitlistPosition":
+		if e.ComplexityRoot.ClaimResult.WaitlistPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.WaitlistPosition(childComplexity), true
 
 	case "ClaimedUser.claimedAt":
 		if e.ComplexityRoot.ClaimedUser.ClaimedAt == nil {
@@ -1011,6 +1119,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DailyClaims.Denied(childComplexity), true
+	case "DailyClaims.reclaimed":
+		if e.ComplexityRoot.DailyClaims.Reclaimed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyClaims.Reclaimed(childComplexity), true
+	case "DailyClaims.waitlistFills":
+		if e.ComplexityRoot.DailyClaims.WaitlistFills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailyClaims.WaitlistFills(childComplexity), true
 
 	case "DeleteAutoClaimPolicyPayload.deletedPolicyId":
 		if e.ComplexityRoot.DeleteAutoClaimPolicyPayload.DeletedPolicyID == nil {
@@ -1057,6 +1177,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
 
+	case "InactiveLicenseConnection.edges":
+		if e.ComplexityRoot.InactiveLicenseConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseConnection.Edges(childComplexity), true
+	case "InactiveLicenseConnection.nodes":
+		if e.ComplexityRoot.InactiveLicenseConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseConnection.Nodes(childComplexity), true
+	case "InactiveLicenseConnection.pageInfo":
+		if e.ComplexityRoot.InactiveLicenseConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseConnection.PageInfo(childComplexity), true
+	case "InactiveLicenseConnection.totalCount":
+		if e.ComplexityRoot.InactiveLicenseConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseConnection.TotalCount(childComplexity), true
+
+	case "InactiveLicenseEdge.cursor":
+		if e.ComplexityRoot.InactiveLicenseEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseEdge.Cursor(childComplexity), true
+	case "InactiveLicenseEdge.node":
+		if e.ComplexityRoot.InactiveLicenseEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InactiveLicenseEdge.Node(childComplexity), true
+
 	case "License.assignedAt":
 		if e.ComplexityRoot.License.AssignedAt == nil {
 			break
@@ -1093,6 +1251,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.License.Source(childComplexity), true
+	case "License.user":
+		if e.ComplexityRoot.License.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.User(childComplexity), true
+	case "License.userId":
+		if e.ComplexityRoot.License.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.UserID(childComplexity), true
 
 	case "Me.roles":
 		if e.ComplexityRoot.Me.Roles == nil {
@@ -1224,6 +1394,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MovePolicyProduct(childComplexity, args["policyId"].(string), args["productId"].(string), args["direction"].(license.Direction)), true
+	case "Mutation.reclaimInactiveLicenses":
+		if e.ComplexityRoot.Mutation.ReclaimInactiveLicenses == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reclaimInactiveLicenses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReclaimInactiveLicenses(childComplexity, args["policyId"].(string), args["days"].(int)), true
+	case "Mutation.removeFromWaitlist":
+		if e.ComplexityRoot.Mutation.RemoveFromWaitlist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeFromWaitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveFromWaitlist(childComplexity, args["policyId"].(string), args["userId"].(string)), true
 	case "Mutation.removeLicense":
 		if e.ComplexityRoot.Mutation.RemoveLicense == nil {
 			break
@@ -1290,6 +1482,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetLicenseQuantity(childComplexity, args["productId"].(string), args["quantity"].(int)), true
+	case "Mutation.setLowLicenseThreshold":
+		if e.ComplexityRoot.Mutation.SetLowLicenseThreshold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLowLicenseThreshold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLowLicenseThreshold(childComplexity, args["productId"].(string), args["threshold"].(int)), true
 	case "Mutation.setPolicyProductOrder":
 		if e.ComplexityRoot.Mutation.SetPolicyProductOrder == nil {
 			break
@@ -1323,6 +1526,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetTenantPolicyLimit(childComplexity, args["tenantId"].(string), args["limit"].(int)), true
+	case "Mutation.updateAutoClaimPolicySettings":
+		if e.ComplexityRoot.Mutation.UpdateAutoClaimPolicySettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAutoClaimPolicySettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAutoClaimPolicySettings(childComplexity, args["input"].(model.UpdateAutoClaimPolicySettingsInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1385,6 +1599,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyEvent.Kind(childComplexity), true
+	case "PolicyEvent.lowLicenseThreshold":
+		if e.ComplexityRoot.PolicyEvent.LowLicenseThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.LowLicenseThreshold(childComplexity), true
 	case "PolicyEvent.policy":
 		if e.ComplexityRoot.PolicyEvent.Policy == nil {
 			break
@@ -1524,6 +1744,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyReport.Products(childComplexity), true
+	case "PolicyReport.reclaimed":
+		if e.ComplexityRoot.PolicyReport.Reclaimed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.Reclaimed(childComplexity), true
+	case "PolicyReport.waitlistFills":
+		if e.ComplexityRoot.PolicyReport.WaitlistFills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyReport.WaitlistFills(childComplexity), true
 
 	case "Product.apps":
 		if e.ComplexityRoot.Product.Apps == nil {
@@ -1561,6 +1793,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.ID(childComplexity), true
+	case "Product.lowLicenseThreshold":
+		if e.ComplexityRoot.Product.LowLicenseThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.LowLicenseThreshold(childComplexity), true
 	case "Product.servicePlans":
 		if e.ComplexityRoot.Product.ServicePlans == nil {
 			break
@@ -1758,6 +1996,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Products(childComplexity), true
+	case "Tenant.productsRunningLow":
+		if e.ComplexityRoot.Tenant.ProductsRunningLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.ProductsRunningLow(childComplexity), true
 	case "Tenant.user":
 		if e.ComplexityRoot.Tenant.User == nil {
 			break
@@ -1850,6 +2094,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "WaitlistConnection.edges":
+		if e.ComplexityRoot.WaitlistConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistConnection.Edges(childComplexity), true
+	case "WaitlistConnection.nodes":
+		if e.ComplexityRoot.WaitlistConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistConnection.Nodes(childComplexity), true
+	case "WaitlistConnection.pageInfo":
+		if e.ComplexityRoot.WaitlistConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistConnection.PageInfo(childComplexity), true
+	case "WaitlistConnection.totalCount":
+		if e.ComplexityRoot.WaitlistConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistConnection.TotalCount(childComplexity), true
+
+	case "WaitlistEdge.cursor":
+		if e.ComplexityRoot.WaitlistEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEdge.Cursor(childComplexity), true
+	case "WaitlistEdge.node":
+		if e.ComplexityRoot.WaitlistEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEdge.Node(childComplexity), true
+
+	case "WaitlistEntry.position":
+		if e.ComplexityRoot.WaitlistEntry.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Position(childComplexity), true
+	case "WaitlistEntry.queuedAt":
+		if e.ComplexityRoot.WaitlistEntry.QueuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.QueuedAt(childComplexity), true
+	case "WaitlistEntry.trigger":
+		if e.ComplexityRoot.WaitlistEntry.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Trigger(childComplexity), true
+	case "WaitlistEntry.user":
+		if e.ComplexityRoot.WaitlistEntry.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.User(childComplexity), true
+	case "WaitlistEntry.userId":
+		if e.ComplexityRoot.WaitlistEntry.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.UserID(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1866,6 +2179,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("PolicyProductInput", ec.unmarshalInputPolicyProductInput),
+			graphql.NewInputUnmarshaler("UpdateAutoClaimPolicySettingsInput", ec.unmarshalInputUpdateAutoClaimPolicySettingsInput),
 		)
 	}
 	first := true
@@ -2032,6 +2346,11 @@ enum ClaimTrigger {
   SAVE_PREMIUM_FLOW_ATTENDED_RPA
   "Power Automate: the user turned on a premium cloud flow with attended RPA (covered by Power Automate Premium, not by the per user plan)."
   TURN_ON_PREMIUM_FLOW_ATTENDED_RPA
+  """
+  The license was given to a user waiting on the policy's waitlist, when one
+  became available (the claim event of a waitlist fill). Apps don't send it.
+  """
+  WAITLIST
 }
 
 "A policy's status as the admin center's policy list shows it. The same as AutoClaimPolicy.enabled."
@@ -2161,6 +2480,8 @@ type Tenant {
   createdAt: Time!
   "The pools of licenses the tenant bought, in the order they were added."
   products: [Product!]!
+  "The products whose available licenses are at or below their lowLicenseThreshold (those with a threshold), in the order they were added."
+  productsRunningLow: [Product!]!
   "One of the tenant's products. NOT_FOUND if the tenant has no product with this id."
   product(
     "The product's id (Product.id)."
@@ -2285,6 +2606,13 @@ type Product {
   assignedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "totalLicenses - assignedLicenses."
   availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  """
+  The product runs low when its availableLicenses are at or below this (0:
+  off, the default): the change that takes it there emits one LOW_LICENSES
+  policy event, and the next needs it above again first. Set with
+  setLowLicenseThreshold.
+  """
+  lowLicenseThreshold: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The apps and services a license includes; empty if the catalog no longer lists the SKU."
   servicePlans: [ServicePlan!]!
   "The apps the product serves."
@@ -2326,8 +2654,42 @@ type AutoClaimPolicy {
   availableLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "Licenses claimed under the policy that their holders still have."
   claimedLicenses: Int! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
-  "1 when created, then one more with every edit of the policy (name, status, products, order, service plans)."
+  "1 when created, then one more with every edit of the policy (name, status, products, order, service plans, settings); updateAutoClaimPolicySettings can check it (expectedVersion)."
   version: Int!
+  """
+  Whether claims that find no license wait for one: with the waitlist on, a
+  claim that would be denied NO_LICENSES_AVAILABLE queues its user instead
+  (outcome QUEUED), and licenses that become available go to the users
+  waiting, in order. Set with updateAutoClaimPolicySettings.
+  """
+  waitlistEnabled: Boolean!
+  """
+  Licenses claimed under the policy and unused this many days (7 to 365) are
+  reclaimed by an hourly sweep; null: never. Set with
+  updateAutoClaimPolicySettings.
+  """
+  reclaimInactiveAfterDays: Int
+  "The users waiting for a license, first in line first. Users wait at most 30 days."
+  waitlist(
+    "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
+    first: Int = 50
+    "The endCursor of the previous page; null for the first page."
+    after: String
+  ): WaitlistConnection! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  """
+  The licenses claimed under the policy that their holders have not used
+  (no claim found them covering) for at least days days, the longest unused
+  first: what reclaimInactiveLicenses with the same days would release now.
+  Licenses assigned directly are never listed.
+  """
+  inactiveLicenses(
+    "Unused for at least this many days: 7 to 365 (else BAD_USER_INPUT)."
+    days: Int!
+    "How many licenses to return: 0 to 500 (else BAD_USER_INPUT)."
+    first: Int = 50
+    "The endCursor of the previous page; null for the first page."
+    after: String
+  ): InactiveLicenseConnection! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "When the policy was created."
   createdAt: Time!
   "When the policy was last edited; createdAt until then."
@@ -2366,6 +2728,10 @@ type User {
 
 "A license of one product held by one user."
 type License {
+  "The id of the user who holds the license."
+  userId: ID!
+  "The user who holds the license; null if the directory has no such user."
+  user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The product the license is of."
   product: Product!
   "The policy it was claimed under; null for a direct assignment or a deleted policy."
@@ -2424,6 +2790,13 @@ enum ClaimOutcome {
   ALREADY_LICENSED
   "No license was assigned; reason says why."
   DENIED
+  """
+  No license was available, and the policy's waitlist is on: the user waits
+  at waitlistPosition, and gets a license (a CLAIMED event with trigger
+  WAITLIST) when one becomes available to the policy and its turn comes.
+  Asking again keeps the place.
+  """
+  QUEUED
 }
 
 "Why a claim was denied."
@@ -2470,26 +2843,30 @@ input ClaimLicenseInput {
 
 "The answer to claimLicense."
 type ClaimResult {
-  "What happened: CLAIMED, ALREADY_LICENSED or DENIED."
+  "What happened: CLAIMED, ALREADY_LICENSED, DENIED or QUEUED."
   outcome: ClaimOutcome!
   "Null unless outcome is DENIED."
   reason: DenialReason
   """
   The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when
-  denied. Its counts are those of the moment of the claim (on a replay, those
-  the first answer gave).
+  denied or queued. Its counts are those of the moment of the claim (on a
+  replay, those the first answer gave); its lowLicenseThreshold is the one
+  set now.
   """
   product: Product
-  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied."
+  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied or queued."
   license: License
   """
   The decision as it went to the tenant's event stream; null when it appended
-  no event: an ALREADY_LICENSED answer, or a denial already reported that UTC
-  day for the same user, policy (or app, when it has none) and reason.
+  no event: an ALREADY_LICENSED answer, a user on the waitlist asking again,
+  or a denial already reported that UTC day for the same user, policy (or
+  app, when it has none) and reason.
   """
   event: ClaimEvent
   "True when this repeats the first answer to the same idempotency key, from the same caller."
   replayed: Boolean!
+  "The user's place on the policy's waitlist, 1 first; null unless outcome is QUEUED."
+  waitlistPosition: Int
 }
 
 "One claim decision, as dashboards see it."
@@ -2506,9 +2883,9 @@ type ClaimEvent {
   user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The app the claim was for."
   app: App!
-  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied."
+  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied or queued."
   productId: ID
-  "The product assigned or already held; null when denied."
+  "The product assigned or already held; null when denied or queued."
   product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The action that caused the claim."
   trigger: ClaimTrigger!
@@ -2557,6 +2934,10 @@ type PolicyReport {
   daily: [DailyClaims!]!
   "Claims denied under the policy in the period, per reason (reasons never given are left out): how many times users were turned away, and why."
   denials: [DenialCount!]!
+  "Licenses given to users waiting on the policy's waitlist in the period (counted in claims too)."
+  waitlistFills: Int!
+  "Licenses claimed under the policy that were reclaimed in the period, unused (by reclaimInactiveLicenses or the sweep)."
+  reclaimed: Int!
   "The licenses claimed under the policy in the period, one row per claim, newest first."
   claimedUsers(
     "How many rows to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
@@ -2582,6 +2963,10 @@ type DailyClaims {
   claims: Int!
   "Claims denied under the policy that day, for any reason."
   denied: Int!
+  "Licenses given to waiting users that day (counted in claims too)."
+  waitlistFills: Int!
+  "Licenses reclaimed, unused, that day."
+  reclaimed: Int!
 }
 
 "How many claims were denied for one reason."
@@ -2751,6 +3136,45 @@ type Mutation {
     """
     disabledServicePlanIds: [ID!]!
   ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  """
+  Changes a policy's settings: its waitlist and its reclaim period. Settings
+  left out keep their value. Returns the policy as changed (its version one
+  more).
+  """
+  updateAutoClaimPolicySettings(
+    "The policy and the settings to change."
+    input: UpdateAutoClaimPolicySettingsInput!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  "Takes a user off a policy's waitlist; NOT_FOUND if the user is not waiting."
+  removeFromWaitlist(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "The user waiting."
+    userId: ID!
+  ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  """
+  Reclaims the licenses claimed under a policy and unused for at least days
+  days (those inactiveLicenses lists): each goes back to its pool, with a
+  LICENSE_RECLAIMED policy event, and to the users waiting for one. Licenses
+  assigned directly are never reclaimed. Returns how many were reclaimed.
+  """
+  reclaimInactiveLicenses(
+    "The policy's id."
+    policyId: ID! @tenantScoped
+    "Unused for at least this many days: 7 to 365 (else BAD_USER_INPUT)."
+    days: Int!
+  ): Int! @hasRole(roles: [GLOBAL_ADMIN])
+  """
+  Sets the available count at or below which a product runs low: the change
+  that takes it there emits one LOW_LICENSES policy event. Setting it emits
+  none; Tenant.productsRunningLow lists the products low now.
+  """
+  setLowLicenseThreshold(
+    "The product's id."
+    productId: ID! @tenantScoped
+    "0 (off) to 10,000,000 (else BAD_USER_INPUT)."
+    threshold: Int!
+  ): Product! @hasRole(roles: [GLOBAL_ADMIN])
   "Deletes a policy. Licenses claimed under it stay with their holders."
   deleteAutoClaimPolicy(
     "The policy's id."
@@ -2759,7 +3183,8 @@ type Mutation {
   """
   Claims a license for a user who needs one now, from the app's policy: the
   first product in order that covers the trigger and has a license. A denial
-  is an answer (outcome DENIED with a reason), not an error. APP callers claim
+  is an answer (outcome DENIED with a reason), not an error; with the
+  policy's waitlist on, a claim that finds no license waits (outcome QUEUED). APP callers claim
   for any user of their tenant, USER callers for themselves only.
   """
   claimLicense(
@@ -2791,9 +3216,11 @@ type Subscription {
     @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   """
   Admin changes of a tenant that dashboards show: the org setting, policies
-  created, changed (status, order, products, service plans, name) or deleted,
-  products added, quantities changed, licenses assigned or removed directly.
-  after works as for claimEvents; both share one stream, so an id from either
+  created, changed (status, order, products, service plans, name, settings)
+  or deleted, products added, quantities and low-license thresholds changed,
+  licenses assigned or removed directly or reclaimed, users taken off a
+  waitlist; and the alerts of products running low (LOW_LICENSES). after
+  works as for claimEvents; both share one stream, so an id from either
   resumes either.
   """
   policyEvents(
@@ -2823,6 +3250,14 @@ enum PolicyEventKind {
   POLICY_UPDATED
   "deleteAutoClaimPolicy: a policy was deleted."
   POLICY_DELETED
+  "A license unused for the policy's reclaim period went back to its pool (reclaimInactiveLicenses, or the sweep: actor autoclaim)."
+  LICENSE_RECLAIMED
+  "A product's available licenses fell to or below its lowLicenseThreshold; no one made it (actor is null)."
+  LOW_LICENSES
+  "setLowLicenseThreshold: a product's low-license threshold was set."
+  LOW_LICENSE_THRESHOLD_CHANGED
+  "removeFromWaitlist: an admin took a user off a policy's waitlist."
+  WAITLIST_ENTRY_REMOVED
 }
 
 "An admin change, as it left things."
@@ -2835,25 +3270,27 @@ type PolicyEvent {
   at: Time!
   "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_CREATED, POLICY_UPDATED) after the change; null otherwise."
   enabled: Boolean
-  "The id of the policy changed (POLICY_*); null otherwise."
+  "The id of the policy changed (POLICY_*, WAITLIST_ENTRY_REMOVED) or the license was claimed under (LICENSE_RECLAIMED); null otherwise."
   policyId: ID
-  "The policy as it is now (POLICY_CREATED, POLICY_UPDATED); null otherwise, or once the policy is deleted."
+  "The policy as it is now (when policyId is set); null otherwise, or once the policy is deleted."
   policy: AutoClaimPolicy
   "The policy's products in order after the change (POLICY_CREATED, POLICY_UPDATED); null otherwise."
   productIds: [ID!]
   "The policy's version after the change (POLICY_CREATED, POLICY_UPDATED); null otherwise."
   version: Int
-  "The id of the product changed (PRODUCT_ADDED, LICENSE_*); null otherwise."
+  "The id of the product changed (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*); null otherwise."
   productId: ID
-  "The product as it is now (PRODUCT_ADDED, LICENSE_*); null otherwise."
+  "The product as it is now (when productId is set); null otherwise."
   product: Product
-  "The id of the user whose license was assigned or removed (LICENSE_ASSIGNED, LICENSE_REMOVED); null otherwise."
+  "The id of the user whose license was assigned, removed or reclaimed, or who was taken off a waitlist (LICENSE_*, WAITLIST_ENTRY_REMOVED); null otherwise."
   userId: ID
-  "The product's total licenses after the change (PRODUCT_ADDED, LICENSE_*); null otherwise."
+  "The product's total licenses after the change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*); null otherwise."
   totalLicenses: Int
-  "The product's assigned licenses after the change (PRODUCT_ADDED, LICENSE_*); null otherwise."
+  "The product's assigned licenses after the change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*); null otherwise."
   assignedLicenses: Int
-  "Who made the change; null for changes recorded before actors were."
+  "The product's low-license threshold (LOW_LICENSES, LOW_LICENSE_THRESHOLD_CHANGED); null otherwise."
+  lowLicenseThreshold: Int
+  "Who made the change: autoclaim for the sweep's reclaims; null for LOW_LICENSES, which no one makes, and for changes recorded before actors were."
   actor: Actor
 }
 
@@ -2939,6 +3376,72 @@ type DeleteAutoClaimPolicyPayload {
   deletedPolicyId: ID!
   "The policy's tenant, as the deletion left it."
   tenant: Tenant!
+}
+
+"A change of a policy's settings; settings left out (or null, but reclaimInactiveAfterDays) keep their value."
+input UpdateAutoClaimPolicySettingsInput {
+  "The policy's id."
+  policyId: ID! @tenantScoped
+  "True turns the waitlist on; false turns it off, and the users waiting leave it."
+  waitlistEnabled: Boolean
+  "Reclaim licenses unused this many days: 7 to 365 (else BAD_USER_INPUT); null turns reclaiming off. Left out, unchanged."
+  reclaimInactiveAfterDays: Int
+  "When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version."
+  expectedVersion: Int
+}
+
+"One page of a policy's waitlist, first in line first."
+type WaitlistConnection {
+  "The users waiting, each with its cursor."
+  edges: [WaitlistEdge!]!
+  "The users waiting."
+  nodes: [WaitlistEntry!]!
+  "Whether more pages follow, and the cursors that bound this one."
+  pageInfo: PageInfo!
+  "How many users wait in all, not only on this page."
+  totalCount: Int!
+}
+
+"A user waiting, with its cursor."
+type WaitlistEdge {
+  "Where this user is in the waitlist: pass it as after to continue after it."
+  cursor: String!
+  "The user waiting."
+  node: WaitlistEntry!
+}
+
+"A user waiting on a policy's waitlist for a license."
+type WaitlistEntry {
+  "The id of the user waiting."
+  userId: ID!
+  "The user waiting; null if the directory has no such user."
+  user: User
+  "When the user was queued. A user leaves the waitlist 30 days later without a license."
+  queuedAt: Time!
+  "The trigger of the claim that queued the user: the license it gets covers it."
+  trigger: ClaimTrigger!
+  "The user's place, 1 first."
+  position: Int!
+}
+
+"One page of a policy's unused licenses, the longest unused first."
+type InactiveLicenseConnection {
+  "The licenses, each with its cursor."
+  edges: [InactiveLicenseEdge!]!
+  "The licenses: lastUsedAt tells since when each is unused."
+  nodes: [License!]!
+  "Whether more pages follow, and the cursors that bound this one."
+  pageInfo: PageInfo!
+  "How many licenses are unused that long in all: what reclaimInactiveLicenses would release now."
+  totalCount: Int!
+}
+
+"An unused license, with its cursor."
+type InactiveLicenseEdge {
+  "Where this license is in the list: pass it as after to continue after it."
+  cursor: String!
+  "The license."
+  node: License!
 }
 `, BuiltIn: false},
 }
@@ -3036,6 +3539,14 @@ func (ec *executionContext) childFields_AutoClaimPolicy(ctx context.Context, fie
 		return ec.fieldContext_AutoClaimPolicy_claimedLicenses(ctx, field)
 	case "version":
 		return ec.fieldContext_AutoClaimPolicy_version(ctx, field)
+	case "waitlistEnabled":
+		return ec.fieldContext_AutoClaimPolicy_waitlistEnabled(ctx, field)
+	case "reclaimInactiveAfterDays":
+		return ec.fieldContext_AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field)
+	case "waitlist":
+		return ec.fieldContext_AutoClaimPolicy_waitlist(ctx, field)
+	case "inactiveLicenses":
+		return ec.fieldContext_AutoClaimPolicy_inactiveLicenses(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_AutoClaimPolicy_createdAt(ctx, field)
 	case "updatedAt":
@@ -3134,6 +3645,8 @@ func (ec *executionContext) childFields_ClaimResult(ctx context.Context, field g
 		return ec.fieldContext_ClaimResult_event(ctx, field)
 	case "replayed":
 		return ec.fieldContext_ClaimResult_replayed(ctx, field)
+	case "waitlistPosition":
+		return ec.fieldContext_ClaimResult_waitlistPosition(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimResult", field.Name)
 }
@@ -3210,6 +3723,10 @@ func (ec *executionContext) childFields_DailyClaims(ctx context.Context, field g
 		return ec.fieldContext_DailyClaims_claims(ctx, field)
 	case "denied":
 		return ec.fieldContext_DailyClaims_denied(ctx, field)
+	case "waitlistFills":
+		return ec.fieldContext_DailyClaims_waitlistFills(ctx, field)
+	case "reclaimed":
+		return ec.fieldContext_DailyClaims_reclaimed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DailyClaims", field.Name)
 }
@@ -3246,8 +3763,36 @@ func (ec *executionContext) childFields_FieldChange(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
+func (ec *executionContext) childFields_InactiveLicenseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InactiveLicenseConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_InactiveLicenseConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InactiveLicenseConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InactiveLicenseConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InactiveLicenseConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InactiveLicenseEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InactiveLicenseEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InactiveLicenseEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InactiveLicenseEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_License(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "userId":
+		return ec.fieldContext_License_userId(ctx, field)
+	case "user":
+		return ec.fieldContext_License_user(ctx, field)
 	case "product":
 		return ec.fieldContext_License_product(ctx, field)
 	case "policy":
@@ -3322,6 +3867,8 @@ func (ec *executionContext) childFields_PolicyEvent(ctx context.Context, field g
 		return ec.fieldContext_PolicyEvent_totalLicenses(ctx, field)
 	case "assignedLicenses":
 		return ec.fieldContext_PolicyEvent_assignedLicenses(ctx, field)
+	case "lowLicenseThreshold":
+		return ec.fieldContext_PolicyEvent_lowLicenseThreshold(ctx, field)
 	case "actor":
 		return ec.fieldContext_PolicyEvent_actor(ctx, field)
 	}
@@ -3362,6 +3909,10 @@ func (ec *executionContext) childFields_PolicyReport(ctx context.Context, field 
 		return ec.fieldContext_PolicyReport_daily(ctx, field)
 	case "denials":
 		return ec.fieldContext_PolicyReport_denials(ctx, field)
+	case "waitlistFills":
+		return ec.fieldContext_PolicyReport_waitlistFills(ctx, field)
+	case "reclaimed":
+		return ec.fieldContext_PolicyReport_reclaimed(ctx, field)
 	case "claimedUsers":
 		return ec.fieldContext_PolicyReport_claimedUsers(ctx, field)
 	}
@@ -3384,6 +3935,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_assignedLicenses(ctx, field)
 	case "availableLicenses":
 		return ec.fieldContext_Product_availableLicenses(ctx, field)
+	case "lowLicenseThreshold":
+		return ec.fieldContext_Product_lowLicenseThreshold(ctx, field)
 	case "servicePlans":
 		return ec.fieldContext_Product_servicePlans(ctx, field)
 	case "apps":
@@ -3432,6 +3985,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_createdAt(ctx, field)
 	case "products":
 		return ec.fieldContext_Tenant_products(ctx, field)
+	case "productsRunningLow":
+		return ec.fieldContext_Tenant_productsRunningLow(ctx, field)
 	case "product":
 		return ec.fieldContext_Tenant_product(ctx, field)
 	case "policies":
@@ -3488,6 +4043,46 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 		return ec.fieldContext_UserEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WaitlistConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_WaitlistConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WaitlistConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WaitlistConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WaitlistEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WaitlistEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "userId":
+		return ec.fieldContext_WaitlistEntry_userId(ctx, field)
+	case "user":
+		return ec.fieldContext_WaitlistEntry_user(ctx, field)
+	case "queuedAt":
+		return ec.fieldContext_WaitlistEntry_queuedAt(ctx, field)
+	case "trigger":
+		return ec.fieldContext_WaitlistEntry_trigger(ctx, field)
+	case "position":
+		return ec.fieldContext_WaitlistEntry_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistEntry", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3617,6 +4212,58 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 		return nil, err
 	}
 	args["roles"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_AutoClaimPolicy_inactiveLicenses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_AutoClaimPolicy_waitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -3853,6 +4500,126 @@ func (ec *executionContext) field_Mutation_movePolicyProduct_args(ctx context.Co
 }
 
 func (ec *executionContext) field_Mutation_movePolicyProduct_argsPolicyID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["policyId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("policyId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["policyId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
+func (ec *executionContext) field_Mutation_reclaimInactiveLicenses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Mutation_reclaimInactiveLicenses_argsPolicyID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["policyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reclaimInactiveLicenses_argsPolicyID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["policyId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("policyId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["policyId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
+func (ec *executionContext) field_Mutation_removeFromWaitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Mutation_removeFromWaitlist_argsPolicyID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["policyId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeFromWaitlist_argsPolicyID(
 	ctx context.Context,
 	rawArgs map[string]any,
 ) (string, error) {
@@ -4252,6 +5019,66 @@ func (ec *executionContext) field_Mutation_setLicenseQuantity_argsProductID(
 	}
 }
 
+func (ec *executionContext) field_Mutation_setLowLicenseThreshold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Mutation_setLowLicenseThreshold_argsProductID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["productId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "threshold",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threshold"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setLowLicenseThreshold_argsProductID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["productId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["productId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
 func (ec *executionContext) field_Mutation_setPolicyProductOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4438,6 +5265,20 @@ func (ec *executionContext) field_Mutation_setTenantPolicyLimit_argsTenantID(
 		var zeroVal string
 		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
 	}
+}
+
+func (ec *executionContext) field_Mutation_updateAutoClaimPolicySettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAutoClaimPolicySettingsInput, error) {
+			return ec.unmarshalNUpdateAutoClaimPolicySettingsInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐUpdateAutoClaimPolicySettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
 }
 
 func (ec *executionContext) field_PolicyReport_claimedUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
@@ -5643,6 +6484,176 @@ func (ec *executionContext) fieldContext_AutoClaimPolicy_version(_ context.Conte
 	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, true, true, "Int")
 }
 
+func (ec *executionContext) _AutoClaimPolicy_waitlistEnabled(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_waitlistEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_waitlistEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AutoClaimPolicy_reclaimInactiveAfterDays(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AutoClaimPolicy().ReclaimInactiveAfterDays(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_reclaimInactiveAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AutoClaimPolicy_waitlist(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_waitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.AutoClaimPolicy().Waitlist(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *model.WaitlistConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WaitlistConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistConnection) graphql.Marshaler {
+			return ec.marshalNWaitlistConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_waitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutoClaimPolicy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_AutoClaimPolicy_waitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AutoClaimPolicy_inactiveLicenses(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_inactiveLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.AutoClaimPolicy().InactiveLicenses(ctx, obj, fc.Args["days"].(int), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *model.InactiveLicenseConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.InactiveLicenseConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InactiveLicenseConnection) graphql.Marshaler {
+			return ec.marshalNInactiveLicenseConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_inactiveLicenses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutoClaimPolicy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InactiveLicenseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_AutoClaimPolicy_inactiveLicenses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AutoClaimPolicy_createdAt(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6596,6 +7607,29 @@ func (ec *executionContext) fieldContext_ClaimResult_replayed(_ context.Context,
 	return graphql.NewScalarFieldContext("ClaimResult", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ClaimResult_waitlistPosition(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_waitlistPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimResult().WaitlistPosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_waitlistPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimResult", field, true, true, "Int")
+}
+
 func (ec *executionContext) _ClaimedUser_userId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7146,6 +8180,52 @@ func (ec *executionContext) fieldContext_DailyClaims_denied(_ context.Context, f
 	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DailyClaims_waitlistFills(ctx context.Context, field graphql.CollectedField, obj *license.DailyClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyClaims_waitlistFills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistFills, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyClaims_waitlistFills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DailyClaims_reclaimed(ctx context.Context, field graphql.CollectedField, obj *license.DailyClaims) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailyClaims_reclaimed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reclaimed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailyClaims_reclaimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailyClaims", field, false, false, "Int")
+}
+
 func (ec *executionContext) _DeleteAutoClaimPolicyPayload_deletedPolicyId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteAutoClaimPolicyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7314,6 +8394,253 @@ func (ec *executionContext) _FieldChange_after(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_FieldChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _InactiveLicenseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InactiveLicenseEdge) graphql.Marshaler {
+			return ec.marshalNInactiveLicenseEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InactiveLicenseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InactiveLicenseEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InactiveLicenseConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InactiveLicenseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InactiveLicenseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InactiveLicenseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InactiveLicenseConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InactiveLicenseConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InactiveLicenseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InactiveLicenseEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _InactiveLicenseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.InactiveLicenseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InactiveLicenseEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicense(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InactiveLicenseEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InactiveLicenseEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _License_userId(ctx context.Context, field graphql.CollectedField, obj *license.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "ID")
+}
+
+func (ec *executionContext) _License_user(ctx context.Context, field graphql.CollectedField, obj *license.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().User(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.User
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.User
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_License_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "License",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _License_product(ctx context.Context, field graphql.CollectedField, obj *license.License) (ret graphql.Marshaler) {
@@ -8624,6 +9951,254 @@ func (ec *executionContext) fieldContext_Mutation_setPolicyServicePlans(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateAutoClaimPolicySettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAutoClaimPolicySettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAutoClaimPolicySettings(ctx, fc.Args["input"].(model.UpdateAutoClaimPolicySettingsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN"})
+				if err != nil {
+					var zeroVal *license.Policy
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Policy
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalNAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAutoClaimPolicySettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAutoClaimPolicySettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeFromWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeFromWaitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveFromWaitlist(ctx, fc.Args["policyId"].(string), fc.Args["userId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN"})
+				if err != nil {
+					var zeroVal *license.Policy
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Policy
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalNAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeFromWaitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeFromWaitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reclaimInactiveLicenses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reclaimInactiveLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReclaimInactiveLicenses(ctx, fc.Args["policyId"].(string), fc.Args["days"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reclaimInactiveLicenses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reclaimInactiveLicenses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLowLicenseThreshold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLowLicenseThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLowLicenseThreshold(ctx, fc.Args["productId"].(string), fc.Args["threshold"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN"})
+				if err != nil {
+					var zeroVal *license.Product
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.Product
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLowLicenseThreshold(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLowLicenseThreshold_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deleteAutoClaimPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9157,6 +10732,29 @@ func (ec *executionContext) fieldContext_PolicyEvent_assignedLicenses(_ context.
 	return graphql.NewScalarFieldContext("PolicyEvent", field, false, false, "Int")
 }
 
+func (ec *executionContext) _PolicyEvent_lowLicenseThreshold(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_lowLicenseThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().LowLicenseThreshold(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_lowLicenseThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "Int")
+}
+
 func (ec *executionContext) _PolicyEvent_actor(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9551,6 +11149,52 @@ func (ec *executionContext) fieldContext_PolicyReport_denials(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyReport_waitlistFills(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_waitlistFills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistFills, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_waitlistFills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyReport_reclaimed(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyReport_reclaimed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reclaimed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyReport_reclaimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyReport", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PolicyReport_claimedUsers(ctx context.Context, field graphql.CollectedField, obj *license.PolicyReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9808,6 +11452,47 @@ func (ec *executionContext) _Product_availableLicenses(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Product_availableLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Product_lowLicenseThreshold(ctx context.Context, field graphql.CollectedField, obj *license.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_lowLicenseThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LowLicenseThreshold, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_lowLicenseThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Product_servicePlans(ctx context.Context, field graphql.CollectedField, obj *license.Product) (ret graphql.Marshaler) {
@@ -10553,6 +12238,38 @@ func (ec *executionContext) fieldContext_Tenant_products(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_productsRunningLow(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_productsRunningLow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().ProductsRunningLow(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_productsRunningLow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Tenant_product(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11163,6 +12880,304 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WaitlistEdge) graphql.Marshaler {
+			return ec.marshalNWaitlistEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.WaitlistEntry) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐWaitlistEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WaitlistEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WaitlistEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.WaitlistEntry) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐWaitlistEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_userId(ctx context.Context, field graphql.CollectedField, obj *license.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WaitlistEntry_user(ctx context.Context, field graphql.CollectedField, obj *license.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_queuedAt(ctx context.Context, field graphql.CollectedField, obj *license.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_queuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_queuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_trigger(ctx context.Context, field graphql.CollectedField, obj *license.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Trigger) graphql.Marshaler {
+			return ec.marshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "ClaimTrigger")
+}
+
+func (ec *executionContext) _WaitlistEntry_position(ctx context.Context, field graphql.CollectedField, obj *license.WaitlistEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -12762,6 +14777,84 @@ func UnmarshalPolicyProductInput(ctx context.Context, raw any) (model.PolicyProd
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx context.Context, obj any) (model.UpdateAutoClaimPolicySettingsInput, error) {
+	var it model.UpdateAutoClaimPolicySettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"policyId", "waitlistEnabled", "reclaimInactiveAfterDays", "expectedVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "policyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyId"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalNID2string(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.TenantScoped == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive tenantScoped is not implemented")
+				}
+				return ec.Directives.TenantScoped(ctx, obj, directive0)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(string); ok {
+				it.PolicyID = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "waitlistEnabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistEnabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistEnabled = data
+		case "reclaimInactiveAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reclaimInactiveAfterDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReclaimInactiveAfterDays = graphql.OmittableOf(data)
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAutoClaimPolicySettingsInput unmarshals raw into the UpdateAutoClaimPolicySettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAutoClaimPolicySettingsInput(ctx context.Context, raw any) (model.UpdateAutoClaimPolicySettingsInput, error) {
+	var out model.UpdateAutoClaimPolicySettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAutoClaimPolicySettingsInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -13067,6 +15160,29 @@ func (ec *executionContext) _AutoClaimPolicy(ctx context.Context, sel ast.Select
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AutoClaimPolicy_version(ctx, field, obj)
+				})
+		case "waitlistEnabled":
+			out.Values[i] = ec._AutoClaimPolicy_waitlistEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reclaimInactiveAfterDays":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field, obj)
+				})
+		case "waitlist":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AutoClaimPolicy_waitlist(ctx, field, obj)
+				})
+		case "inactiveLicenses":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AutoClaimPolicy_inactiveLicenses(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._AutoClaimPolicy_createdAt(ctx, field, obj)
@@ -13388,6 +15504,12 @@ func (ec *executionContext) _ClaimResult(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "waitlistPosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimResult_waitlistPosition(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13660,6 +15782,16 @@ func (ec *executionContext) _DailyClaims(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "waitlistFills":
+			out.Values[i] = ec._DailyClaims_waitlistFills(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reclaimed":
+			out.Values[i] = ec._DailyClaims_reclaimed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13796,6 +15928,92 @@ func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var inactiveLicenseConnectionImplementors = []string{"InactiveLicenseConnection"}
+
+func (ec *executionContext) _InactiveLicenseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.InactiveLicenseConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inactiveLicenseConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InactiveLicenseConnection")
+		case "edges":
+			out.Values[i] = ec._InactiveLicenseConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._InactiveLicenseConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._InactiveLicenseConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._InactiveLicenseConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inactiveLicenseEdgeImplementors = []string{"InactiveLicenseEdge"}
+
+func (ec *executionContext) _InactiveLicenseEdge(ctx context.Context, sel ast.SelectionSet, obj *model.InactiveLicenseEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inactiveLicenseEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InactiveLicenseEdge")
+		case "cursor":
+			out.Values[i] = ec._InactiveLicenseEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._InactiveLicenseEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var licenseImplementors = []string{"License"}
 
 func (ec *executionContext) _License(ctx context.Context, sel ast.SelectionSet, obj *license.License) graphql.Marshaler {
@@ -13807,6 +16025,17 @@ func (ec *executionContext) _License(ctx context.Context, sel ast.SelectionSet, 
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("License")
+		case "userId":
+			out.Values[i] = ec._License_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_user(ctx, field, obj)
+				})
 		case "product":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -14043,6 +16272,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateAutoClaimPolicySettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAutoClaimPolicySettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeFromWaitlist":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeFromWaitlist(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reclaimInactiveLicenses":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reclaimInactiveLicenses(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLowLicenseThreshold":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLowLicenseThreshold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deleteAutoClaimPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteAutoClaimPolicy(ctx, field)
@@ -14204,6 +16461,12 @@ func (ec *executionContext) _PolicyEvent(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "lowLicenseThreshold":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_lowLicenseThreshold(ctx, field, obj)
+				})
 		case "actor":
 			out.Values[i] = ec._PolicyEvent_actor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -14332,6 +16595,16 @@ func (ec *executionContext) _PolicyReport(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "waitlistFills":
+			out.Values[i] = ec._PolicyReport_waitlistFills(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reclaimed":
+			out.Values[i] = ec._PolicyReport_reclaimed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "claimedUsers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -14399,6 +16672,11 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "availableLicenses":
 			out.Values[i] = ec._Product_availableLicenses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lowLicenseThreshold":
+			out.Values[i] = ec._Product_lowLicenseThreshold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14656,6 +16934,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_products(ctx, field, obj)
 				})
+		case "productsRunningLow":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_productsRunningLow(ctx, field, obj)
+				})
 		case "product":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -14837,6 +17121,146 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._UserEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistConnectionImplementors = []string{"WaitlistConnection"}
+
+func (ec *executionContext) _WaitlistConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WaitlistConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistConnection")
+		case "edges":
+			out.Values[i] = ec._WaitlistConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._WaitlistConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WaitlistConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._WaitlistConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistEdgeImplementors = []string{"WaitlistEdge"}
+
+func (ec *executionContext) _WaitlistEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WaitlistEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistEdge")
+		case "cursor":
+			out.Values[i] = ec._WaitlistEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WaitlistEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistEntryImplementors = []string{"WaitlistEntry"}
+
+func (ec *executionContext) _WaitlistEntry(ctx context.Context, sel ast.SelectionSet, obj *license.WaitlistEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistEntry")
+		case "userId":
+			out.Values[i] = ec._WaitlistEntry_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_user(ctx, field, obj)
+				})
+		case "queuedAt":
+			out.Values[i] = ec._WaitlistEntry_queuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trigger":
+			out.Values[i] = ec._WaitlistEntry_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._WaitlistEntry_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15730,6 +18154,38 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNInactiveLicenseConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseConnection(ctx context.Context, sel ast.SelectionSet, v *model.InactiveLicenseConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InactiveLicenseConnection!")
+		return graphql.Null
+	}
+	return ec._InactiveLicenseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInactiveLicenseEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InactiveLicenseEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInactiveLicenseEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInactiveLicenseEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐInactiveLicenseEdge(ctx context.Context, sel ast.SelectionSet, v *model.InactiveLicenseEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InactiveLicenseEdge!")
+		return graphql.Null
+	}
+	return ec._InactiveLicenseEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := scalars.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16068,6 +18524,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNUpdateAutoClaimPolicySettingsInput2githubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐUpdateAutoClaimPolicySettingsInput(ctx context.Context, v any) (model.UpdateAutoClaimPolicySettingsInput, error) {
+	res, err := ec.unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.User) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16122,6 +18583,62 @@ func (ec *executionContext) marshalNUserEdge2ᚖgithubᚗcomᚋautoclaimᚋautoc
 		return graphql.Null
 	}
 	return ec._UserEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistConnection(ctx context.Context, sel ast.SelectionSet, v *model.WaitlistConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistConnection!")
+		return graphql.Null
+	}
+	return ec._WaitlistConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WaitlistEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWaitlistEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWaitlistEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐWaitlistEdge(ctx context.Context, sel ast.SelectionSet, v *model.WaitlistEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEdge!")
+		return graphql.Null
+	}
+	return ec._WaitlistEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐWaitlistEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.WaitlistEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐWaitlistEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWaitlistEntry2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐWaitlistEntry(ctx context.Context, sel ast.SelectionSet, v *license.WaitlistEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEntry!")
+		return graphql.Null
+	}
+	return ec._WaitlistEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

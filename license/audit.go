@@ -115,7 +115,8 @@ func PolicyCreated(p *Policy) []FieldChange {
 }
 
 // PolicyChanges lists what an edit changed in a policy: its name, status,
-// products (in order) and, per product, the service plans a claimed
+// products (in order), settings (waitlistEnabled, reclaimInactiveAfterDays:
+// none when off) and, per product, the service plans a claimed
 // license leaves off ("disabledServicePlans[<product id>]"; none before for
 // a product added, none after for one removed).
 func PolicyChanges(before, after *Policy) []FieldChange {
@@ -128,6 +129,12 @@ func PolicyChanges(before, after *Policy) []FieldChange {
 	}
 	if b, a := strings.Join(before.ProductIDs(), ","), strings.Join(after.ProductIDs(), ","); b != a {
 		out = append(out, FieldChange{Field: "products", Before: Text(b), After: Text(a)})
+	}
+	if before.WaitlistEnabled != after.WaitlistEnabled {
+		out = append(out, FieldChange{Field: "waitlistEnabled", Before: BoolText(before.WaitlistEnabled), After: BoolText(after.WaitlistEnabled)})
+	}
+	if b, a := before.ReclaimInactiveAfterDays, after.ReclaimInactiveAfterDays; b != a {
+		out = append(out, FieldChange{Field: "reclaimInactiveAfterDays", Before: daysText(b), After: daysText(a)})
 	}
 	plans := func(p *Policy, id string) *string {
 		if i := p.Position(id); i >= 0 {
@@ -149,4 +156,12 @@ func PolicyChanges(before, after *Policy) []FieldChange {
 		}
 	}
 	return out
+}
+
+// daysText writes a reclaim period as a change's value: none when off (0).
+func daysText(days int) *string {
+	if days == 0 {
+		return nil
+	}
+	return Text(strconv.Itoa(days))
 }

@@ -28,7 +28,12 @@ const (
 	TriggerTurnOnPremiumFlowAttendedRPA  Trigger = "TURN_ON_PREMIUM_FLOW_ATTENDED_RPA"
 )
 
-// AllTriggers lists every trigger in the order the API declares them.
+// TriggerWaitlist is the trigger of a claim that gave a license to a user
+// waiting on a policy's waitlist. No app names it; a catalog may not.
+const TriggerWaitlist Trigger = "WAITLIST"
+
+// AllTriggers lists every trigger an app's claim may name, in the order the
+// API declares them.
 var AllTriggers = []Trigger{
 	TriggerSignIn, TriggerLicenseRequest, TriggerLaunchPremiumApp, TriggerLaunchManagedEnvironmentApp,
 	TriggerTriggerPremiumFlow, TriggerSavePremiumFlow, TriggerTurnOnPremiumFlow,

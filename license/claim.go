@@ -14,6 +14,9 @@ const (
 	Claimed         Outcome = "CLAIMED"
 	AlreadyLicensed Outcome = "ALREADY_LICENSED"
 	Denied          Outcome = "DENIED"
+	// Queued: no license was available, and the user waits on the
+	// policy's waitlist.
+	Queued Outcome = "QUEUED"
 )
 
 // Reason says why a claim was denied.
@@ -121,6 +124,9 @@ type ClaimResult struct {
 	// Replayed is true when the answer repeats the first answer to the same
 	// idempotency key.
 	Replayed bool
+	// WaitlistPosition is the user's place on the policy's waitlist, 1
+	// first (Queued only).
+	WaitlistPosition int
 }
 
 // Report is the auto-claim report of a tenant over the past Days days.
@@ -147,6 +153,10 @@ type PolicyReport struct {
 	Products []ProductClaims // per product, in the policy's order, then removed products
 	Daily    []DailyClaims   // one per day of the period, oldest first
 	Denials  []DenialCount   // per reason, in the order of Reasons; reasons never given are left out
+	// WaitlistFills counts the licenses given to waiting users (also
+	// counted in Claims), and Reclaimed the licenses reclaimed as idle.
+	WaitlistFills int
+	Reclaimed     int
 }
 
 // DenialCount counts the claims denied for one reason.
@@ -166,6 +176,10 @@ type DailyClaims struct {
 	Date   string // YYYY-MM-DD
 	Claims int
 	Denied int
+	// WaitlistFills counts the claims that gave a waiting user a license
+	// (also counted in Claims), and Reclaimed the licenses reclaimed.
+	WaitlistFills int
+	Reclaimed     int
 }
 
 // ClaimedUser is one license claimed under a policy: who claimed it, when,

@@ -20,6 +20,16 @@ const (
 	ChangePolicyCreated   ChangeKind = "POLICY_CREATED"
 	ChangePolicyUpdated   ChangeKind = "POLICY_UPDATED"
 	ChangePolicyDeleted   ChangeKind = "POLICY_DELETED"
+	// ChangeLicenseReclaimed: a license unused for the policy's reclaim
+	// period went back to its pool.
+	ChangeLicenseReclaimed ChangeKind = "LICENSE_RECLAIMED"
+	// ChangeLowLicenses: a product's available licenses fell to or below its
+	// low-license threshold.
+	ChangeLowLicenses ChangeKind = "LOW_LICENSES"
+	// ChangeThreshold: a product's low-license threshold was set.
+	ChangeThreshold ChangeKind = "LOW_LICENSE_THRESHOLD_CHANGED"
+	// ChangeWaitlistRemoved: an admin took a user off a policy's waitlist.
+	ChangeWaitlistRemoved ChangeKind = "WAITLIST_ENTRY_REMOVED"
 )
 
 // ChangeEvent records an admin change, as the change left things.
@@ -34,14 +44,16 @@ type ChangeEvent struct {
 	PolicyID   string
 	ProductIDs []string // the policy's products in order (POLICY_CREATED, POLICY_UPDATED)
 	Version    int64    // the policy's version (POLICY_CREATED, POLICY_UPDATED)
-	ProductID  string   // PRODUCT_ADDED, LICENSE_*
-	UserID     string   // LICENSE_ASSIGNED, LICENSE_REMOVED
+	ProductID  string   // PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*
+	UserID     string   // LICENSE_ASSIGNED, LICENSE_REMOVED, LICENSE_RECLAIMED, WAITLIST_ENTRY_REMOVED
 	// TotalLicenses and AssignedLicenses are the product's counts after the
-	// change (PRODUCT_ADDED, LICENSE_*).
+	// change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*).
 	TotalLicenses    *int
 	AssignedLicenses *int
+	// Threshold is the product's low-license threshold (LOW_LICENSE*).
+	Threshold *int
 	// Actor is who made the change (nil for events written before actors
-	// were recorded).
+	// were recorded, and for LOW_LICENSES, which no one makes).
 	Actor *Actor
 }
 

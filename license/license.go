@@ -42,7 +42,10 @@ type Product struct {
 	SKU              *SKU // nil if the catalog no longer lists SkuPartNumber
 	TotalLicenses    int
 	AssignedLicenses int
-	CreatedAt        time.Time
+	// LowLicenseThreshold is the available count at or below which the
+	// product is running low (0: off).
+	LowLicenseThreshold int
+	CreatedAt           time.Time
 }
 
 // AvailableLicenses is total minus assigned; never negative.
@@ -77,8 +80,14 @@ type Policy struct {
 	// ClaimedLicenses counts the licenses claimed under the policy that their
 	// holders still have.
 	ClaimedLicenses int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// WaitlistEnabled queues the claims that find no license available;
+	// licenses that become available go to the queue in order.
+	WaitlistEnabled bool
+	// ReclaimInactiveAfterDays, when not 0, has licenses claimed under the
+	// policy and unused for that many days reclaimed by a sweep.
+	ReclaimInactiveAfterDays int
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
 	// DeletedAt is when the policy was deleted; zero while it exists. Only
 	// reports show deleted policies.
 	DeletedAt time.Time

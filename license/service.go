@@ -109,6 +109,7 @@ type Service interface {
 	UserService
 	PolicyService
 	ClaimService
+	FlowService
 	EventService
 	AuditService
 	// Catalog returns the catalog in force.

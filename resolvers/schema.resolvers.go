@@ -59,6 +59,29 @@ func (r *autoClaimPolicyResolver) Version(ctx context.Context, obj *license.Poli
 	return int(obj.Version), nil
 }
 
+func (r *autoClaimPolicyResolver) ReclaimInactiveAfterDays(ctx context.Context, obj *license.Policy) (*int, error) {
+	if obj.ReclaimInactiveAfterDays == 0 {
+		return nil, nil
+	}
+	return &obj.ReclaimInactiveAfterDays, nil
+}
+
+func (r *autoClaimPolicyResolver) Waitlist(ctx context.Context, obj *license.Policy, first *int, after *string) (*model.WaitlistConnection, error) {
+	page, err := r.Service.Waitlist(ctx, obj.ID, deref(first), deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return waitlistConnection(page), nil
+}
+
+func (r *autoClaimPolicyResolver) InactiveLicenses(ctx context.Context, obj *license.Policy, days int, first *int, after *string) (*model.InactiveLicenseConnection, error) {
+	page, err := r.Service.InactiveLicenses(ctx, obj.ID, days, deref(first), deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return inactiveLicenseConnection(page), nil
+}
+
 func (r *catalogProductResolver) Coverage(ctx context.Context, obj *license.SKU) ([]*license.Coverage, error) {
 	out := make([]*license.Coverage, len(obj.Covers))
 	for i := range obj.Covers {
@@ -109,6 +132,13 @@ func (r *claimResultResolver) Product(ctx context.Context, obj *license.ClaimRes
 	return r.Service.Product(ctx, obj.ProductID)
 }
 
+func (r *claimResultResolver) WaitlistPosition(ctx context.Context, obj *license.ClaimResult) (*int, error) {
+	if obj.Outcome != license.Queued {
+		return nil, nil
+	}
+	return &obj.WaitlistPosition, nil
+}
+
 func (r *claimedUserResolver) User(ctx context.Context, obj *license.ClaimedUser) (*license.User, error) {
 	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
 }
@@ -128,6 +158,11 @@ func (r *coverageResolver) RequiredServicePlan(ctx context.Context, obj *license
 		}
 	}
 	return nil, license.Internal(fmt.Errorf("required plan %s is in no product", obj.RequiredPlan))
+}
+
+func (r *licenseResolver) User(ctx context.Context, obj *license.License) (*license.User, error) {
+	tenantID, _ := license.TenantOf(obj.ProductID)
+	return r.optionalUser(ctx, tenantID, obj.UserID)
 }
 
 func (r *licenseResolver) Product(ctx context.Context, obj *license.License) (*license.Product, error) {
@@ -271,6 +306,35 @@ func (r *mutationResolver) SetPolicyServicePlans(ctx context.Context, policyID s
 	})
 }
 
+func (r *mutationResolver) UpdateAutoClaimPolicySettings(ctx context.Context, input model.UpdateAutoClaimPolicySettingsInput) (*license.Policy, error) {
+	settings := license.PolicySettings{
+		WaitlistEnabled:          license.Update[bool]{Set: input.WaitlistEnabled != nil, Value: deref(input.WaitlistEnabled)},
+		ReclaimInactiveAfterDays: license.Update[*int]{Set: input.ReclaimInactiveAfterDays.IsSet(), Value: input.ReclaimInactiveAfterDays.Value()},
+	}
+	if input.ExpectedVersion != nil {
+		v := int64(*input.ExpectedVersion)
+		settings.ExpectedVersion = &v
+	}
+	return r.Service.UpdatePolicy(ctx, input.PolicyID, func(p *license.Policy, _ license.SKULookup) error {
+		return p.ApplySettings(settings)
+	})
+}
+
+func (r *mutationResolver) RemoveFromWaitlist(ctx context.Context, policyID string, userID string) (*license.Policy, error) {
+	if err := r.Service.RemoveFromWaitlist(ctx, policyID, userID); err != nil {
+		return nil, err
+	}
+	return r.Service.Policy(ctx, policyID)
+}
+
+func (r *mutationResolver) ReclaimInactiveLicenses(ctx context.Context, policyID string, days int) (int, error) {
+	return r.Service.ReclaimInactiveLicenses(ctx, policyID, days)
+}
+
+func (r *mutationResolver) SetLowLicenseThreshold(ctx context.Context, productID string, threshold int) (*license.Product, error) {
+	return r.Service.SetLowLicenseThreshold(ctx, productID, threshold)
+}
+
 func (r *mutationResolver) DeleteAutoClaimPolicy(ctx context.Context, policyID string) (*model.DeleteAutoClaimPolicyPayload, error) {
 	if err := r.Service.DeletePolicy(ctx, policyID); err != nil {
 		return nil, err
@@ -340,6 +404,10 @@ func (r *policyEventResolver) Product(ctx context.Context, obj *license.ChangeEv
 
 func (r *policyEventResolver) UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
 	return nonEmpty(obj.UserID), nil
+}
+
+func (r *policyEventResolver) LowLicenseThreshold(ctx context.Context, obj *license.ChangeEvent) (*int, error) {
+	return obj.Threshold, nil
 }
 
 func (r *policyReportResolver) PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error) {
@@ -440,6 +508,20 @@ func (r *tenantResolver) Products(ctx context.Context, obj *license.Tenant) ([]*
 	return r.Service.Products(ctx, obj.ID)
 }
 
+func (r *tenantResolver) ProductsRunningLow(ctx context.Context, obj *license.Tenant) ([]*license.Product, error) {
+	products, err := r.Service.Products(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	low := []*license.Product{}
+	for _, p := range products {
+		if p.RunningLow() {
+			low = append(low, p)
+		}
+	}
+	return low, nil
+}
+
 func (r *tenantResolver) Product(ctx context.Context, obj *license.Tenant, id string) (*license.Product, error) {
 	if err := auth.CheckOwned(obj.ID, "Product", id); err != nil {
 		return nil, err
@@ -486,6 +568,10 @@ func (r *userResolver) Licenses(ctx context.Context, obj *license.User) ([]*lice
 	return r.Service.Licenses(ctx, obj.TenantID, obj.ID)
 }
 
+func (r *waitlistEntryResolver) User(ctx context.Context, obj *license.WaitlistEntry) (*license.User, error) {
+	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
+}
+
 func (r *Resolver) Actor() graph.ActorResolver { return &actorResolver{r} }
 
 func (r *Resolver) AutoClaimPolicy() graph.AutoClaimPolicyResolver {
@@ -524,6 +610,8 @@ func (r *Resolver) Tenant() graph.TenantResolver { return &tenantResolver{r} }
 
 func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
 
+func (r *Resolver) WaitlistEntry() graph.WaitlistEntryResolver { return &waitlistEntryResolver{r} }
+
 type (
 	actorResolver           struct{ *Resolver }
 	autoClaimPolicyResolver struct{ *Resolver }
@@ -543,4 +631,5 @@ type (
 	subscriptionResolver    struct{ *Resolver }
 	tenantResolver          struct{ *Resolver }
 	userResolver            struct{ *Resolver }
+	waitlistEntryResolver   struct{ *Resolver }
 )

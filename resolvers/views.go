@@ -162,3 +162,41 @@ func auditConnection(page *license.AuditPage) *model.AuditEntryConnection {
 	}
 	return c
 }
+
+// waitlistConnection builds a Relay connection from a page of a waitlist.
+func waitlistConnection(page *license.WaitlistPage) *model.WaitlistConnection {
+	c := &model.WaitlistConnection{
+		Edges:      make([]*model.WaitlistEdge, len(page.Entries)),
+		Nodes:      page.Entries,
+		TotalCount: page.TotalCount,
+		PageInfo:   pageInfo(page.Cursors, page.HasNextPage),
+	}
+	for i, e := range page.Entries {
+		c.Edges[i] = &model.WaitlistEdge{Cursor: page.Cursors[i], Node: e}
+	}
+	return c
+}
+
+// inactiveLicenseConnection builds a Relay connection from a page of a
+// policy's unused licenses.
+func inactiveLicenseConnection(page *license.InactiveLicensePage) *model.InactiveLicenseConnection {
+	c := &model.InactiveLicenseConnection{
+		Edges:      make([]*model.InactiveLicenseEdge, len(page.Licenses)),
+		Nodes:      page.Licenses,
+		TotalCount: page.TotalCount,
+		PageInfo:   pageInfo(page.Cursors, page.HasNextPage),
+	}
+	for i, l := range page.Licenses {
+		c.Edges[i] = &model.InactiveLicenseEdge{Cursor: page.Cursors[i], Node: l}
+	}
+	return c
+}
+
+// pageInfo describes a page whose items have the given cursors.
+func pageInfo(cursors []string, hasNextPage bool) *model.PageInfo {
+	p := &model.PageInfo{HasNextPage: hasNextPage}
+	if n := len(cursors); n > 0 {
+		p.StartCursor, p.EndCursor = &cursors[0], &cursors[n-1]
+	}
+	return p
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ type route struct {
 	// once: the keys of the tenant, the app, the policy and its report, and
 	// the products' keys and numbers.
 	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimsKey string
+	waitlistKey, heldKey                                                                  string
 	productKeys                                                                           []string
 	productArgs                                                                           []any
 }
@@ -35,6 +37,7 @@ type route struct {
 func (rt route) withKeys(k keys) route {
 	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
 	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimsKey = k.directory(), k.events(), k.report(rt.policyN), k.claims(rt.policyN)
+	rt.waitlistKey, rt.heldKey = k.waitlist(rt.policyN), k.held(rt.policyN)
 	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
 	for i, pn := range rt.products {
 		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
@@ -118,7 +121,8 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 	if r.IdempotencyKey != "" {
 		field, request = idemFieldOf(r.Caller, r.IdempotencyKey), requestDigest(r)
 	}
-	day := s.redisDay()
+	now := s.Now()
+	day := s.redisDay(now)
 	on := subject{tenantID: r.TenantID, userID: r.UserID, idemKey: r.IdempotencyKey}
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		rt, cached := s.routes.get(r.TenantID, r.AppID)
@@ -130,15 +134,15 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			s.routes.put(r.TenantID, r.AppID, rt)
 		}
 		b := userBucket(r.UserID)
-		keys := make([]string, 0, 13+len(rt.products))
+		keys := make([]string, 0, 15+len(rt.products))
 		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
-			rt.eventsKey, rt.reportKey, rt.claimsKey)
+			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey)
 		keys = append(keys, rt.productKeys...)
-		args := make([]any, 0, 13+len(rt.products))
+		args := make([]any, 0, 15+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
-			idemBucketTTL, reportWindowMS)
+			idemBucketTTL, reportWindowMS, ms(now), ms(now.Add(-license.WaitlistExpiry)), slices.Index(license.AllTriggers, r.Trigger))
 		args = append(args, rt.productArgs...)
 		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
@@ -164,10 +168,10 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 }
 
 // redisDay is the UTC day (days since the epoch) Redis's clock is in, as
-// far as the server can tell: its own clock moved by the difference a claim
-// last found. The claim script checks it (one clock decides the day: Redis's).
-func (s *Store) redisDay() int64 {
-	return (s.Now().UnixMilli() + s.clockOffset.Load()) / int64(dayMS)
+// far as the server can tell: its own clock (now) moved by the difference a
+// claim last found. The claim script checks it (one clock decides the day: Redis's).
+func (s *Store) redisDay(now time.Time) int64 {
+	return (now.UnixMilli() + s.clockOffset.Load()) / int64(dayMS)
 }
 
 // claimReply is the claim script's answer (see the header of lua/claim.lua).
@@ -186,6 +190,8 @@ type claimReply struct {
 	Total    int
 	Assigned int
 	Created  int64
+	Low      int // its low-license threshold
+	Position int // on the waitlist (QUEUED)
 }
 
 // readClaimReply reads the claim script's answer by name.
@@ -227,6 +233,10 @@ func readClaimReply(text string) (claimReply, error) {
 			r.Assigned = int(num(name, v))
 		case "created":
 			r.Created = num(name, v)
+		case "low":
+			r.Low = int(num(name, v))
+		case "position":
+			r.Position = int(num(name, v))
 		}
 	})
 	if err == nil && bad != "" {
@@ -262,7 +272,7 @@ func coveringsOf(c *license.Catalog) map[string]string {
 
 // claimResult builds the answer from the claim script's reply.
 func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.ClaimResult, error) {
-	res := &license.ClaimResult{Outcome: reply.Outcome, Reason: reply.Reason, Replayed: reply.Kind == "REPLAY"}
+	res := &license.ClaimResult{Outcome: reply.Outcome, Reason: reply.Reason, Replayed: reply.Kind == "REPLAY", WaitlistPosition: reply.Position}
 	if reply.Product != 0 {
 		res.ProductID = license.ProductID(r.TenantID, reply.Product)
 	}
@@ -274,7 +284,7 @@ func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.
 		res.License = l
 		if reply.SKU != "" && reply.Created != 0 {
 			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: reply.SKU, SKU: l.SKU,
-				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, CreatedAt: fromMS(reply.Created)}
+				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, LowLicenseThreshold: reply.Low, CreatedAt: fromMS(reply.Created)}
 		}
 	}
 	if reply.Event != "" {

@@ -289,10 +289,53 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("FlowBack", func(t *testing.T) {
+		// The waitlist, a sweep by the worker that feeds it, and a low-license
+		// alert, with a tenant on each master.
+		c := &clock{now: time.Now()}
+		s.Now = c.Now
+		defer func() { s.Now = time.Now }()
+		for addr, id := range tenantPerMaster(t, cl, "flow") {
+			t.Run(addr, func(t *testing.T) {
+				products := claimTenant(t, s, id, map[string]int{flowSKU: 2})
+				p := mustCreatePolicy(t, s, id, powerAutomate, true, skuProducts(products, flowSKU)...)
+				waitlistOn(t, s, p.ID)
+				if _, err := s.SetLowLicenseThreshold(ctx, products[flowSKU], 1); err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range []string{"a", "b"} {
+					wantOutcome(t, mustClaim(t, s, claimRequest(id, u, powerAutomate, cloudFlow)), license.Claimed, "", products[flowSKU])
+				}
+				for i, u := range []string{"w1", "w2"} {
+					wantQueued(t, mustClaim(t, s, claimRequest(id, u, powerAutomate, cloudFlow)), i+1)
+				}
+				setReclaim(t, s, p.ID, 7)
+				c.now = c.now.Add(8 * day)
+				if err := s.Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for u, want := range map[string]int{"a": 0, "b": 0, "w1": 1, "w2": 1} {
+					if got := len(heldProducts(t, s, id, u)); got != want {
+						t.Fatalf("%s holds %d licenses after the sweep; want %d", u, got, want)
+					}
+				}
+				if got := waitlist(t, s, p.ID); len(got) != 0 {
+					t.Fatalf("waitlist after the sweep: %v", got)
+				}
+				rep, err := s.Report(ctx, id, 1)
+				if err != nil || rep.Policies[0].Reclaimed != 2 || rep.Policies[0].WaitlistFills != 2 {
+					t.Fatalf("report of %s (on %s): %+v, %v; want 2 reclaimed and 2 fills", id, addr, rep, err)
+				}
+			})
+		}
+	})
+
 	t.Run("KeysShareOneSlot", func(t *testing.T) {
 		// Every operation on a tenant on each master, then: every key under
 		// the prefix, on every master, carries a tenant's hash tag, hashes
-		// (CLUSTER KEYSLOT) to that tenant's slot, and lives on its master.
+		// (CLUSTER KEYSLOT) to that tenant's slot, and lives on its master;
+		// but the set of tenants with background work, which lists tenant
+		// ids only and no script touches.
 		for _, id := range tenantPerMaster(t, cl, "keys") {
 			everyOperation(t, s, id)
 		}
@@ -314,6 +357,15 @@ func TestCluster(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, k := range keys {
+				if k == prefix+"flow" {
+					ids, err := node.SMembers(ctx, k).Result()
+					for _, id := range ids {
+						if license.ValidateTenantID(id) != nil {
+							t.Errorf("%s lists %q, not a tenant id (%v)", k, id, err)
+						}
+					}
+					continue
+				}
 				m := tenantTag.FindStringSubmatch(k)
 				if m == nil {
 					t.Errorf("key %q on %s carries no tenant hash tag", k, addr)
@@ -624,6 +676,50 @@ func everyOperation(t *testing.T, s *store.Store, id string) {
 		t.Fatal(err)
 	}
 	if _, err := s.SetLicenseQuantity(ctx, products["FLOW_PER_USER"], 9); err != nil {
+		t.Fatal(err)
+	}
+	// The flow back: settings, a threshold, pools run dry, users queue, one
+	// is taken off, a reclaim and its dry run, a fill, the worker's tick.
+	days := 7
+	if _, err := s.UpdatePolicy(ctx, pol.ID, func(p *license.Policy, _ license.SKULookup) error {
+		return p.ApplySettings(license.PolicySettings{WaitlistEnabled: license.Update[bool]{Set: true, Value: true},
+			ReclaimInactiveAfterDays: license.Update[*int]{Set: true, Value: &days}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetLowLicenseThreshold(ctx, products["FLOW_PER_USER"], 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, sku := range []string{"FLOW_PER_USER", "POWERAUTOMATE_ATTENDED_RPA"} {
+		p, err := s.Product(ctx, products[sku])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetLicenseQuantity(ctx, products[sku], p.AssignedLicenses); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"waiter", "waiter2"} {
+		if res, err := s.Claim(ctx, license.ClaimRequest{TenantID: id, UserID: u, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow}); err != nil || res.Outcome != license.Queued {
+			t.Fatalf("claim for %s: %+v, %v; want QUEUED", u, res, err)
+		}
+	}
+	if err := s.RemoveFromWaitlist(ctx, pol.ID, "waiter2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InactiveLicenses(ctx, pol.ID, days, 10, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReclaimInactiveLicenses(ctx, pol.ID, days); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetLicenseQuantity(ctx, products["FLOW_PER_USER"], 10); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := s.Waitlist(ctx, pol.ID, 10, ""); err != nil || page.TotalCount != 0 {
+		t.Fatalf("waitlist after a fill: %+v, %v; want none waiting", page, err)
+	}
+	if err := s.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Report(ctx, id, 30); err != nil {

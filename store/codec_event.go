@@ -17,8 +17,8 @@ import (
 // available across the policy's products after the claim). An admin change
 // has kind (a license.ChangeKind) and those of policy, product, user, enabled
 // (0/1), order (the policy's product numbers, "n,n"), version, total,
-// assigned, actor (who made it) and roles (the actor's, "R,R") that it sets,
-// in that order. The Lua twins are event_encode and
+// assigned, actor (who made it), roles (the actor's, "R,R") and threshold (a
+// product's low-license threshold) that it sets, in that order. The Lua twins are event_encode and
 // event_decode of lua/lib/codec.lua; scripts append events with emit
 // (lua/lib/events.lua).
 
@@ -65,6 +65,9 @@ func encodeEvent(ev license.Event) []string {
 		add("actor", c.Actor.Subject)
 		add("roles", strings.Join(c.Actor.Roles, ","))
 	}
+	if c.Threshold != nil {
+		add("threshold", strconv.Itoa(*c.Threshold))
+	}
 	return fields
 }
 
@@ -103,6 +106,10 @@ func decodeEvent(tenantID string, m redis.XMessage) license.Event {
 	if f("total") != "" {
 		total, assigned := int(num("total")), int(num("assigned"))
 		c.TotalLicenses, c.AssignedLicenses = &total, &assigned
+	}
+	if f("threshold") != "" {
+		threshold := int(num("threshold"))
+		c.Threshold = &threshold
 	}
 	if actor, ok := m.Values["actor"].(string); ok {
 		c.Actor = &license.Actor{Subject: actor, Roles: splitList(m.Values["roles"])}

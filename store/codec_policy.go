@@ -9,9 +9,10 @@ import (
 
 // A policy is a hash (see keys.policy) with the fields app, name, enabled
 // (0/1), auto (0/1, preconfigured), created and updated (ms), version (bumped
-// by every change), claimed (licenses claimed under it still held), deleted
-// (ms; only on a deleted policy, kept for reports) and products, its
-// products in claim order:
+// by every change), claimed (licenses claimed under it still held),
+// waitlist (0/1; absent: 0), reclaim (the reclaim period in days; absent or
+// 0: off), deleted (ms; only on a deleted policy, kept for reports) and
+// products, its products in claim order:
 //
 //	<product number>=<plan id>,<plan id>;<product number>=;...
 //
@@ -77,6 +78,7 @@ func decodePolicy(tenantID string, n int64, h map[string]string) (*license.Polic
 		ID: id, TenantID: tenantID, Name: h["name"], AppID: h["app"], Products: products,
 		Enabled: h["enabled"] == "1", AutoCreated: h["auto"] == "1", Version: intField(h, "version"),
 		ClaimedLicenses: int(intField(h, "claimed")), CreatedAt: fromMS(intField(h, "created")), UpdatedAt: fromMS(intField(h, "updated")),
+		WaitlistEnabled: h["waitlist"] == "1", ReclaimInactiveAfterDays: int(intField(h, "reclaim")),
 	}
 	if h["deleted"] != "" {
 		p.DeletedAt = fromMS(intField(h, "deleted"))

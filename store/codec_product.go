@@ -3,9 +3,10 @@ package store
 import "github.com/autoclaim/autoclaim/license"
 
 // A product is a hash (see keys.product) with the fields sku
-// (skuPartNumber), total and assigned (licenses) and created (ms). The script
-// add_product.lua writes it; the claim script reads it, and answers its
-// fields for the product it claims from.
+// (skuPartNumber), total and assigned (licenses), created (ms) and low (its
+// low-license threshold; absent when off). The script add_product.lua
+// writes it; the claim script reads it, and answers its fields for the
+// product it claims from.
 
 // decodeProduct reads the hash of a tenant's product number n; nil when the
 // hash is empty (no such product).
@@ -16,5 +17,6 @@ func decodeProduct(c *license.Catalog, tenantID string, n int64, h map[string]st
 	return &license.Product{
 		ID: license.ProductID(tenantID, n), TenantID: tenantID, SkuPartNumber: h["sku"], SKU: c.SKU(h["sku"]),
 		TotalLicenses: int(intField(h, "total")), AssignedLicenses: int(intField(h, "assigned")), CreatedAt: fromMS(intField(h, "created")),
+		LowLicenseThreshold: int(intField(h, "low")),
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
@@ -387,13 +390,132 @@ func TestReportFieldRoundTrip(t *testing.T) {
 				t.Fatalf("DecodeReportField(%q) = %+v, %v; want day 20000, reason %s", field, c, ok, reason)
 			}
 		}
-		for _, field := range []string{"trimmed", "", "x:1", "1:", "1:0", "01", "-1", "1:2:3", "1:no_policy", "1:_X", "1:A-B"} {
+		for _, what := range []string{store.FlowFills, store.FlowReclaims} {
+			field := store.FlowCountField(20000, what)
+			src := "--@include lib/codec.lua\nlocal day, product, reason, flow = report_field_decode(ARGV[1])\n" +
+				"if product or reason then return 'other' end\nreturn flow_count_field_encode(day, flow)"
+			if again := luaText(t, b, src, field); again != field {
+				t.Fatalf("Lua wrote back %q; Go wrote %q", again, field)
+			}
+			c, ok := store.DecodeReportField(field)
+			if !ok || c.Day != 20000 || c.Product != 0 || c.Reason != "" || c.Flow != what {
+				t.Fatalf("DecodeReportField(%q) = %+v, %v; want day 20000, %s", field, c, ok, what)
+			}
+		}
+		for _, field := range []string{"trimmed", "", "x:1", "1:", "1:0", "01", "-1", "1:2:3", "1:no_policy", "1:_X", "1:A-B", "1:fill", "1:reclaimsx"} {
 			src := "--@include lib/codec.lua\nif report_field_decode(ARGV[1]) then return 'read' end\nreturn 'other'"
 			if got := luaText(t, b, src, field); got != "other" {
 				t.Errorf("Lua read the field %q as a counter", field)
 			}
 			if _, ok := store.DecodeReportField(field); ok {
 				t.Errorf("Go read the field %q as a counter", field)
+			}
+		}
+	})
+}
+
+func TestWaiterScoreRoundTrip(t *testing.T) {
+	tests := []struct {
+		name    string
+		queued  time.Time
+		order   int64
+		trigger license.Trigger
+	}{
+		{"FirstTrigger", msTime(1764147600123), 0, license.AllTriggers[0]},
+		{"LastTrigger", msTime(1764147600123), 3, license.AllTriggers[len(license.AllTriggers)-1]},
+		{"LastOfAMillisecond", msTime(1764147600999), 63, cloudFlow},
+		{"TheYear2200", time.Date(2200, 1, 1, 0, 0, 0, 1e6, time.UTC), 17, attendedRPAFlow},
+		{"TheEpoch", msTime(0), 0, license.TriggerSignIn},
+	}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				w := store.Waiter{Seq: store.WaiterSeq(tt.queued) + tt.order, Trigger: tt.trigger}
+				score := store.EncodeWaiterScore(w)
+				text := strconv.FormatFloat(score, 'f', -1, 64)
+				again := luaText(t, b, "--@include lib/codec.lua\nreturn waiter_score_encode(waiter_score_decode(ARGV[1]))", text)
+				if again != text {
+					t.Fatalf("Lua wrote back %q; Go wrote %q", again, text)
+				}
+				// As a script writes it: the seq of the millisecond, the order, the trigger's index.
+				written := luaText(t, b, "--@include lib/codec.lua\nreturn waiter_score_encode({seq = waiter_seq(tonumber(ARGV[1])) + tonumber(ARGV[2]), trigger = tonumber(ARGV[3])})",
+					tt.queued.UnixMilli(), tt.order, slices.Index(license.AllTriggers, tt.trigger))
+				if written != text {
+					t.Fatalf("Lua wrote %q; Go writes %q", written, text)
+				}
+				queued := luaText(t, b, "--@include lib/codec.lua\nreturn string.format('%d', waiter_score_decode(ARGV[1]).queued)", text)
+				if queued != strconv.FormatInt(tt.queued.UnixMilli(), 10) {
+					t.Fatalf("Lua read queued at %s; want %d", queued, tt.queued.UnixMilli())
+				}
+				// Stored as a sorted set's score, it reads back the same.
+				key := b.Prefix + "{t:rt}:wl:1"
+				if err := b.Client.ZAdd(context.Background(), key, redis.Z{Score: score, Member: "u"}).Err(); err != nil {
+					t.Fatal(err)
+				}
+				stored, err := b.Client.ZScore(context.Background(), key, "u").Result()
+				if err != nil || stored != score {
+					t.Fatalf("ZSCORE = %v, %v; want %v", stored, err, score)
+				}
+				got, at, ok := store.DecodeWaiterScore(stored)
+				if !ok || got != w || !at.Equal(tt.queued) {
+					t.Fatalf("DecodeWaiterScore(%v) = %+v at %v, %v; want %+v at %v", stored, got, at, ok, w, tt.queued)
+				}
+			})
+		}
+		t.Run("Malformed", func(t *testing.T) {
+			for _, score := range []string{"-16", "1.5", "x", ""} {
+				if got := luaText(t, b, "--@include lib/codec.lua\nif waiter_score_decode(ARGV[1]) then return 'read' end\nreturn 'malformed'", score); got != "malformed" {
+					t.Errorf("Lua read the score %q", score)
+				}
+			}
+			for _, score := range []float64{-16, 1.5, float64(len(license.AllTriggers))} {
+				if _, _, ok := store.DecodeWaiterScore(score); ok {
+					t.Errorf("Go read the score %v", score)
+				}
+			}
+		})
+	})
+}
+
+func TestHeldAndWorkMembersRoundTrip(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, tt := range []struct {
+			product int64
+			user    string
+		}{{1, "u1"}, {12, "a.b_c@d:e-f"}, {3, "5f1c9e2a-7b44-4d1e-9a0c-3e8f2b6d1a77"}} {
+			m := store.HeldMember(tt.product, tt.user)
+			again := luaText(t, b, "--@include lib/codec.lua\nreturn held_encode(held_decode(ARGV[1]))", m)
+			if again != m {
+				t.Fatalf("Lua wrote back %q; Go wrote %q", again, m)
+			}
+			if n, u, ok := store.DecodeHeldMember(again); !ok || n != tt.product || u != tt.user {
+				t.Fatalf("DecodeHeldMember(%q) = %d, %q, %v; want %d, %q", again, n, u, ok, tt.product, tt.user)
+			}
+		}
+		for _, kind := range []string{store.WorkFill, store.WorkSweep, store.WorkWaitlist} {
+			m := store.WorkMember(kind, 7)
+			again := luaText(t, b, "--@include lib/codec.lua\nreturn work_encode(work_decode(ARGV[1]))", m)
+			if again != m {
+				t.Fatalf("Lua wrote back %q; Go wrote %q", again, m)
+			}
+			if k, n, ok := store.DecodeWorkMember(again); !ok || k != kind || n != 7 {
+				t.Fatalf("DecodeWorkMember(%q) = %q, %d, %v; want %q, 7", again, k, n, ok, kind)
+			}
+		}
+		for _, m := range []string{"", "u1", "0:u1", "x:u1", "1:", "01:u"} {
+			if got := luaText(t, b, "--@include lib/codec.lua\nif held_decode(ARGV[1]) then return 'read' end\nreturn 'malformed'", m); got != "malformed" {
+				t.Errorf("Lua read the index member %q", m)
+			}
+			if _, _, ok := store.DecodeHeldMember(m); ok {
+				t.Errorf("Go read the index member %q", m)
+			}
+		}
+		for _, m := range []string{"", "f", "f:0", "x:1", "f:01", "s:1:2"} {
+			if got := luaText(t, b, "--@include lib/codec.lua\nif work_decode(ARGV[1]) then return 'read' end\nreturn 'malformed'", m); got != "malformed" {
+				t.Errorf("Lua read the work member %q", m)
+			}
+			if _, _, ok := store.DecodeWorkMember(m); ok {
+				t.Errorf("Go read the work member %q", m)
 			}
 		}
 	})
@@ -448,6 +570,12 @@ func TestEventRoundTrip(t *testing.T) {
 		{"LicenseRemoved", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeLicenseRemoved, ProductID: "rt:product:1",
 			UserID: "u1", TotalLicenses: &total, AssignedLicenses: &assigned}}},
 		{"PolicyDeleted", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangePolicyDeleted, PolicyID: "rt:policy:3"}}},
+		{"LowLicenses", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeLowLicenses, ProductID: "rt:product:1",
+			TotalLicenses: &total, AssignedLicenses: &assigned, Threshold: &assigned}}},
+		{"WaitlistFill", license.Event{Claim: &license.ClaimEvent{TenantID: "rt", PolicyID: "rt:policy:1", UserID: "u3", AppID: "POWER_AUTOMATE",
+			ProductID: "rt:product:2", Trigger: license.TriggerWaitlist, Outcome: license.Claimed, AvailableAfter: 0}}},
+		{"Queued", license.Event{Claim: &license.ClaimEvent{TenantID: "rt", PolicyID: "rt:policy:1", UserID: "u4", AppID: "POWER_AUTOMATE",
+			Trigger: cloudFlow, Outcome: license.Queued}}},
 		{"WithActor", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeSetting, Enabled: &on,
 			Actor: &license.Actor{Subject: "adele@contoso", Roles: []string{"GLOBAL_ADMIN", "OPERATOR"}}}}},
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"io/fs"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -162,13 +163,60 @@ func DecodeDenial(s string) (Denial, bool) {
 type ReportCounter struct {
 	Day, Product int64
 	Reason       license.Reason
+	Flow         string
 }
 
 // DecodeReportField is decodeReportField.
 func DecodeReportField(field string) (ReportCounter, bool) {
 	c, ok := decodeReportField(field)
-	return ReportCounter{Day: c.day, Product: c.product, Reason: c.reason}, ok
+	return ReportCounter{Day: c.day, Product: c.product, Reason: c.reason, Flow: c.flow}, ok
 }
+
+// FlowCountField is flowCountField; FlowFills and FlowReclaims are what
+// its counts count.
+var FlowCountField = flowCountField
+
+// What a flow count counts.
+const (
+	FlowFills    = flowFills
+	FlowReclaims = flowReclaims
+)
+
+// Waiter is a user's place on a waitlist.
+type Waiter struct {
+	Seq     int64
+	Trigger license.Trigger
+}
+
+// EncodeWaiterScore is encodeWaiterScore.
+func EncodeWaiterScore(w Waiter) float64 {
+	return encodeWaiterScore(waiter{seq: w.Seq, trigger: w.Trigger})
+}
+
+// DecodeWaiterScore is decodeWaiterScore, with the time the user was queued.
+func DecodeWaiterScore(score float64) (Waiter, time.Time, bool) {
+	w, ok := decodeWaiterScore(score)
+	return Waiter{Seq: w.seq, Trigger: w.trigger}, w.queuedAt(), ok
+}
+
+// WaiterSeq is waiterSeq.
+var WaiterSeq = waiterSeq
+
+// Codecs of the members of the index of claimed licenses and of a tenant's
+// work.
+var (
+	HeldMember       = heldMember
+	DecodeHeldMember = decodeHeldMember
+	WorkMember       = workMember
+	DecodeWorkMember = decodeWorkMember
+)
+
+// Kinds of background work.
+const (
+	WorkFill     = workFill
+	WorkSweep    = workSweep
+	WorkWaitlist = workWaitlist
+)
 
 // DenialCountField is denialCountField.
 var DenialCountField = denialCountField

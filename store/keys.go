@@ -43,6 +43,25 @@ func (k keys) claims(n int64) string { return k.p + "claims:" + itoa(n) }
 // in the report window.
 func (k keys) deleted() string { return k.p + "deleted" }
 
+// waitlist is a policy's queue: zset of user ids scored by their place,
+// which tells when they were queued (the store's clock) and for which
+// trigger (codec_flow.go).
+func (k keys) waitlist(n int64) string { return k.p + "wl:" + itoa(n) }
+
+// held is a policy's index of the licenses claimed under it that their
+// holders still have: zset of "<product number>:<user id>" scored by a time
+// (ms) at or before the license's last use: when it was claimed, put
+// forward by reclaims that find it used since (codec_flow.go, reclaim.go).
+func (k keys) held(n int64) string { return k.p + "held:" + itoa(n) }
+
+// work is a tenant's background work: zset of "<kind>:<policy number>"
+// scored by when it is due (ms, the store's clock; codec_flow.go).
+func (k keys) work() string { return k.p + "work" }
+
+// lease is a lease on one piece of a tenant's work (a string holding its
+// holder's token, set with NX and an expiry).
+func (k keys) lease(what string) string { return k.p + "lease:" + what }
+
 // A tenant's users are spread over userBuckets hashes by a hash of their id,
 // so that each bucket stays small enough for Redis's compact encoding
 // (listpack, up to 128 entries) until a tenant has about 130,000 users.
@@ -73,3 +92,8 @@ func (k keys) denials(day int64) string { return k.p + "dn:" + itoa(day) }
 
 // eventWindow is how long events stay in a tenant's stream (ms), as an argument to scripts.
 var eventWindow = license.ReportWindow.Milliseconds()
+
+// flowTenants is the set of tenants that have background work (a waitlist
+// on, a reclaim period set): the one key of the store that is not a
+// tenant's. The workers read it, and nothing else, to find their work.
+func (s *Store) flowTenants() string { return s.prefix + "flow" }

@@ -44,6 +44,9 @@ type Options struct {
 	// see the command client only: the stream readers' blocking reads are
 	// neither timed nor traced.
 	CommandTook func(command string, d time.Duration)
+	// OnFlow, when set, is told of the licenses each piece of work gave to
+	// waiting users and reclaimed (see Store.OnFlow).
+	OnFlow func(filled, reclaimed int)
 	// TracerProvider, when set, traces every command: one span per command
 	// (or pipeline), named after it, without its arguments. Nil: no tracing,
 	// at no cost.
@@ -141,6 +144,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.AuditRetention > 0 {
 		s.AuditRetention = opts.AuditRetention
 	}
+	s.OnFlow = opts.OnFlow
 	s.SetStreamClient(streams)
 	s.SetLogger(log)
 	s.closers = append([]func() error{rdb.Close, streams.Close}, closers...)

@@ -136,17 +136,41 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 			return nil, err
 		}
 		now := s.Now()
+		// Licenses the edit makes available to the policy's waitlist (it is
+		// turned on, or gains a product or an order) go to it.
+		var fed []*license.Policy
+		if p.WaitlistEnabled && p.Enabled {
+			fed = []*license.Policy{p}
+		}
+		if p.WaitlistEnabled || p.ReclaimInactiveAfterDays > 0 {
+			if err := s.registerFlow(ctx, tenantID); err != nil {
+				return nil, err
+			}
+		}
 		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, license.PolicyChanges(&before, p)...)
-		reply, err := s.runScript(ctx, updatePolicyScript, subject{policyID: id},
-			append([]string{k.policy(n), k.events(), k.audit()}, productKeys(k, p.Products)...),
-			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow, entry, retention)
+		var version int64
+		_, err = s.runFeeding(ctx, updatePolicyScript, subject{policyID: id}, tenantID, fed,
+			append([]string{k.policy(n), k.events(), k.audit(), k.waitlist(n), k.work()}, productKeys(k, p.Products)...),
+			func(name, v string) {
+				if name == "version" {
+					version = number(v)
+				}
+			},
+			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow, entry, retention,
+			boolArg(p.WaitlistEnabled), p.ReclaimInactiveAfterDays, len(p.Products))
 		if errors.Is(err, errStale) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		version, _ := reply.(int64)
+		if p.WaitlistEnabled || p.ReclaimInactiveAfterDays > 0 {
+			// Again after the change, in case a worker took the tenant off
+			// the list in between (work.go).
+			if err := s.registerFlow(ctx, tenantID); err != nil {
+				return nil, err
+			}
+		}
 		s.routes.forget(tenantID, p.AppID)
 		// The policy as this call wrote it, not as others may have changed it since.
 		p.Version, p.UpdatedAt = version, now.UTC().Truncate(time.Millisecond)
@@ -164,8 +188,8 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "deleteAutoClaimPolicy", []string{id})
 	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
-		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claims(n), k.events(), k.audit(), k.deleted()},
-		n, eventWindow, entry, retention, tenantID, license.ReportWindow.Milliseconds())
+		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claims(n), k.events(), k.audit(), k.deleted(),
+			k.waitlist(n), k.held(n), k.work()}, n, eventWindow, entry, retention, tenantID, license.ReportWindow.Milliseconds())
 	if err != nil {
 		return err
 	}

@@ -63,9 +63,32 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 		return nil, license.OnField("quantity", err)
 	}
 	k := s.keys(tenantID)
+	fed, err := s.waitlistsFed(ctx, tenantID, func(id string) bool { return id == productID })
+	if err != nil {
+		return nil, err
+	}
 	entry, retention := s.audited(ctx, "setLicenseQuantity", []string{productID})
-	if _, err := s.runScript(ctx, setQuantityScript, subject{productID: productID, n: quantity},
-		[]string{k.product(n), k.events(), k.audit()}, quantity, n, eventWindow, entry, retention); err != nil {
+	if _, err := s.runFeeding(ctx, setQuantityScript, subject{productID: productID, n: quantity}, tenantID, fed,
+		[]string{k.product(n), k.events(), k.audit()}, nil, quantity, n, eventWindow, entry, retention); err != nil {
+		return nil, err
+	}
+	return s.Product(ctx, productID)
+}
+
+// SetLowLicenseThreshold sets the available count at or below which a
+// product is running low (0: off).
+func (s *Store) SetLowLicenseThreshold(ctx context.Context, productID string, threshold int) (*license.Product, error) {
+	tenantID, n, err := license.ParseProductID(productID)
+	if err != nil {
+		return nil, err
+	}
+	if err := license.ValidateThreshold(threshold); err != nil {
+		return nil, license.OnField("threshold", err)
+	}
+	k := s.keys(tenantID)
+	entry, retention := s.audited(ctx, "setLowLicenseThreshold", []string{productID})
+	if _, err := s.runScript(ctx, setThresholdScript, subject{productID: productID},
+		[]string{k.product(n), k.events(), k.audit()}, threshold, n, eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Product(ctx, productID)

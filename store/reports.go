@@ -135,7 +135,8 @@ func inReasonOrder(counts map[license.Reason]int) []license.DenialCount {
 	return out
 }
 
-// policyReport reads one policy's counters (see reportField).
+// policyReport reads one policy's counters (see reportField and
+// flowCountField).
 func policyReport(pol *license.Policy, counters map[string]string, first int64, days int) *license.PolicyReport {
 	pr := &license.PolicyReport{Days: days, Policy: pol, Denials: inReasonOrder(denialCounts(counters, first, days))}
 	perProduct := map[string]int{}
@@ -151,9 +152,13 @@ func policyReport(pol *license.Policy, counters map[string]string, first int64, 
 		for _, r := range license.Reasons {
 			denied += int(number(counters[denialCountField(day, r)]))
 		}
+		fills, reclaimed := int(number(counters[flowCountField(day, flowFills)])), int(number(counters[flowCountField(day, flowReclaims)]))
 		pr.Claims += n
+		pr.WaitlistFills += fills
+		pr.Reclaimed += reclaimed
 		pr.Daily = append(pr.Daily, license.DailyClaims{
 			Date: time.UnixMilli(day * int64(dayMS)).UTC().Format(time.DateOnly), Claims: n, Denied: denied,
+			WaitlistFills: fills, Reclaimed: reclaimed,
 		})
 	}
 	for field, v := range counters {

@@ -58,6 +58,11 @@ var (
 	updatePolicyScript   = script("update_policy.lua")
 	deletePolicyScript   = script("delete_policy.lua")
 	claimScript          = script("claim.lua")
+	fillScript           = script("fill.lua")
+	reclaimScript        = script("reclaim.lua")
+	removeWaiterScript   = script("remove_waiter.lua")
+	setThresholdScript   = script("set_threshold.lua")
+	leaseScript          = script("lease.lua")
 )
 
 // allScripts is every script of lua/, in the order of their file names, for

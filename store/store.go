@@ -45,9 +45,16 @@ type Store struct {
 	// clockOffset is how far Redis's clock was ahead of Now (ms) when a
 	// claim last found the two in different UTC days.
 	clockOffset atomic.Int64
+	// token names this store as the holder of the leases it takes (work.go).
+	token string
 
-	// Now is the clock for timestamps written by admin actions.
+	// Now is the clock for timestamps written by admin actions, and for
+	// the decisions of the flow back of licenses: when a reclaim sweep is
+	// due, how long a license has been idle, how long a user has waited.
 	Now func() time.Time
+	// OnFlow, when set, is told of the licenses each piece of work gave to
+	// waiting users and reclaimed.
+	OnFlow func(filled, reclaimed int)
 	// AuditRetention is how long audit entries are kept
 	// (license.DefaultAuditRetention unless set).
 	AuditRetention time.Duration
@@ -63,7 +70,7 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
-	s := &Store{rdb: rdb, claims: autoPipeliner(rdb), streams: rdb, prefix: prefix, catalog: catalog,
+	s := &Store{rdb: rdb, claims: autoPipeliner(rdb), streams: rdb, prefix: prefix, catalog: catalog, token: randomID(20),
 		coverings: coveringsOf(catalog), Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
 	s.hub = fanout.New(stream{s})
 	return s

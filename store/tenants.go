@@ -86,9 +86,16 @@ func (s *Store) SetAutoClaimEnabled(ctx context.Context, tenantID string, enable
 		return nil, err
 	}
 	k := s.keys(tenantID)
+	var fed []*license.Policy
+	if enabled {
+		var err error
+		if fed, err = s.waitlistsFed(ctx, tenantID, nil); err != nil {
+			return nil, err
+		}
+	}
 	entry, retention := s.audited(ctx, "setAutoClaimEnabled", []string{tenantID})
-	if _, err := s.runScript(ctx, setEnabledScript, subject{tenantID: tenantID},
-		[]string{k.tenant(), k.events(), k.audit()}, boolArg(enabled), eventWindow, entry, retention); err != nil {
+	if _, err := s.runFeeding(ctx, setEnabledScript, subject{tenantID: tenantID}, tenantID, fed,
+		[]string{k.tenant(), k.events(), k.audit()}, nil, boolArg(enabled), eventWindow, entry, retention); err != nil {
 		return nil, err
 	}
 	return s.Tenant(ctx, tenantID)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"strings"
@@ -18,18 +19,21 @@ const MaxPageSize = 500
 // checkPage checks a page's size and its cursor, a stream entry's id, and
 // returns the cursor; every problem is on its argument, "first" or "after".
 func checkPage(first int, after string) (license.EventID, error) {
+	id, err := license.ParseEventID(after)
+	return id, pageProblems(first, after, after == "" || err == nil)
+}
+
+// pageProblems returns the problems of a page's size (0 to MaxPageSize) and
+// of its cursor, when it is not one this API returned (cursorOK false).
+func pageProblems(first int, after string, cursorOK bool) error {
 	var problems license.Problems
 	if first < 0 || first > MaxPageSize {
 		problems.Add("first", license.Errorf(license.EINVALID, "first must be between 0 and %d; got %d.", MaxPageSize, first))
 	}
-	var id license.EventID
-	if after != "" {
-		var err error
-		if id, err = license.ParseEventID(after); err != nil {
-			problems.Add("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after))
-		}
+	if !cursorOK {
+		problems.Add("after", license.Errorf(license.EINVALID, "The cursor %q is not one this API returned.", after))
 	}
-	return id, problems.Err()
+	return problems.Err()
 }
 
 // CreateUser adds a user to a tenant's directory.
@@ -241,10 +245,34 @@ func (s *Store) AssignLicense(ctx context.Context, userID, productID string, dis
 	if len(plans) > 0 {
 		changes = append(changes, license.FieldChange{Field: "disabledServicePlans", After: license.Text(strings.Join(plans, ","))})
 	}
+	// The waitlists the license may serve: those of the policies of the
+	// apps its product serves, each with the triggers it covers.
+	policies, err := s.Policies(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events(), k.audit()}
+	covers := [][]int{}
+	for _, pol := range policies {
+		if !pol.WaitlistEnabled {
+			continue
+		}
+		var triggers []int
+		for i, t := range license.AllTriggers {
+			if p.SKU.CoversTrigger(pol.AppID, t) {
+				triggers = append(triggers, i)
+			}
+		}
+		if len(triggers) > 0 {
+			_, pn, _ := license.ParsePolicyID(pol.ID)
+			keys = append(keys, k.waitlist(pn))
+			covers = append(covers, triggers)
+		}
+	}
+	coversArg, _ := json.Marshal(covers)
 	entry, retention := s.audited(ctx, "assignLicense", []string{userID, productID}, changes...)
-	if _, err := s.runScript(ctx, assignLicenseScript, subject{userID: userID, productID: productID},
-		[]string{k.profiles(b), k.licenseBucket(b), k.product(n), k.events(), k.audit()},
-		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow, entry, retention); err != nil {
+	if _, err := s.runScript(ctx, assignLicenseScript, subject{userID: userID, productID: productID}, keys,
+		n, encodeLicense(l, 0, p.SKU.SkuPartNumber), userID, eventWindow, entry, retention, string(coversArg)); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -272,15 +300,19 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 		if err != nil {
 			return err
 		}
-		policyKey, claimed := k.tenant(), "0"
+		policyKey, heldKey, claimed := k.tenant(), k.tenant(), "0"
 		if l.PolicyID != "" {
 			_, pn, _ := license.ParsePolicyID(l.PolicyID)
-			policyKey, claimed = k.policy(pn), "1"
+			policyKey, heldKey, claimed = k.policy(pn), k.held(pn), "1"
+		}
+		fed, err := s.waitlistsFed(ctx, tenantID, func(id string) bool { return id == productID })
+		if err != nil {
+			return err
 		}
 		entry, retention := s.audited(ctx, "removeLicense", []string{userID, productID},
 			license.FieldChange{Field: "license", Before: license.Text(productID + " (" + string(l.Source) + ")")})
-		_, err = s.runScript(ctx, removeLicenseScript, subject{userID: userID, productID: productID},
-			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events(), k.audit()},
+		_, err = s.runFeeding(ctx, removeLicenseScript, subject{userID: userID, productID: productID}, tenantID, fed,
+			[]string{k.licenseBucket(userBucket(userID)), k.product(n), policyKey, k.events(), k.audit(), heldKey}, nil,
 			n, rec, claimed, userID, eventWindow, entry, retention)
 		if !errors.Is(err, errStale) {
 			return err

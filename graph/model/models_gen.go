@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/license"
 )
@@ -152,6 +153,26 @@ type DeleteAutoClaimPolicyPayload struct {
 	Tenant *license.Tenant `json:"tenant"`
 }
 
+// One page of a policy's unused licenses, the longest unused first.
+type InactiveLicenseConnection struct {
+	// The licenses, each with its cursor.
+	Edges []*InactiveLicenseEdge `json:"edges"`
+	// The licenses: lastUsedAt tells since when each is unused.
+	Nodes []*license.License `json:"nodes"`
+	// Whether more pages follow, and the cursors that bound this one.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many licenses are unused that long in all: what reclaimInactiveLicenses would release now.
+	TotalCount int `json:"totalCount"`
+}
+
+// An unused license, with its cursor.
+type InactiveLicenseEdge struct {
+	// Where this license is in the list: pass it as after to continue after it.
+	Cursor string `json:"cursor"`
+	// The license.
+	Node *license.License `json:"node"`
+}
+
 // The caller of a request, as its bearer token describes it.
 type Me struct {
 	// The token's subject: a user id or an app client id.
@@ -222,6 +243,18 @@ type Query struct {
 type Subscription struct {
 }
 
+// A change of a policy's settings; settings left out (or null, but reclaimInactiveAfterDays) keep their value.
+type UpdateAutoClaimPolicySettingsInput struct {
+	// The policy's id.
+	PolicyID string `json:"policyId"`
+	// True turns the waitlist on; false turns it off, and the users waiting leave it.
+	WaitlistEnabled *bool `json:"waitlistEnabled,omitempty"`
+	// Reclaim licenses unused this many days: 7 to 365 (else BAD_USER_INPUT); null turns reclaiming off. Left out, unchanged.
+	ReclaimInactiveAfterDays graphql.Omittable[*int] `json:"reclaimInactiveAfterDays,omitempty"`
+	// When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
 // One page of a tenant's directory.
 type UserConnection struct {
 	// The users of the page, each with its cursor.
@@ -240,6 +273,26 @@ type UserEdge struct {
 	Cursor string `json:"cursor"`
 	// The user.
 	Node *license.User `json:"node"`
+}
+
+// One page of a policy's waitlist, first in line first.
+type WaitlistConnection struct {
+	// The users waiting, each with its cursor.
+	Edges []*WaitlistEdge `json:"edges"`
+	// The users waiting.
+	Nodes []*license.WaitlistEntry `json:"nodes"`
+	// Whether more pages follow, and the cursors that bound this one.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many users wait in all, not only on this page.
+	TotalCount int `json:"totalCount"`
+}
+
+// A user waiting, with its cursor.
+type WaitlistEdge struct {
+	// Where this user is in the waitlist: pass it as after to continue after it.
+	Cursor string `json:"cursor"`
+	// The user waiting.
+	Node *license.WaitlistEntry `json:"node"`
 }
 
 // A policy's status as the admin center's policy list shows it. The same as AutoClaimPolicy.enabled.

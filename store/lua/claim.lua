@@ -3,63 +3,81 @@
 -- covers the app and trigger (ALREADY_LICENSED, whatever the switches say);
 -- the org setting; the app's policy and its status; the policy's products in
 -- the order the policy holds now. A license claimed now is recorded (and the
--- user, when the tenant has not seen them), counted in the report, appended
--- to the event stream and remembered under the idempotency key. A call that
--- changes nothing writes nothing: ALREADY_LICENSED only stamps the license's
--- last use, once per UTC day; a denial records no user, is counted, and
--- appends an event only the first time that UTC day for its user, policy (or
--- app) and reason.
+-- user, when the tenant has not seen them), counted in the report, indexed
+-- under the policy, appended to the event stream and remembered under the
+-- idempotency key. With the policy's waitlist on, a user on it gets QUEUED
+-- with its place and nothing changes, and a claim that finds no license
+-- puts its user at the end (QUEUED; the user is recorded, an event
+-- appended). A call that changes nothing writes nothing: ALREADY_LICENSED
+-- only stamps the license's last use, once per UTC day; a denial records no
+-- user, is counted, and appends an event only the first time that UTC day
+-- for its user, policy (or app) and reason.
 -- KEYS[1] tenant hash   KEYS[2] app -> policy hash   KEYS[3] policy hash (any key when none)
 -- KEYS[4] the user's profile bucket hash   KEYS[5] upn index hash   KEYS[6] directory index zset
 -- KEYS[7] the user's license bucket hash
 -- KEYS[8] the idempotency bucket of the key on ARGV[5]'s day   KEYS[9] on the day before (any keys when no key)
 -- KEYS[10] the denial log of ARGV[5]'s day   KEYS[11] event stream
 -- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] the policy's claims stream
--- KEYS[14..] hashes of the tenant's products that serve the app, as the caller read them
+-- KEYS[14] policy waitlist zset   KEYS[15] policy claimed-licenses index zset
+-- KEYS[16..] hashes of the tenant's products that serve the app, as the caller read them
 -- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] the app's policy number as the caller read it (0 = none)
 -- ARGV[5] the UTC day (days since the epoch) the caller took today to be
 -- ARGV[6] idempotency field ('' = no key)  ARGV[7] request digest
 -- ARGV[8] upn  ARGV[9] upn, lower case  ARGV[10] display name
 -- ARGV[11] SKUs covering the app and trigger with the plan the app needs (see covering_encode)
 -- ARGV[12] idempotency bucket TTL (ms)  ARGV[13] report window (ms)
--- ARGV[14..] product numbers matching KEYS[14..]
+-- ARGV[14] the store's clock (ms; the waitlist's times are the store's)
+-- ARGV[15] the time (ms, the store's clock) before which a user queued has waited too long
+-- ARGV[16] the trigger's index in license.AllTriggers
+-- ARGV[17..] product numbers matching KEYS[16..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
 --   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
 --              'STALE' (the app's policy, or a product of it, is not the one
 --              the keys name; nothing else follows); or 'DAY' (Redis's UTC day is
 --              not ARGV[5]: only at follows, to build the keys again)
---   outcome    CLAIMED, ALREADY_LICENSED or DENIED
+--   outcome    CLAIMED, ALREADY_LICENSED, DENIED or QUEUED
 --   reason     the denial reason, or ''
 --   policy     the policy number ('0' when none)
 --   product    the number of the product claimed or held ('0' when none)
 --   license    the license record claimed or held (absent when none)
 --   sku, total, assigned, created   the product claimed or held: its
 --              skuPartNumber, its pool after the claim and when it was added (ms)
+--   low        the product's low-license threshold, as set now (absent when off)
 --   event      the id of the decision's event (absent when none was appended)
 --   available  licenses available across the policy's products after the
 --              claim (with event only)
 --   at         the decision's time (ms)
+--   position   the user's place on the waitlist, 1 first (QUEUED only)
 -- or an error "AC:NO_TENANT", "AC:IDEM_MISMATCH" or "AC:BAD_RECORD:licenses".
 --@include lib/codec.lua
 --@include lib/events.lua
+--@include lib/report.lua
+--@include lib/low.lua
 local tenant_key, app_policies_key, policy_key = KEYS[1], KEYS[2], KEYS[3]
 local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
 local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
-local FIRST_PRODUCT = 14
+local waitlist_key, held_key = KEYS[14], KEYS[15]
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 16, 17
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_field, request = ARGV[6], ARGV[7]
 local upn, upn_lower, display_name = ARGV[8], ARGV[9], ARGV[10]
 local idem_ttl, window = ARGV[12], tonumber(ARGV[13])
-
-local DAY_MS = 86400000 -- milliseconds in a day
+local queued_now, waited_too_long = waiter_seq(tonumber(ARGV[14])), waiter_seq(tonumber(ARGV[15]))
+local trigger_index = tonumber(ARGV[16])
 
 local now = now_ms()
 local nowstr = string.format('%d', now)
 local today = math.floor(now / DAY_MS)
 if string.format('%d', today) ~= day then
   return cjson.encode({kind = 'DAY', at = nowstr})
+end
+
+-- product_keys[number] is the key of a product of the tenant that serves the app.
+local product_keys = {}
+for i = 0, #KEYS - FIRST_PRODUCT do
+  product_keys[ARGV[FIRST_PRODUCT_ARG + i]] = KEYS[FIRST_PRODUCT + i]
 end
 
 -- 1. A replay answers what the first answer said, whatever happened since.
@@ -77,6 +95,10 @@ if idem_field ~= '' then
     if l then
       answer.sku = l.sku
     end
+    local key = product_keys[first.product]
+    if key and first.total then
+      answer.low = redis.call('HGET', key, 'low') or nil
+    end
     return cjson.encode(answer)
   end
 end
@@ -85,12 +107,6 @@ end
 local needs = {}
 for _, c in ipairs(covering_decode(ARGV[11])) do
   needs[c.sku] = c.plan
-end
-
--- product_keys[number] is the key of a product of the tenant that serves the app.
-local product_keys = {}
-for i = FIRST_PRODUCT, #KEYS do
-  product_keys[ARGV[i]] = KEYS[i]
 end
 
 -- 2. A license the user holds that covers the app and trigger ends it.
@@ -110,8 +126,8 @@ for _, h in ipairs(held) do
       license = h.record, sku = l.sku, at = nowstr}
     local key = product_keys[h.product]
     if key then
-      local pool = redis.call('HMGET', key, 'total', 'assigned', 'created')
-      answer.total, answer.assigned, answer.created = pool[1], pool[2], pool[3]
+      local pool = redis.call('HMGET', key, 'total', 'assigned', 'created', 'low')
+      answer.total, answer.assigned, answer.created, answer.low = pool[1], pool[2], pool[3], pool[4] or nil
     end
     return cjson.encode(answer)
   end
@@ -127,7 +143,7 @@ if (redis.call('HGET', app_policies_key, app) or '0') ~= policy then
 end
 local state = {}
 if policy ~= '0' then
-  state = redis.call('HMGET', policy_key, 'enabled', 'products')
+  state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist')
 end
 -- products are the policy's products in its order now: {product, plans, key}.
 local products = products_decode(state[2] or '') or {}
@@ -142,31 +158,21 @@ end
 local pools = {}
 local function pool(i)
   if not pools[i] then
-    local v = redis.call('HMGET', products[i].key, 'sku', 'total', 'assigned', 'created')
-    pools[i] = {sku = v[1], total = tonumber(v[2]), assigned = tonumber(v[3]), created = v[4]}
+    local v = redis.call('HMGET', products[i].key, 'sku', 'total', 'assigned', 'created', 'low')
+    pools[i] = {sku = v[1], total = tonumber(v[2]), assigned = tonumber(v[3]), created = v[4], low = v[5]}
   end
   return pools[i]
 end
 
--- report_day drops counters older than the window, once a UTC day per
--- report, and keeps the report and the claims log while they are in use.
-local function report_day()
-  local trimmed = tonumber(redis.call('HGET', report_key, 'trimmed') or '0')
-  if trimmed >= today then
-    return
-  end
-  for _, field in ipairs(redis.call('HKEYS', report_key)) do
-    local d = report_field_decode(field)
-    if d and tonumber(d) <= today - window / DAY_MS then
-      redis.call('HDEL', report_key, field)
-    end
-  end
-  redis.call('HSET', report_key, 'trimmed', day)
-  redis.call('PEXPIRE', report_key, window + 2 * DAY_MS)
-  redis.call('PEXPIRE', claims_key, window + 2 * DAY_MS)
+-- position() is the user's place on the waitlist, 1 first: users who
+-- waited too long, not yet dropped, don't count.
+local function position()
+  local gone = redis.call('ZCOUNT', waitlist_key, '-inf', '(' .. waiter_score_encode({seq = waited_too_long, trigger = 0}))
+  return string.format('%d', redis.call('ZRANK', waitlist_key, user) + 1 - gone)
 end
 
 local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
+local waitlist_on = state[3] == '1'
 if setting ~= '1' then
   answer.reason = 'AUTO_CLAIM_DISABLED'
 elseif policy == '0' then
@@ -174,6 +180,16 @@ elseif policy == '0' then
 elseif state[1] ~= '1' then
   answer.reason = 'POLICY_DISABLED'
 else
+  -- A user on the waitlist keeps its place: licenses go to the waitlist in order.
+  local waiting = waitlist_on and redis.call('ZSCORE', waitlist_key, user)
+  if waiting then
+    local w = waiter_score_decode(waiting)
+    if w and w.seq >= waited_too_long then
+      answer.outcome, answer.position = 'QUEUED', position()
+      return cjson.encode(answer)
+    end
+    redis.call('ZREM', waitlist_key, user) -- waited too long: decided afresh
+  end
   local eligible = false
   for i, p in ipairs(products) do
     local counts = pool(i)
@@ -186,13 +202,13 @@ else
         held[#held + 1] = {product = p.product, record = record}
         redis.call('HSET', licenses_key, user, licenses_encode(held))
         redis.call('HINCRBY', policy_key, 'claimed', 1)
-        report_day()
-        redis.call('HINCRBY', report_key, report_field_encode(day), 1)
-        redis.call('HINCRBY', report_key, report_field_encode(day, p.product), 1)
-        log_claim(claims_key, window, {user = user, product = p.product, trigger = trigger}, now)
+        report_claim(report_key, claims_key, now, window, p.product, user, trigger)
+        redis.call('ZADD', held_key, now, held_encode(p.product, user))
         answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
         answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
-        answer.assigned, answer.created = string.format('%d', counts.assigned), counts.created
+        answer.assigned, answer.created, answer.low = string.format('%d', counts.assigned), counts.created, counts.low or nil
+        low_alert(events_key, window, {product = p.product, total = counts.total, assigned = counts.assigned,
+          low = counts.low, before = counts.total - counts.assigned + 1})
         break
       end
     end
@@ -200,9 +216,21 @@ else
   if answer.outcome ~= 'CLAIMED' then
     answer.reason = eligible and 'NO_LICENSES_AVAILABLE' or 'TRIGGER_NOT_ELIGIBLE'
   end
+  if answer.reason == 'NO_LICENSES_AVAILABLE' and waitlist_on then
+    -- The end of the waitlist: after the last user queued, even if the clock went back.
+    local seq = queued_now
+    local last = redis.call('ZREVRANGE', waitlist_key, 0, 0, 'WITHSCORES')
+    local w = last[2] and waiter_score_decode(last[2])
+    if w and w.seq >= seq then
+      seq = w.seq + 1
+    end
+    redis.call('ZADD', waitlist_key, waiter_score_encode({seq = seq, trigger = trigger_index}), user)
+    redis.call('ZREMRANGEBYSCORE', waitlist_key, '-inf', '(' .. waiter_score_encode({seq = waited_too_long, trigger = 0}))
+    answer.outcome, answer.reason, answer.position = 'QUEUED', '', position()
+  end
 end
 
-if answer.outcome == 'CLAIMED' then
+if answer.outcome == 'CLAIMED' or answer.outcome == 'QUEUED' then
   -- A user the tenant has not seen joins its directory.
   if redis.call('ZADD', directory_key, 'NX', 0, user) == 1 then
     local kept_upn = upn
@@ -212,8 +240,7 @@ if answer.outcome == 'CLAIMED' then
     redis.call('HSET', profiles_key, user, profile_encode({upn = kept_upn, name = display_name, created = nowstr}))
   end
 else
-  report_day()
-  redis.call('HINCRBY', report_key, denial_count_field_encode(day, answer.reason), 1)
+  report_count(report_key, claims_key, now, window, denial_count_field_encode(day, answer.reason))
   local scope = policy
   if policy == '0' then
     scope = app

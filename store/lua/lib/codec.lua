@@ -216,8 +216,10 @@ end
 -- Report counters, the fields of a policy's report hash (policy 0's counts
 -- the denials of apps that have no policy): "<day>" counts the claims of a
 -- UTC day (days since the epoch), "<day>:<product number>" those from one
--- product, "<day>:<REASON>" the claims denied for a reason; 'trimmed' is
--- the last day old counters were dropped.
+-- product, "<day>:<REASON>" the claims denied for a reason, "<day>:fills"
+-- the claims that gave a waiting user a license (counted in "<day>" too)
+-- and "<day>:reclaims" the licenses reclaimed; 'trimmed' is the last day
+-- old counters were dropped.
 local function report_field_encode(day, product)
   if product then
     return day .. ':' .. product
@@ -229,9 +231,16 @@ local function denial_count_field_encode(day, reason)
   return day .. ':' .. reason
 end
 
--- report_field_decode returns the day, the product (nil for a day's total
--- or a denial count) and the denial reason (nil but for a denial count) of a
--- counter field, or nil for any other field.
+-- flow_count_field_encode(day, what) names a day's count of waitlist fills
+-- (what 'fills') or of licenses reclaimed ('reclaims').
+local function flow_count_field_encode(day, what)
+  return day .. ':' .. what
+end
+
+-- report_field_decode returns the day, the product (nil for a day's total,
+-- a denial count or a flow count), the denial reason (nil but for a denial
+-- count) and what a flow count counts (nil but for one) of a counter
+-- field, or nil for any other field.
 local function report_field_decode(field)
   local day, rest = string.match(field, '^(%d+):(.+)$')
   if not day then
@@ -249,16 +258,72 @@ local function report_field_decode(field)
   if string.find(rest, '^[A-Z][A-Z_]*$') then
     return day, nil, rest
   end
+  if rest == 'fills' or rest == 'reclaims' then
+    return day, nil, nil, rest
+  end
   return nil
+end
+
+-- A user's place on a policy's waitlist: the score of the user's id in the
+-- waitlist's sorted set, seq * 16 + trigger, where seq is the time the user
+-- was queued (ms, the store's clock) * 64 plus its order among those queued
+-- in the same millisecond (a queue's seq only grows: one queued after a
+-- later clock reading, another instance's, takes the seq after it), and
+-- trigger the index of the claim's
+-- trigger in license.AllTriggers (0 first). Scores stay below 2^53, exact
+-- in a double, until the year 2248. Decoded: {seq, trigger, queued (ms)}.
+local function waiter_score_encode(w)
+  return string.format('%d', w.seq * 16 + w.trigger)
+end
+
+local function waiter_score_decode(score)
+  local n = tonumber(score)
+  if not n or n < 0 or n ~= math.floor(n) then
+    return nil
+  end
+  local trigger = n % 16
+  local seq = (n - trigger) / 16
+  return {seq = seq, trigger = trigger, queued = math.floor(seq / 64)}
+end
+
+-- waiter_seq(ms) is the first seq of a millisecond.
+local function waiter_seq(ms)
+  return ms * 64
+end
+
+-- A license claimed under a policy, a member of the policy's index of the
+-- licenses claimed under it (scored by their last use, ms):
+-- "<product number>:<user id>". Decoded: product, user (nil when malformed).
+local function held_encode(product, user)
+  return product .. ':' .. user
+end
+
+local function held_decode(m)
+  return string.match(m, '^([1-9]%d*):(.+)$')
+end
+
+-- A tenant's background work, a member of its work sorted set (scored by
+-- when it is due, ms): "f:<policy number>" a waitlist fill that a call
+-- left unfinished, "s:<policy number>" the policy's next reclaim sweep,
+-- "w:<policy number>" (never due) a waitlist that is on. Decoded: kind,
+-- policy (nil when malformed).
+local function work_encode(kind, policy)
+  return kind .. ':' .. policy
+end
+
+local function work_decode(m)
+  return string.match(m, '^([fsw]):([1-9]%d*)$')
 end
 
 -- Event stream entry. A claim decision has every field of CLAIM_EVENT_FIELDS
 -- ('policy' and 'product' '0' when none, 'reason' '' unless denied); an admin
 -- change has 'kind' and those of CHANGE_EVENT_FIELDS it sets, 'order' being
--- the policy's product numbers, "n,n". Fields keep this order: Redis stores
+-- the policy's product numbers, "n,n", and 'threshold' a product's
+-- low-license threshold. Fields keep this order: Redis stores
 -- the names of a stream's entries once while they repeat.
 local CLAIM_EVENT_FIELDS = {'kind', 'policy', 'user', 'app', 'product', 'trigger', 'outcome', 'reason', 'available'}
-local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned', 'actor', 'roles'}
+local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned', 'actor', 'roles',
+  'threshold'}
 
 -- event_encode(e) returns an event's fields and values, for XADD.
 local function event_encode(e)

@@ -11,6 +11,7 @@ export const triggerNames = {
   TRIGGER_PREMIUM_FLOW_ATTENDED_RPA: "Triggered a premium cloud flow with attended RPA",
   SAVE_PREMIUM_FLOW_ATTENDED_RPA: "Saved a premium cloud flow with attended RPA",
   TURN_ON_PREMIUM_FLOW_ATTENDED_RPA: "Turned on a premium cloud flow with attended RPA",
+  WAITLIST: "Got a license after waiting",
 };
 
 export const outcomeNames = {
@@ -104,4 +105,8 @@ export const changeKindNames = {
   POLICY_CREATED: "Policy created",
   POLICY_UPDATED: "Policy changed",
   POLICY_DELETED: "Policy deleted",
+  LICENSE_RECLAIMED: "License reclaimed",
+  LOW_LICENSES: "Running low",
+  LOW_LICENSE_THRESHOLD_CHANGED: "Low-license threshold",
+  WAITLIST_ENTRY_REMOVED: "Taken off the waitlist",
 };

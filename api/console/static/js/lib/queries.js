@@ -99,7 +99,7 @@ export const CLAIM_EVENTS = `subscription Live($t: ID!, $after: String) {
 
 export const POLICY_EVENTS = `subscription Changes($t: ID!, $after: String) {
   policyEvents(tenantId: $t, after: $after) {
-    id kind at enabled policyId userId productId totalLicenses assignedLicenses
+    id kind at enabled policyId userId productId totalLicenses assignedLicenses lowLicenseThreshold
     policy { name }
     product { displayName }
     actor { subject roles }

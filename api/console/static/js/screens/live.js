@@ -156,19 +156,27 @@ function what(e) {
       return `${policy} · ${e.enabled ? "on" : "off"}`;
     case "POLICY_DELETED":
       return policy;
+    case "LICENSE_RECLAIMED":
+      return `${product} reclaimed from ${e.userId}, unused`;
+    case "LOW_LICENSES":
+      return `${product}: ${count(e.totalLicenses - e.assignedLicenses)} available, at or below ${count(e.lowLicenseThreshold)}`;
+    case "LOW_LICENSE_THRESHOLD_CHANGED":
+      return `${product} runs low at ${count(e.lowLicenseThreshold)} available`;
+    case "WAITLIST_ENTRY_REMOVED":
+      return `${e.userId} taken off the waitlist of ${policy}`;
   }
   return "";
 }
 
 function ChangeRow({ e }) {
-  const tone = e.kind === "POLICY_DELETED" || e.kind === "LICENSE_REMOVED" ? "warning" : "info";
+  const tone = ["POLICY_DELETED", "LICENSE_REMOVED", "LICENSE_RECLAIMED", "LOW_LICENSES"].includes(e.kind) ? "warning" : "info";
   return html`<li class="feed-item" data-event-id=${e.id} data-kind=${e.kind} data-actor=${e.actor ? e.actor.subject : ""}>
     <time class="feed-time" datetime=${e.at}>${formatTime(e.at)}</time>
     <div class="feed-main">
       <p class="feed-title"><${Badge} tone=${tone}>${label(changeKindNames, e.kind)}<//> ${what(e)}</p>
       <p class="feed-sub">${e.actor
         ? html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
-        : "by someone not recorded"}</p>
+        : e.kind === "LOW_LICENSES" ? "an alert" : "by someone not recorded"}</p>
     </div>
   </li>`;
 }
