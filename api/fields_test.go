@@ -1,14 +1,17 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/autoclaim/autoclaim/auth"
 	"github.com/autoclaim/autoclaim/internal/gqltest"
 	"github.com/autoclaim/autoclaim/internal/redistest"
+	"github.com/autoclaim/autoclaim/license"
 )
 
 // TestErrorsNameTheirField checks that a refused argument's error says in
@@ -223,4 +226,111 @@ func TestPagesAndLookups(t *testing.T) {
 	checkError(t, r, "NOT_FOUND", "Policy", `"zz"`)
 	r = ta.do(f.admin, `{ tenant(id: "pages") { policy(id: "pages:product:1") { id } } }`, nil)
 	checkError(t, r, "NOT_FOUND", "Policy")
+}
+
+// TestMutationsThatChangeNothingWriteNothing: a mutation that asks for what
+// is already so answers as usual but bumps no version and writes no event
+// and no audit entry.
+func TestMutationsThatChangeNothingWriteNothing(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		ta := newTestAPI(t, b)
+		f := ta.newFixture("noop")
+		flow, rpa := f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"]
+		policy := ta.mustPolicy(f, "POWER_AUTOMATE", flow, rpa)
+		ta.mustDo(f.admin, `mutation($p: ID!, $x: ID!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: ["`+planFlowCDS+`"]) { id } }`,
+			map[string]any{"p": policy, "x": flow}, nil)
+		ta.mustDo(f.admin, `mutation($x: ID!) { setLowLicenseThreshold(productId: $x, threshold: 2) { id } }`, map[string]any{"x": flow}, nil)
+		state := func() string {
+			var out struct {
+				Tenant struct {
+					Policy   struct{ Version int }
+					AuditLog struct{ TotalCount int }
+				}
+			}
+			ta.mustDo(f.admin, `query($p: ID!) { tenant(id: "noop") { policy(id: $p) { version } auditLog { totalCount } } }`, map[string]any{"p": policy}, &out)
+			n, err := b.Client.XLen(t.Context(), b.Prefix+"{t:noop}:events").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("version %d, %d audit entries, %d events, tenant %s", out.Tenant.Policy.Version, out.Tenant.AuditLog.TotalCount, n,
+				ta.snapshot(ta.operator(), "noop"))
+		}
+		for _, c := range []struct {
+			name, token, query string
+			vars               map[string]any
+		}{
+			{"rename to its name", f.admin, `mutation($p: ID!) { renameAutoClaimPolicy(policyId: $p, name: " Policy for POWER_AUTOMATE ") { name } }`, map[string]any{"p": policy}},
+			{"turn on the policy that is on", f.admin, `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: true) { id } }`, map[string]any{"p": policy}},
+			{"the same order", f.admin, `mutation($p: ID!, $o: [ID!]!) { setPolicyProductOrder(policyId: $p, productIds: $o) { id } }`, map[string]any{"p": policy, "o": []any{flow, rpa}}},
+			{"the same plans", f.admin, `mutation($p: ID!, $x: ID!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: ["` + strings.ToUpper(planFlowCDS) + `"]) { id } }`, map[string]any{"p": policy, "x": flow}},
+			{"the same settings", f.admin, `mutation($p: ID!) { updateAutoClaimPolicySettings(input: {policyId: $p, waitlistEnabled: false, reclaimInactiveAfterDays: null}) { id } }`, map[string]any{"p": policy}},
+			{"the same quantity", f.admin, `mutation($x: ID!) { setLicenseQuantity(productId: $x, quantity: 5) { id } }`, map[string]any{"x": flow}},
+			{"the same threshold", f.admin, `mutation($x: ID!) { setLowLicenseThreshold(productId: $x, threshold: 2) { id } }`, map[string]any{"x": flow}},
+			{"turn off the org setting that is off", f.admin, `mutation { setAutoClaimEnabled(tenantId: "noop", enabled: false) { id } }`, nil},
+			{"the same policy limit", ta.operator(), `mutation { setTenantPolicyLimit(tenantId: "noop", limit: 1) { id } }`, nil},
+		} {
+			before := state()
+			ta.mustDo(c.token, c.query, c.vars, nil)
+			if after := state(); after != before {
+				t.Errorf("%s changed something:\nbefore %s\nafter  %s", c.name, before, after)
+			}
+		}
+	})
+}
+
+// TestRefusedCreationsTakeNoNumber: a refused createAutoClaimPolicy or
+// addProduct leaves the next id as it was.
+func TestRefusedCreationsTakeNoNumber(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		ta := newTestAPI(t, b)
+		f := ta.newBareFixture("ids")
+		add := `mutation($s: String!) { addProduct(input: {tenantId: "ids", skuPartNumber: $s, quantity: 5}) { id } }`
+		var product struct{ AddProduct struct{ ID string } }
+		ta.mustDo(f.admin, add, map[string]any{"s": skuFlow}, &product)
+		for range 3 {
+			checkError(t, ta.do(f.admin, add, map[string]any{"s": skuFlow}), license.ECONFLICT, "already has")
+		}
+		ta.mustDo(f.admin, add, map[string]any{"s": skuRPA}, &product)
+		if product.AddProduct.ID != "ids:product:2" {
+			t.Errorf("the product after three refused: %s; want ids:product:2", product.AddProduct.ID)
+		}
+		create := `mutation($a: ID!, $p: ID!) { createAutoClaimPolicy(input: {tenantId: "ids", name: "P", appId: $a, products: [{productId: $p}]}) { id } }`
+		var policy struct{ CreateAutoClaimPolicy struct{ ID string } }
+		ta.mustDo(f.admin, create, map[string]any{"a": "POWER_AUTOMATE", "p": "ids:product:1"}, &policy)
+		for range 3 {
+			checkError(t, ta.do(f.admin, create, map[string]any{"a": "POWER_AUTOMATE", "p": "ids:product:1"}), license.ECONFLICT)
+		}
+		ta.mustDo(ta.operator(), `mutation { setTenantPolicyLimit(tenantId: "ids", limit: 2) { id } }`, nil, nil)
+		ta.mustDo(f.admin, `mutation { addProduct(input: {tenantId: "ids", skuPartNumber: "POWERAPPS_PER_USER", quantity: 5}) { id } }`, nil, nil)
+		ta.mustDo(f.admin, create, map[string]any{"a": "POWER_APPS", "p": "ids:product:3"}, &policy)
+		if policy.CreateAutoClaimPolicy.ID != "ids:policy:2" {
+			t.Errorf("the policy after three refused: %s; want ids:policy:2", policy.CreateAutoClaimPolicy.ID)
+		}
+	})
+}
+
+// TestConcurrentCreationsTakeDistinctNumbers: products added at once each
+// get their own number, with no gap and no refusal.
+func TestConcurrentCreationsTakeDistinctNumbers(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		ta := newTestAPI(t, b)
+		f := ta.newBareFixture("race")
+		skus := []string{skuFlow, skuRPA, skuApps}
+		ids := make([]string, len(skus))
+		var wg sync.WaitGroup
+		for i, sku := range skus {
+			wg.Go(func() {
+				r := ta.do(f.admin, `mutation($s: String!) { addProduct(input: {tenantId: "race", skuPartNumber: $s, quantity: 1}) { id } }`, map[string]any{"s": sku})
+				var out struct{ AddProduct idView }
+				if len(r.Errors) == 0 && json.Unmarshal(r.Data, &out) == nil {
+					ids[i] = out.AddProduct.ID
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(ids)
+		if want := []string{"race:product:1", "race:product:2", "race:product:3"}; !slices.Equal(ids, want) {
+			t.Fatalf("ids %v; want %v", ids, want)
+		}
+	})
 }

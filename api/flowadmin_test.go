@@ -44,7 +44,7 @@ func TestUpdateAutoClaimPolicySettings(t *testing.T) {
 			{"PeriodTooLong", map[string]any{"reclaimInactiveAfterDays": 366}, license.EINVALID, policy{}},
 			{"LongestPeriod", map[string]any{"reclaimInactiveAfterDays": 365, "waitlistEnabled": false}, "", policy{Version: 5, ReclaimInactiveAfterDays: days(365)}},
 			{"NullPeriodTurnsReclaimOff", map[string]any{"reclaimInactiveAfterDays": nil}, "", policy{Version: 6}},
-			{"NothingToChange", map[string]any{}, "", policy{Version: 7}},
+			{"NothingToChange", map[string]any{}, "", policy{Version: 6}}, // no version for no change
 		}
 		for _, st := range steps {
 			t.Run(st.name, func(t *testing.T) {
@@ -291,8 +291,8 @@ func TestLowLicenseAlertsThroughTheHandler(t *testing.T) {
 		}
 		// The fourth claim went below, but crossed nothing: a marker event
 		// shows nothing else came first.
-		ta.mustDo(f.admin, `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id } }`, map[string]any{"t": f.tenantID}, nil)
-		if ev := c.NextEvent("policyEvents"); ev["kind"] != "AUTO_CLAIM_SETTING_CHANGED" {
+		ta.mustDo(f.admin, `mutation($p: ID!) { setLowLicenseThreshold(productId: $p, threshold: 1) { id } }`, map[string]any{"p": f.products[skuRPA]}, nil)
+		if ev := c.NextEvent("policyEvents"); ev["kind"] != "LOW_LICENSE_THRESHOLD_CHANGED" || ev["productId"] != f.products[skuRPA] {
 			t.Fatalf("after the alert: %v; want no second alert", ev)
 		}
 		// Pool counts are for those who read the tenant's pools.

@@ -38,22 +38,29 @@ func (s *Store) CreatePolicy(ctx context.Context, np license.NewPolicy) (*licens
 		return nil, err
 	}
 	k := s.keys(np.TenantID)
-	n, err := s.nextNumber(ctx, k, "seq_policy", np.TenantID)
-	if err != nil {
-		return nil, err
-	}
 	on := subject{tenantID: np.TenantID, app: s.appName(np.AppID)}
-	id := license.PolicyID(np.TenantID, n)
-	created := &license.Policy{ID: id, Name: strings.TrimSpace(np.Name), AppID: np.AppID, Enabled: np.Enabled, Products: products}
-	entry, retention := s.audited(ctx, "createAutoClaimPolicy", []string{id}, license.PolicyCreated(created)...)
-	if _, err := s.runScript(ctx, createPolicyScript, on,
-		append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events(), k.audit()}, productKeys(k, products)...),
-		n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()),
-		encodePolicyProducts(products), eventWindow, entry, retention); err != nil {
-		return nil, err
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		n, err := s.nextNumber(ctx, k, "seq_policy", np.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		id := license.PolicyID(np.TenantID, n)
+		created := &license.Policy{ID: id, Name: strings.TrimSpace(np.Name), AppID: np.AppID, Enabled: np.Enabled, Products: products}
+		entry, retention := s.audited(ctx, "createAutoClaimPolicy", []string{id}, license.PolicyCreated(created)...)
+		_, err = s.runScript(ctx, createPolicyScript, on,
+			append([]string{k.tenant(), k.policies(), k.appPolicies(), k.policy(n), k.events(), k.audit()}, productKeys(k, products)...),
+			n, np.AppID, strings.TrimSpace(np.Name), boolArg(np.Enabled), boolArg(np.AutoCreated), ms(s.Now()),
+			encodePolicyProducts(products), eventWindow, entry, retention)
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.routes.forget(np.TenantID, np.AppID)
+		return s.Policy(ctx, id)
 	}
-	s.routes.forget(np.TenantID, np.AppID)
-	return s.Policy(ctx, license.PolicyID(np.TenantID, n))
+	return nil, busy()
 }
 
 func (s *Store) appName(id string) string {
@@ -147,7 +154,11 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 				return nil, err
 			}
 		}
-		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, license.PolicyChanges(&before, p)...)
+		changes := license.PolicyChanges(&before, p)
+		if len(changes) == 0 {
+			return p, nil // nothing to change: no version, no event, no audit entry
+		}
+		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, changes...)
 		var version int64
 		_, err = s.runFeeding(ctx, updatePolicyScript, subject{policyID: id}, tenantID, fed,
 			append([]string{k.policy(n), k.events(), k.audit(), k.waitlist(n), k.work()}, productKeys(k, p.Products)...),

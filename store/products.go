@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -24,33 +25,46 @@ func (s *Store) AddProduct(ctx context.Context, tenantID, skuPartNumber string, 
 		return nil, err
 	}
 	k := s.keys(tenantID)
-	n, err := s.nextNumber(ctx, k, "seq_product", tenantID)
-	if err != nil {
-		return nil, err
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		n, err := s.nextNumber(ctx, k, "seq_product", tenantID)
+		if err != nil {
+			return nil, err
+		}
+		entry, retention := s.audited(ctx, "addProduct", []string{license.ProductID(tenantID, n)},
+			license.FieldChange{Field: "skuPartNumber", After: license.Text(skuPartNumber)},
+			license.FieldChange{Field: "totalLicenses", After: license.Text(strconv.Itoa(quantity))})
+		_, err = s.runScript(ctx, addProductScript, subject{tenantID: tenantID, sku: skuPartNumber},
+			[]string{k.tenant(), k.products(), k.product(n), k.skus(), k.events(), k.audit()},
+			n, skuPartNumber, quantity, ms(s.Now()), eventWindow, entry, retention)
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.Product(ctx, license.ProductID(tenantID, n))
 	}
-	entry, retention := s.audited(ctx, "addProduct", []string{license.ProductID(tenantID, n)},
-		license.FieldChange{Field: "skuPartNumber", After: license.Text(skuPartNumber)},
-		license.FieldChange{Field: "totalLicenses", After: license.Text(strconv.Itoa(quantity))})
-	if _, err := s.runScript(ctx, addProductScript, subject{tenantID: tenantID, sku: skuPartNumber},
-		[]string{k.tenant(), k.products(), k.product(n), k.skus(), k.events(), k.audit()},
-		n, skuPartNumber, quantity, ms(s.Now()), eventWindow, entry, retention); err != nil {
-		return nil, err
-	}
-	return s.Product(ctx, license.ProductID(tenantID, n))
+	return nil, busy()
 }
 
-// nextNumber allocates the next number of a kind of object within a tenant.
-// A number taken by a write that then fails is not reused.
+// nextNumber reads the number the next object of a kind will take within
+// a tenant; the script that creates it takes the number (lib/number.lua),
+// so a creation that is refused takes none, and one that finds it taken
+// reads again.
 func (s *Store) nextNumber(ctx context.Context, k keys, field, tenantID string) (int64, error) {
-	exists, err := s.rdb.Exists(ctx, k.tenant()).Result()
-	if err != nil {
+	var exists *redis.IntCmd
+	var last *redis.StringCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, k.tenant())
+		last = p.HGet(ctx, k.tenant(), field)
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, s.fail(err)
 	}
-	if exists == 0 {
+	if exists.Val() == 0 {
 		return 0, notFoundTenant(tenantID)
 	}
-	n, err := s.rdb.HIncrBy(ctx, k.tenant(), field, 1).Result()
-	return n, s.fail(err)
+	return number(last.Val()) + 1, nil
 }
 
 // SetLicenseQuantity sets a product's total number of licenses.

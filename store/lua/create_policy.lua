@@ -6,8 +6,10 @@
 -- ARGV[5] auto-created (0/1)  ARGV[6] now (unix ms)  ARGV[7] encoded products  ARGV[8] event window (ms)
 -- ARGV[9] audit entry (see audit_arg)  ARGV[10] audit retention (ms)
 -- Reply: 1, or an error "AC:NO_TENANT", "AC:POLICY_LIMIT:<limit>",
--- "AC:APP_HAS_POLICY:<policy number>", "AC:NO_PRODUCT" or "AC:BAD_PRODUCTS".
+-- "AC:APP_HAS_POLICY:<policy number>", "AC:NO_PRODUCT", "AC:BAD_PRODUCTS" or
+-- "AC:STALE" (another call took the policy number).
 --@include lib/audit.lua
+--@include lib/number.lua
 --@include lib/policy.lua
 local tenant_key, policies_key, app_policies_key, policy_key, events_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local product_keys = {unpack(KEYS, 7)}
@@ -29,6 +31,10 @@ end
 local products, bad = check_products(encoded, product_keys)
 if bad then
   return bad
+end
+local stale = take_number(tenant_key, 'seq_policy', policy)
+if stale then
+  return stale
 end
 redis.call('HSET', policy_key, 'app', app, 'name', name, 'enabled', enabled, 'auto', auto,
   'created', now, 'updated', now, 'products', encoded, 'version', 1, 'claimed', 0)

@@ -15,7 +15,11 @@ local plan = cjson.decode(ARGV[5])
 if redis.call('EXISTS', tenant_key) == 0 then
   return redis.error_reply('AC:NO_TENANT')
 end
-audit_change(entry, 'autoClaimEnabled', bool_text(redis.call('HGET', tenant_key, 'enabled')), bool_text(enabled))
+local was = redis.call('HGET', tenant_key, 'enabled')
+if bool_text(was) == bool_text(enabled) then
+  return cjson.encode({filled = '0', next = ''}) -- nothing changes: no event, no audit entry
+end
+audit_change(entry, 'autoClaimEnabled', bool_text(was), bool_text(enabled))
 redis.call('HSET', tenant_key, 'enabled', enabled)
 audit(audit_key, retention, entry)
 emit(events_key, window, by({kind = 'AUTO_CLAIM_SETTING_CHANGED', enabled = enabled}, entry))

@@ -13,7 +13,11 @@ local held = redis.call('ZCARD', policies_key)
 if held > tonumber(limit) then
   return redis.error_reply('AC:LIMIT_BELOW_COUNT:' .. held)
 end
-audit_change(entry, 'policyLimit', redis.call('HGET', tenant_key, 'limit'), limit)
+local was = redis.call('HGET', tenant_key, 'limit')
+if tonumber(was) == tonumber(limit) then
+  return 1 -- nothing changes: no audit entry
+end
+audit_change(entry, 'policyLimit', was, limit)
 redis.call('HSET', tenant_key, 'limit', limit)
 audit(audit_key, retention, entry)
 return 1

@@ -21,6 +21,9 @@ local total, assigned = tonumber(was[1]), tonumber(was[2])
 if assigned > tonumber(quantity) then
   return redis.error_reply('AC:BELOW_ASSIGNED:' .. assigned)
 end
+if total == tonumber(quantity) then
+  return cjson.encode({filled = '0', next = ''}) -- nothing changes: no event, no audit entry
+end
 audit_change(entry, 'totalLicenses', was[1], quantity)
 redis.call('HSET', product_key, 'total', quantity)
 audit(audit_key, retention, entry)

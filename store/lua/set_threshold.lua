@@ -14,6 +14,9 @@ if redis.call('EXISTS', product_key) == 0 then
   return redis.error_reply('AC:NO_PRODUCT')
 end
 local was = redis.call('HMGET', product_key, 'low', 'total', 'assigned')
+if tonumber(was[1] or '0') == tonumber(threshold) then
+  return 1 -- nothing changes: no event, no audit entry
+end
 audit_change(entry, 'lowLicenseThreshold', was[1] or '0', threshold)
 if threshold == '0' then
   redis.call('HDEL', product_key, 'low')
