@@ -79,7 +79,7 @@ const (
 	waitlistQuery = `query($t: ID!, $p: ID!, $after: String) { tenant(id: $t) { policy(id: $p) { waitlist(first: 500, after: $after) {
 	totalCount nodes { userId position trigger queuedAt user { id } } edges { cursor } pageInfo { hasNextPage endCursor } } } } }`
 	settingsMutation = `mutation($in: UpdateAutoClaimPolicySettingsInput!) { updateAutoClaimPolicySettings(input: $in) {
-	id version waitlistEnabled reclaimInactiveAfterDays } }`
+	id version waitlistEnabled reclaimInactiveAfterDays releaseSupersededLicenses } }`
 )
 
 // queuedAnswer is what the tests read of a claim's answer.

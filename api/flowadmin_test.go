@@ -24,10 +24,11 @@ func TestUpdateAutoClaimPolicySettings(t *testing.T) {
 		f := ta.newFixture("settings")
 		p := ta.mustPolicy(f, "POWER_AUTOMATE", f.products[skuFlow])
 		type policy struct {
-			ID                       string
-			Version                  int
-			WaitlistEnabled          bool
-			ReclaimInactiveAfterDays *int
+			ID                        string
+			Version                   int
+			WaitlistEnabled           bool
+			ReclaimInactiveAfterDays  *int
+			ReleaseSupersededLicenses bool
 		}
 		days := func(n int) *int { return &n }
 		steps := []struct {
@@ -45,6 +46,9 @@ func TestUpdateAutoClaimPolicySettings(t *testing.T) {
 			{"LongestPeriod", map[string]any{"reclaimInactiveAfterDays": 365, "waitlistEnabled": false}, "", policy{Version: 5, ReclaimInactiveAfterDays: days(365)}},
 			{"NullPeriodTurnsReclaimOff", map[string]any{"reclaimInactiveAfterDays": nil}, "", policy{Version: 6}},
 			{"NothingToChange", map[string]any{}, "", policy{Version: 6}}, // no version for no change
+			{"ReleaseSupersededOn", map[string]any{"releaseSupersededLicenses": true}, "", policy{Version: 7, ReleaseSupersededLicenses: true}},
+			{"ReleaseSupersededStaysOn", map[string]any{"releaseSupersededLicenses": true, "waitlistEnabled": nil}, "", policy{Version: 7, ReleaseSupersededLicenses: true}},
+			{"ReleaseSupersededStale", map[string]any{"releaseSupersededLicenses": false, "expectedVersion": 6}, license.ECONFLICT, policy{}},
 		}
 		for _, st := range steps {
 			t.Run(st.name, func(t *testing.T) {
@@ -68,7 +72,7 @@ func TestUpdateAutoClaimPolicySettings(t *testing.T) {
 				}
 				st.want.ID = p
 				if got := out.UpdateAutoClaimPolicySettings; got.ID != st.want.ID || got.Version != st.want.Version ||
-					got.WaitlistEnabled != st.want.WaitlistEnabled || fmtDays(got.ReclaimInactiveAfterDays) != fmtDays(st.want.ReclaimInactiveAfterDays) {
+					got.WaitlistEnabled != st.want.WaitlistEnabled || got.ReleaseSupersededLicenses != st.want.ReleaseSupersededLicenses || fmtDays(got.ReclaimInactiveAfterDays) != fmtDays(st.want.ReclaimInactiveAfterDays) {
 					t.Fatalf("policy %+v (period %s); want %+v (period %s)", got, fmtDays(got.ReclaimInactiveAfterDays), st.want, fmtDays(st.want.ReclaimInactiveAfterDays))
 				}
 			})
@@ -97,7 +101,7 @@ func TestUpdateAutoClaimPolicySettings(t *testing.T) {
 				got = append(got, c.Field+":"+text(c.Before)+">"+text(c.After))
 			}
 		}
-		want := []string{"reclaimInactiveAfterDays:365>-", "waitlistEnabled:true>false", "reclaimInactiveAfterDays:7>365",
+		want := []string{"releaseSupersededLicenses:false>true", "reclaimInactiveAfterDays:365>-", "waitlistEnabled:true>false", "reclaimInactiveAfterDays:7>365",
 			"reclaimInactiveAfterDays:30>7", "reclaimInactiveAfterDays:->30", "waitlistEnabled:false>true"}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("audit log, newest first:\n%v\nwant\n%v", got, want)
@@ -299,5 +303,78 @@ func TestLowLicenseAlertsThroughTheHandler(t *testing.T) {
 		r := ta.do(ta.token("app", f.tenantID, auth.App), `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { product { lowLicenseThreshold } } }`,
 			map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "u1", "appId": "POWER_AUTOMATE", "trigger": "TRIGGER_PREMIUM_FLOW"}})
 		checkError(t, r, license.EFORBIDDEN, "role")
+	})
+}
+
+// TestReleaseSupersededThroughTheHandler: with the setting on, a claim of
+// Premium by a holder of the per-user license answers the license it gave
+// back in released (and its replay the same), the per-user pool gets it
+// back, and policyEvents reports LICENSE_SUPERSEDED with no actor.
+func TestReleaseSupersededThroughTheHandler(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixtureOn(t, newTestAPI(t, b), "released")
+		ta, f := sf.ta, sf.f
+		c := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		c.Init(sf.reader)
+		c.Subscribe("1", `subscription($t: ID!) { policyEvents(tenantId: $t, after: "0-0") { kind userId policyId productId assignedLicenses actor { subject } } }`,
+			map[string]any{"t": f.tenantID})
+		sf.claim(t, "holder", "POWER_AUTOMATE", "TRIGGER_PREMIUM_FLOW")
+		ta.setSettings(f.admin, map[string]any{"policyId": sf.policy, "releaseSupersededLicenses": true})
+		const claimReleasing = `mutation($in: ClaimLicenseInput!) { claimLicense(input: $in) { outcome replayed product { id }
+			released { userId source policy { id } product { id } } } }`
+		type answer struct {
+			ClaimLicense struct {
+				Outcome  string
+				Replayed bool
+				Product  struct{ ID string }
+				Released []struct {
+					UserID, Source string
+					Policy         struct{ ID string }
+					Product        struct{ ID string }
+				}
+			}
+		}
+		in := map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "holder", "appId": "POWER_AUTOMATE",
+			"trigger": "TRIGGER_PREMIUM_FLOW_ATTENDED_RPA", "idempotencyKey": "rpa-1"}}
+		for i, replay := range []bool{false, true} {
+			var out answer
+			ta.mustDo(sf.app, claimReleasing, in, &out)
+			got := out.ClaimLicense
+			if got.Outcome != "CLAIMED" || got.Replayed != replay || got.Product.ID != f.products[skuRPA] || len(got.Released) != 1 ||
+				got.Released[0].UserID != "holder" || got.Released[0].Source != "AUTO_CLAIM" ||
+				got.Released[0].Policy.ID != sf.policy || got.Released[0].Product.ID != f.products[skuFlow] {
+				t.Fatalf("answer %d: %+v; want CLAIMED Premium (replayed %v) releasing the per-user license", i, got, replay)
+			}
+		}
+		var other answer // a claim that supersedes nothing releases nothing
+		ta.mustDo(sf.app, claimReleasing, map[string]any{"in": map[string]any{"tenantId": f.tenantID, "userId": "newcomer",
+			"appId": "POWER_AUTOMATE", "trigger": "TRIGGER_PREMIUM_FLOW"}}, &other)
+		if other.ClaimLicense.Outcome != "CLAIMED" || other.ClaimLicense.Released == nil || len(other.ClaimLicense.Released) != 0 {
+			t.Fatalf("newcomer: %+v; want CLAIMED with released []", other.ClaimLicense)
+		}
+		var held struct {
+			Tenant struct {
+				User struct {
+					Licenses []struct{ Product struct{ ID string } }
+				}
+				Product struct{ AssignedLicenses int }
+			}
+		}
+		ta.mustDo(f.admin, `query($t: ID!, $p: ID!) { tenant(id: $t) { user(id: "holder") { licenses { product { id } } } product(id: $p) { assignedLicenses } } }`,
+			map[string]any{"t": f.tenantID, "p": f.products[skuFlow]}, &held)
+		if l := held.Tenant.User.Licenses; len(l) != 1 || l[0].Product.ID != f.products[skuRPA] || held.Tenant.Product.AssignedLicenses != 1 {
+			t.Fatalf("after: %+v; want holder with Premium alone, the per-user pool at 1 (the newcomer's)", held.Tenant)
+		}
+		for {
+			ev := c.NextEvent("policyEvents")
+			if ev["kind"] != "LICENSE_SUPERSEDED" {
+				continue
+			}
+			if ev["userId"] != "holder" || ev["policyId"] != sf.policy || ev["productId"] != f.products[skuFlow] ||
+				ev["assignedLicenses"] != float64(0) || ev["actor"] != nil {
+				t.Fatalf("LICENSE_SUPERSEDED event %v; want holder's per-user license, 0 assigned after, no actor", ev)
+			}
+			break
+		}
 	})
 }

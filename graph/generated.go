@@ -92,23 +92,24 @@ type ComplexityRoot struct {
 	}
 
 	AutoClaimPolicy struct {
-		App                      func(childComplexity int) int
-		AutoCreated              func(childComplexity int) int
-		AvailableLicenses        func(childComplexity int) int
-		ClaimedLicenses          func(childComplexity int) int
-		CreatedAt                func(childComplexity int) int
-		Enabled                  func(childComplexity int) int
-		ID                       func(childComplexity int) int
-		InactiveLicenses         func(childComplexity int, days int, first *int, after *string) int
-		Name                     func(childComplexity int) int
-		PrimaryProduct           func(childComplexity int) int
-		Products                 func(childComplexity int) int
-		ReclaimInactiveAfterDays func(childComplexity int) int
-		Status                   func(childComplexity int) int
-		UpdatedAt                func(childComplexity int) int
-		Version                  func(childComplexity int) int
-		Waitlist                 func(childComplexity int, first *int, after *string) int
-		WaitlistEnabled          func(childComplexity int) int
+		App                       func(childComplexity int) int
+		AutoCreated               func(childComplexity int) int
+		AvailableLicenses         func(childComplexity int) int
+		ClaimedLicenses           func(childComplexity int) int
+		CreatedAt                 func(childComplexity int) int
+		Enabled                   func(childComplexity int) int
+		ID                        func(childComplexity int) int
+		InactiveLicenses          func(childComplexity int, days int, first *int, after *string) int
+		Name                      func(childComplexity int) int
+		PrimaryProduct            func(childComplexity int) int
+		Products                  func(childComplexity int) int
+		ReclaimInactiveAfterDays  func(childComplexity int) int
+		ReleaseSupersededLicenses func(childComplexity int) int
+		Status                    func(childComplexity int) int
+		UpdatedAt                 func(childComplexity int) int
+		Version                   func(childComplexity int) int
+		Waitlist                  func(childComplexity int, first *int, after *string) int
+		WaitlistEnabled           func(childComplexity int) int
 	}
 
 	AutoClaimReport struct {
@@ -155,6 +156,7 @@ type ComplexityRoot struct {
 		Outcome          func(childComplexity int) int
 		Product          func(childComplexity int) int
 		Reason           func(childComplexity int) int
+		Released         func(childComplexity int) int
 		Replayed         func(childComplexity int) int
 		WaitlistPosition func(childComplexity int) int
 	}
@@ -431,6 +433,7 @@ type AutoClaimPolicyResolver interface {
 	Version(ctx context.Context, obj *license.Policy) (int, error)
 
 	ReclaimInactiveAfterDays(ctx context.Context, obj *license.Policy) (*int, error)
+
 	Waitlist(ctx context.Context, obj *license.Policy, first *int, after *string) (*model.WaitlistConnection, error)
 	InactiveLicenses(ctx context.Context, obj *license.Policy, days int, first *int, after *string) (*model.InactiveLicenseConnection, error)
 }
@@ -755,6 +758,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimPolicy.ReclaimInactiveAfterDays(childComplexity), true
+	case "AutoClaimPolicy.releaseSupersededLicenses":
+		if e.ComplexityRoot.AutoClaimPolicy.ReleaseSupersededLicenses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.ReleaseSupersededLicenses(childComplexity), true
 	case "AutoClaimPolicy.status":
 		if e.ComplexityRoot.AutoClaimPolicy.Status == nil {
 			break
@@ -981,6 +990,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimResult.Reason(childComplexity), true
+	case "ClaimResult.released":
+		if e.ComplexityRoot.ClaimResult.Released == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Released(childComplexity), true
 	case "ClaimResult.replayed":
 		if e.ComplexityRoot.ClaimResult.Replayed == nil {
 			break
@@ -2669,6 +2684,17 @@ type AutoClaimPolicy {
   updateAutoClaimPolicySettings.
   """
   reclaimInactiveAfterDays: Int
+  """
+  True when a license claimed under the policy gives back, in the same step,
+  the licenses its user holds through this policy (AUTO_CLAIM) of products
+  the one claimed supersedes: products whose apps and triggers it all covers,
+  as Power Automate Premium does the Power Automate per user plan. Each goes
+  back to its pool and to the users waiting for one, with a LICENSE_SUPERSEDED
+  policy event; ClaimResult.released lists them. Licenses assigned directly,
+  or claimed under another policy, are never released. Set with
+  updateAutoClaimPolicySettings; false by default.
+  """
+  releaseSupersededLicenses: Boolean!
   "The users waiting for a license, first in line first. Users wait at most 30 days."
   waitlist(
     "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
@@ -2867,6 +2893,13 @@ type ClaimResult {
   replayed: Boolean!
   "The user's place on the policy's waitlist, 1 first; null unless outcome is QUEUED."
   waitlistPosition: Int
+  """
+  The licenses this claim gave back, as they were, because the product
+  claimed supersedes theirs (AutoClaimPolicy.releaseSupersededLicenses); empty
+  unless outcome is CLAIMED and the setting is on (on a replay, those the
+  first answer gave back).
+  """
+  released: [License!]!
 }
 
 "One claim decision, as dashboards see it."
@@ -3252,6 +3285,8 @@ enum PolicyEventKind {
   POLICY_DELETED
   "A license unused for the policy's reclaim period went back to its pool (reclaimInactiveLicenses, or the sweep: actor autoclaim)."
   LICENSE_RECLAIMED
+  "A license claimed under the policy went back to its pool because its user claimed a product that supersedes it (releaseSupersededLicenses); actor is null."
+  LICENSE_SUPERSEDED
   "A product's available licenses fell to or below its lowLicenseThreshold; no one made it (actor is null)."
   LOW_LICENSES
   "setLowLicenseThreshold: a product's low-license threshold was set."
@@ -3270,7 +3305,7 @@ type PolicyEvent {
   at: Time!
   "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_CREATED, POLICY_UPDATED) after the change; null otherwise."
   enabled: Boolean
-  "The id of the policy changed (POLICY_*, WAITLIST_ENTRY_REMOVED) or the license was claimed under (LICENSE_RECLAIMED); null otherwise."
+  "The id of the policy changed (POLICY_*, WAITLIST_ENTRY_REMOVED) or the license was claimed under (LICENSE_RECLAIMED, LICENSE_SUPERSEDED); null otherwise."
   policyId: ID
   "The policy as it is now (when policyId is set); null otherwise, or once the policy is deleted."
   policy: AutoClaimPolicy
@@ -3282,7 +3317,7 @@ type PolicyEvent {
   productId: ID
   "The product as it is now (when productId is set); null otherwise."
   product: Product
-  "The id of the user whose license was assigned, removed or reclaimed, or who was taken off a waitlist (LICENSE_*, WAITLIST_ENTRY_REMOVED); null otherwise."
+  "The id of the user whose license was assigned, removed, reclaimed or released, or who was taken off a waitlist (LICENSE_*, WAITLIST_ENTRY_REMOVED); null otherwise."
   userId: ID
   "The product's total licenses after the change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*); null otherwise."
   totalLicenses: Int
@@ -3386,6 +3421,8 @@ input UpdateAutoClaimPolicySettingsInput {
   waitlistEnabled: Boolean
   "Reclaim licenses unused this many days: 7 to 365 (else BAD_USER_INPUT); null turns reclaiming off. Left out, unchanged."
   reclaimInactiveAfterDays: Int
+  "True: a license claimed gives back the user's licenses through this policy of products it supersedes (see AutoClaimPolicy.releaseSupersededLicenses); false: it does not. Left out, unchanged."
+  releaseSupersededLicenses: Boolean
   "When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version."
   expectedVersion: Int
 }
@@ -3543,6 +3580,8 @@ func (ec *executionContext) childFields_AutoClaimPolicy(ctx context.Context, fie
 		return ec.fieldContext_AutoClaimPolicy_waitlistEnabled(ctx, field)
 	case "reclaimInactiveAfterDays":
 		return ec.fieldContext_AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field)
+	case "releaseSupersededLicenses":
+		return ec.fieldContext_AutoClaimPolicy_releaseSupersededLicenses(ctx, field)
 	case "waitlist":
 		return ec.fieldContext_AutoClaimPolicy_waitlist(ctx, field)
 	case "inactiveLicenses":
@@ -3647,6 +3686,8 @@ func (ec *executionContext) childFields_ClaimResult(ctx context.Context, field g
 		return ec.fieldContext_ClaimResult_replayed(ctx, field)
 	case "waitlistPosition":
 		return ec.fieldContext_ClaimResult_waitlistPosition(ctx, field)
+	case "released":
+		return ec.fieldContext_ClaimResult_released(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimResult", field.Name)
 }
@@ -6530,6 +6571,29 @@ func (ec *executionContext) fieldContext_AutoClaimPolicy_reclaimInactiveAfterDay
 	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, true, true, "Int")
 }
 
+func (ec *executionContext) _AutoClaimPolicy_releaseSupersededLicenses(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_releaseSupersededLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReleaseSupersededLicenses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_releaseSupersededLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _AutoClaimPolicy_waitlist(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7628,6 +7692,38 @@ func (ec *executionContext) _ClaimResult_waitlistPosition(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_ClaimResult_waitlistPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimResult", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ClaimResult_released(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_released(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Released, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_released(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ClaimedUser_userId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimedUser) (ret graphql.Marshaler) {
@@ -14788,7 +14884,7 @@ func (ec *executionContext) unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"policyId", "waitlistEnabled", "reclaimInactiveAfterDays", "expectedVersion"}
+	fieldsInOrder := [...]string{"policyId", "waitlistEnabled", "reclaimInactiveAfterDays", "releaseSupersededLicenses", "expectedVersion"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14831,6 +14927,13 @@ func (ec *executionContext) unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx
 				return it, err
 			}
 			it.ReclaimInactiveAfterDays = graphql.OmittableOf(data)
+		case "releaseSupersededLicenses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("releaseSupersededLicenses"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReleaseSupersededLicenses = data
 		case "expectedVersion":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -15172,6 +15275,11 @@ func (ec *executionContext) _AutoClaimPolicy(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field, obj)
 				})
+		case "releaseSupersededLicenses":
+			out.Values[i] = ec._AutoClaimPolicy_releaseSupersededLicenses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "waitlist":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -15510,6 +15618,11 @@ func (ec *executionContext) _ClaimResult(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ClaimResult_waitlistPosition(ctx, field, obj)
 				})
+		case "released":
+			out.Values[i] = ec._ClaimResult_released(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

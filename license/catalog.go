@@ -125,6 +125,27 @@ func (s *SKU) Triggers() []Trigger {
 	return out
 }
 
+// Supersedes reports whether the SKU covers everything other covers: every
+// app other serves, with each trigger other covers there. A SKU that covers
+// nothing, and the SKU itself, are never superseded.
+func (s *SKU) Supersedes(other *SKU) bool {
+	if other == nil || other.SkuPartNumber == s.SkuPartNumber || len(other.Covers) == 0 {
+		return false
+	}
+	for _, c := range other.Covers {
+		mine := s.Coverage(c.App)
+		if mine == nil {
+			return false
+		}
+		for _, t := range c.Triggers {
+			if !slices.Contains(mine.Triggers, t) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Catalog is the set of apps and products autoclaim knows. It is read-only once built.
 type Catalog struct {
 	Apps     []App `json:"apps"`
@@ -304,6 +325,23 @@ func (c *Catalog) SKUsCovering(app string, trigger Trigger) []string {
 	var out []string
 	for i := range c.Products {
 		if c.Products[i].CoversTrigger(app, trigger) {
+			out = append(out, c.Products[i].SkuPartNumber)
+		}
+	}
+	return out
+}
+
+// Superseded returns the skuPartNumbers of the products the product
+// skuPartNumber supersedes (SKU.Supersedes), in catalog order; none for a
+// product the catalog does not know.
+func (c *Catalog) Superseded(skuPartNumber string) []string {
+	s := c.SKU(skuPartNumber)
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for i := range c.Products {
+		if s.Supersedes(&c.Products[i]) {
 			out = append(out, c.Products[i].SkuPartNumber)
 		}
 	}

@@ -225,6 +225,52 @@ func TestSKUsCovering(t *testing.T) {
 	}
 }
 
+func TestSuperseded(t *testing.T) {
+	c := mustBuiltin(t)
+	tests := []struct {
+		sku  string
+		want []string
+	}{
+		{skuPremium, []string{skuFlow}}, // every Power Automate trigger, the attended-RPA ones too
+		{skuFlow, nil},                  // not the attended-RPA triggers
+		{skuPowerApps, nil},             // another app
+		{"NO_SUCH_SKU", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sku, func(t *testing.T) {
+			if got := c.Superseded(tt.sku); !slices.Equal(got, tt.want) {
+				t.Errorf("Superseded(%q) = %v; want %v", tt.sku, got, tt.want)
+			}
+		})
+	}
+	t.Run("TwoApps", func(t *testing.T) {
+		a := license.SKU{SkuPartNumber: "A", Covers: []license.Coverage{
+			{App: "X", Triggers: []license.Trigger{license.TriggerSignIn, license.TriggerLaunchPremiumApp}},
+			{App: "Y", Triggers: []license.Trigger{license.TriggerSignIn}},
+		}}
+		b := license.SKU{SkuPartNumber: "B", Covers: []license.Coverage{{App: "X", Triggers: []license.Trigger{license.TriggerSignIn}}}}
+		both := license.SKU{SkuPartNumber: "C", Covers: []license.Coverage{
+			{App: "X", Triggers: []license.Trigger{license.TriggerSignIn}}, {App: "Z", Triggers: []license.Trigger{license.TriggerSignIn}}}}
+		none := license.SKU{SkuPartNumber: "D"}
+		for _, tt := range []struct {
+			name  string
+			s, o  *license.SKU
+			wants bool
+		}{
+			{"SubsetOfOneApp", &a, &b, true},
+			{"Reverse", &b, &a, false},
+			{"AnAppNotServed", &a, &both, false},
+			{"Itself", &a, &a, false},
+			{"CoversNothing", &a, &none, false},
+			{"Nil", &a, nil, false},
+		} {
+			if got := tt.s.Supersedes(tt.o); got != tt.wants {
+				t.Errorf("%s: %s.Supersedes = %v; want %v", tt.name, tt.s.SkuPartNumber, got, tt.wants)
+			}
+		}
+	})
+}
+
 // testCatalog returns a small valid catalog document as a struct, for tests to
 // spoil one field at a time.
 func testCatalog() *license.Catalog {

@@ -127,6 +127,10 @@ type ClaimResult struct {
 	// WaitlistPosition is the user's place on the policy's waitlist, 1
 	// first (Queued only).
 	WaitlistPosition int
+	// Released lists the licenses the claim gave back because the product
+	// it assigned supersedes theirs (Policy.ReleaseSupersededLicenses), as
+	// they were before; empty otherwise.
+	Released []*License
 }
 
 // Report is the auto-claim report of a tenant over the past Days days.

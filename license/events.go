@@ -28,6 +28,9 @@ const (
 	ChangeLowLicenses ChangeKind = "LOW_LICENSES"
 	// ChangeThreshold: a product's low-license threshold was set.
 	ChangeThreshold ChangeKind = "LOW_LICENSE_THRESHOLD_CHANGED"
+	// ChangeLicenseSuperseded: a license claimed under a policy went back to
+	// its pool because its user claimed a product that supersedes it.
+	ChangeLicenseSuperseded ChangeKind = "LICENSE_SUPERSEDED"
 	// ChangeWaitlistRemoved: an admin took a user off a policy's waitlist.
 	ChangeWaitlistRemoved ChangeKind = "WAITLIST_ENTRY_REMOVED"
 )
@@ -45,7 +48,7 @@ type ChangeEvent struct {
 	ProductIDs []string // the policy's products in order (POLICY_CREATED, POLICY_UPDATED)
 	Version    int64    // the policy's version (POLICY_CREATED, POLICY_UPDATED)
 	ProductID  string   // PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*
-	UserID     string   // LICENSE_ASSIGNED, LICENSE_REMOVED, LICENSE_RECLAIMED, WAITLIST_ENTRY_REMOVED
+	UserID     string   // LICENSE_*, WAITLIST_ENTRY_REMOVED
 	// TotalLicenses and AssignedLicenses are the product's counts after the
 	// change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*).
 	TotalLicenses    *int

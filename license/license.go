@@ -86,8 +86,12 @@ type Policy struct {
 	// ReclaimInactiveAfterDays, when not 0, has licenses claimed under the
 	// policy and unused for that many days reclaimed by a sweep.
 	ReclaimInactiveAfterDays int
-	CreatedAt                time.Time
-	UpdatedAt                time.Time
+	// ReleaseSupersededLicenses has a claim that assigns a product give
+	// back the AUTO_CLAIM licenses the user holds through the policy of
+	// products it supersedes (Catalog.Superseded), in the same step.
+	ReleaseSupersededLicenses bool
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 	// DeletedAt is when the policy was deleted; zero while it exists. Only
 	// reports show deleted policies.
 	DeletedAt time.Time

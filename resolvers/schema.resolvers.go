@@ -67,7 +67,7 @@ func (r *autoClaimPolicyResolver) ReclaimInactiveAfterDays(ctx context.Context, 
 }
 
 func (r *autoClaimPolicyResolver) Waitlist(ctx context.Context, obj *license.Policy, first *int, after *string) (*model.WaitlistConnection, error) {
-	page, err := r.Service.Waitlist(ctx, obj.ID, deref(first), deref(after))
+	page, err := r.Service.Waitlist(ctx, obj.ID, pageSize(first), deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (r *autoClaimPolicyResolver) Waitlist(ctx context.Context, obj *license.Pol
 }
 
 func (r *autoClaimPolicyResolver) InactiveLicenses(ctx context.Context, obj *license.Policy, days int, first *int, after *string) (*model.InactiveLicenseConnection, error) {
-	page, err := r.Service.InactiveLicenses(ctx, obj.ID, days, deref(first), deref(after))
+	page, err := r.Service.InactiveLicenses(ctx, obj.ID, days, pageSize(first), deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +310,8 @@ func (r *mutationResolver) UpdateAutoClaimPolicySettings(ctx context.Context, in
 	settings := license.PolicySettings{
 		WaitlistEnabled:          license.Update[bool]{Set: input.WaitlistEnabled != nil, Value: deref(input.WaitlistEnabled)},
 		ReclaimInactiveAfterDays: license.Update[*int]{Set: input.ReclaimInactiveAfterDays.IsSet(), Value: input.ReclaimInactiveAfterDays.Value()},
+		ReleaseSupersededLicenses: license.Update[bool]{Set: input.ReleaseSupersededLicenses != nil,
+			Value: deref(input.ReleaseSupersededLicenses)},
 	}
 	if input.ExpectedVersion != nil {
 		v := int64(*input.ExpectedVersion)

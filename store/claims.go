@@ -139,10 +139,11 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
 			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey)
 		keys = append(keys, rt.productKeys...)
-		args := make([]any, 0, 15+len(rt.products))
+		args := make([]any, 0, 17+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
-			idemBucketTTL, reportWindowMS, ms(now), ms(now.Add(-license.WaitlistExpiry)), slices.Index(license.AllTriggers, r.Trigger))
+			idemBucketTTL, reportWindowMS, ms(now), ms(now.Add(-license.WaitlistExpiry)), slices.Index(license.AllTriggers, r.Trigger),
+			s.supersedes[r.AppID])
 		args = append(args, rt.productArgs...)
 		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
@@ -162,7 +163,11 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			day = reply.At / int64(dayMS)
 			continue
 		}
-		return s.claimResult(r, reply)
+		res, err := s.claimResult(r, reply)
+		if err == nil && !res.Replayed && len(res.Released) > 0 {
+			s.feedReleased(ctx, r.TenantID, res.Released)
+		}
+		return res, err
 	}
 	return nil, busy()
 }
@@ -192,6 +197,9 @@ type claimReply struct {
 	Created  int64
 	Low      int // its low-license threshold
 	Position int // on the waitlist (QUEUED)
+	// Released are the licenses the claim gave back (a user's license
+	// list, see encodeLicenses).
+	Released string
 }
 
 // readClaimReply reads the claim script's answer by name.
@@ -237,6 +245,8 @@ func readClaimReply(text string) (claimReply, error) {
 			r.Low = int(num(name, v))
 		case "position":
 			r.Position = int(num(name, v))
+		case "released":
+			r.Released = v
 		}
 	})
 	if err == nil && bad != "" {
@@ -257,6 +267,15 @@ var idemBucketTTL = (license.IdempotencyWindow + 24*time.Hour + time.Hour).Milli
 // trigger): the catalog never changes.
 func (s *Store) covering(app string, trigger license.Trigger) string {
 	return s.coverings[app+"\x00"+string(trigger)]
+}
+
+// supersedesByApp builds the supersedes list of every app of a catalog.
+func supersedesByApp(c *license.Catalog) map[string]string {
+	out := map[string]string{}
+	for _, a := range c.Apps {
+		out[a.ID] = encodeSupersedes(supersedesOf(c, a.ID))
+	}
+	return out
 }
 
 // coveringsOf builds the covering list of every (app, trigger) of a catalog.
@@ -285,6 +304,19 @@ func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.
 		if reply.SKU != "" && reply.Created != 0 {
 			res.Product = &license.Product{ID: res.ProductID, TenantID: r.TenantID, SkuPartNumber: reply.SKU, SKU: l.SKU,
 				TotalLicenses: reply.Total, AssignedLicenses: reply.Assigned, LowLicenseThreshold: reply.Low, CreatedAt: fromMS(reply.Created)}
+		}
+	}
+	if reply.Released != "" {
+		held, err := decodeLicenses(r.UserID, reply.Released)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range held {
+			l, err := decodeLicense(s.catalog, r.TenantID, r.UserID, h.product, h.record)
+			if err != nil {
+				return nil, err
+			}
+			res.Released = append(res.Released, l)
 		}
 	}
 	if reply.Event != "" {

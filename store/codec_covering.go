@@ -51,3 +51,57 @@ func coveringOf(c *license.Catalog, app string, trigger license.Trigger) []cover
 	}
 	return list
 }
+
+// A supersedes list names, for an app, each product that serves it with a
+// product it supersedes (license.SKU.Supersedes); the claim script and the
+// fills take it as an argument:
+//
+//	,SKU>LESSER,SKU>LESSER,
+//
+// (skuPartNumbers hold neither , nor >). The Lua twins are
+// supersedes_encode and supersedes_decode of lua/lib/codec.lua.
+
+// supersession is one pair of a supersedes list.
+type supersession struct {
+	sku    string // the product claimed
+	lesser string // a product it supersedes
+}
+
+// encodeSupersedes writes a supersedes list.
+func encodeSupersedes(list []supersession) string {
+	var b strings.Builder
+	b.WriteByte(',')
+	for _, s := range list {
+		b.WriteString(s.sku)
+		b.WriteByte('>')
+		b.WriteString(s.lesser)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// decodeSupersedes reads a supersedes list.
+func decodeSupersedes(s string) []supersession {
+	var list []supersession
+	for _, entry := range strings.Split(s, ",") {
+		if sku, lesser, ok := strings.Cut(entry, ">"); ok {
+			list = append(list, supersession{sku: sku, lesser: lesser})
+		}
+	}
+	return list
+}
+
+// supersedesOf lists the products of a catalog that serve app with the
+// products each supersedes.
+func supersedesOf(c *license.Catalog, app string) []supersession {
+	var list []supersession
+	for _, sku := range c.SKUPartNumbers() {
+		if !c.SKU(sku).Serves(app) {
+			continue
+		}
+		for _, lesser := range c.Superseded(sku) {
+			list = append(list, supersession{sku: sku, lesser: lesser})
+		}
+	}
+	return list
+}

@@ -13,7 +13,7 @@ import (
 // An idempotency entry is the first answer to a claim made with an
 // idempotency key, a field of an idempotency bucket hash (see keys.idem):
 //
-//	request|outcome|reason|policy|product|available|event|at|total|assigned|created|license
+//	request|outcome|reason|policy|product|available|event|at|total|assigned|created|license[;released]
 //
 // The field is the digest of the caller and the key (idemField). request is
 // the digest of what the claim asked (requestDigest); policy and product are
@@ -22,7 +22,9 @@ import (
 // created the claimed product's pool after the claim and when it was added
 // (ms), empty when no license was claimed; license the license record as
 // claimed (codec_license.go), last because it holds | itself, empty when
-// none. The claim script writes and reads it; its Lua twins are idem_encode
+// none; released, after a ; when the claim gave licenses back (superseded
+// by the one claimed), those licenses as a user's license list
+// (codec_license.go, whose records hold no ;). The claim script writes and reads it; its Lua twins are idem_encode
 // and idem_decode of lua/lib/codec.lua.
 
 // idemEntry is an idempotency entry.
@@ -40,6 +42,7 @@ type idemEntry struct {
 	total, assigned int
 	created         time.Time
 	license         string
+	released        string
 }
 
 // digestLen is how many bytes of a SHA-256 digest the entries keep: 128 bits.
@@ -83,7 +86,15 @@ func encodeIdem(e idemEntry) string {
 		total, assigned, created = strconv.Itoa(e.total), strconv.Itoa(e.assigned), itoa(ms(e.created))
 	}
 	return strings.Join([]string{e.request, string(e.outcome), string(e.reason), itoa(e.policy), itoa(e.product),
-		strconv.Itoa(e.available), e.event, itoa(ms(e.at)), total, assigned, created, e.license}, "|")
+		strconv.Itoa(e.available), e.event, itoa(ms(e.at)), total, assigned, created, released(e.license, e.released)}, "|")
+}
+
+// released appends the licenses a claim gave back to its license record.
+func released(license, released string) string {
+	if released == "" {
+		return license
+	}
+	return license + ";" + released
 }
 
 // decodeIdem reads an idempotency entry of a key. Returns EINTERNAL when it
@@ -104,7 +115,8 @@ func decodeIdem(key, s string) (idemEntry, error) {
 		return bad()
 	}
 	e := idemEntry{request: f[0], outcome: license.Outcome(f[1]), reason: license.Reason(f[2]), policy: policy,
-		product: product, available: int(available), event: f[6], at: fromMS(at), license: f[11]}
+		product: product, available: int(available), event: f[6], at: fromMS(at)}
+	e.license, e.released, _ = strings.Cut(f[11], ";")
 	if f[8] != "" || f[9] != "" || f[10] != "" {
 		total, ok1 := decimal(f[8])
 		assigned, ok2 := decimal(f[9])

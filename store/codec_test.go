@@ -307,6 +307,24 @@ func TestCoveringListRoundTrip(t *testing.T) {
 	})
 }
 
+func TestSupersedesListRoundTrip(t *testing.T) {
+	cat := license.BuiltinCatalog()
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, app := range cat.Apps {
+			list := store.SupersedesOf(cat, app.ID)
+			s := store.EncodeSupersedes(list)
+			again := luaText(t, b, "--@include lib/codec.lua\nreturn supersedes_encode(supersedes_decode(ARGV[1]))", s)
+			if again != s {
+				t.Fatalf("%s: Lua wrote back %q; Go wrote %q", app.ID, again, s)
+			}
+			wantSame(t, app.ID+" read back", store.DecodeSupersedes(again), list)
+		}
+		if got, want := store.SupersedesOf(cat, "POWER_AUTOMATE"), []store.Supersession{{SKU: premiumSKU, Lesser: flowSKU}}; !slices.Equal(got, want) {
+			t.Fatalf("POWER_AUTOMATE's supersedes list %v; want %v", got, want)
+		}
+	})
+}
+
 func TestIdempotencyEntryRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
@@ -319,6 +337,9 @@ func TestIdempotencyEntryRoundTrip(t *testing.T) {
 			Event: "1-1", AtMS: 1, Total: 1, Assigned: 1, CreatedMS: 1, License: "A|12|1||Microsoft_365_E3_(no_Teams)"}},
 		{"Denied", store.IdemEntry{Request: "0", Outcome: license.Denied, Reason: license.ReasonNoPolicy,
 			Event: "1764147600123-17", AtMS: 1764147600123}},
+		{"ClaimedReleasing", store.IdemEntry{Request: "s", Outcome: license.Claimed, Policy: 2, Product: 4,
+			Event: "5-0", AtMS: 5, Total: 3, Assigned: 1, CreatedMS: 2, License: "A|2|5||" + premiumSKU,
+			Released: "1=A|2|3|" + planExchange + "|" + flowSKU + "|4;7=A|2|3||" + flowSKU}},
 	}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		for _, tt := range tests {
@@ -338,9 +359,9 @@ func TestIdempotencyEntryRoundTrip(t *testing.T) {
 local function opt(v) if v == '' then return nil end return v end
 return idem_encode({request = ARGV[1], outcome = ARGV[2], reason = ARGV[3], policy = ARGV[4], product = ARGV[5],
   available = ARGV[6], event = ARGV[7], at = ARGV[8], total = opt(ARGV[9]), assigned = opt(ARGV[10]),
-  created = opt(ARGV[11]), license = opt(ARGV[12])})`,
+  created = opt(ARGV[11]), license = opt(ARGV[12]), released = opt(ARGV[13])})`,
 					tt.e.Request, string(tt.e.Outcome), string(tt.e.Reason), tt.e.Policy, tt.e.Product, tt.e.Available, tt.e.Event,
-					tt.e.AtMS, counts(tt.e.License, tt.e.Total), counts(tt.e.License, tt.e.Assigned), counts(tt.e.License, int(tt.e.CreatedMS)), tt.e.License)
+					tt.e.AtMS, counts(tt.e.License, tt.e.Total), counts(tt.e.License, tt.e.Assigned), counts(tt.e.License, int(tt.e.CreatedMS)), tt.e.License, tt.e.Released)
 				if written != s {
 					t.Fatalf("Lua wrote %q; Go writes %q", written, s)
 				}

@@ -95,6 +95,32 @@ func DecodeCovering(s string) []Coverage {
 	return out
 }
 
+// Supersession is one pair of a supersedes list.
+type Supersession struct{ SKU, Lesser string }
+
+// EncodeSupersedes is encodeSupersedes.
+func EncodeSupersedes(list []Supersession) string {
+	in := make([]supersession, len(list))
+	for i, s := range list {
+		in[i] = supersession{sku: s.SKU, lesser: s.Lesser}
+	}
+	return encodeSupersedes(in)
+}
+
+// DecodeSupersedes is decodeSupersedes.
+func DecodeSupersedes(s string) []Supersession {
+	var out []Supersession
+	for _, p := range decodeSupersedes(s) {
+		out = append(out, Supersession{SKU: p.sku, Lesser: p.lesser})
+	}
+	return out
+}
+
+// SupersedesOf is the supersedes list of an app in a catalog.
+func SupersedesOf(c *license.Catalog, app string) []Supersession {
+	return DecodeSupersedes(encodeSupersedes(supersedesOf(c, app)))
+}
+
 // CoveringOf is the covering list of an app's trigger in a catalog.
 func CoveringOf(c *license.Catalog, app string, trigger license.Trigger) []Coverage {
 	return DecodeCovering(encodeCovering(coveringOf(c, app, trigger)))
@@ -112,20 +138,22 @@ type IdemEntry struct {
 	Total, Assigned int
 	CreatedMS       int64
 	License         string
+	Released        string
 }
 
 // EncodeIdem is encodeIdem.
 func EncodeIdem(e IdemEntry) string {
 	return encodeIdem(idemEntry{request: e.Request, outcome: e.Outcome, reason: e.Reason, policy: e.Policy,
 		product: e.Product, available: e.Available, event: e.Event, at: fromMS(e.AtMS), total: e.Total,
-		assigned: e.Assigned, created: fromMS(e.CreatedMS), license: e.License})
+		assigned: e.Assigned, created: fromMS(e.CreatedMS), license: e.License, released: e.Released})
 }
 
 // DecodeIdem is decodeIdem.
 func DecodeIdem(key, s string) (IdemEntry, error) {
 	e, err := decodeIdem(key, s)
 	out := IdemEntry{Request: e.request, Outcome: e.outcome, Reason: e.reason, Policy: e.policy, Product: e.product,
-		Available: e.available, Event: e.event, AtMS: ms(e.at), Total: e.total, Assigned: e.assigned, License: e.license}
+		Available: e.available, Event: e.event, AtMS: ms(e.at), Total: e.total, Assigned: e.assigned, License: e.license,
+		Released: e.released}
 	if !e.created.IsZero() {
 		out.CreatedMS = ms(e.created)
 	}

@@ -98,6 +98,10 @@ type fillPolicy struct {
 	// the SKUs that cover it for the app (see encodeCovering; "" for a
 	// trigger the app lacks).
 	Covering []string `json:"covering"`
+	// Supersedes is the app's supersedes list (see encodeSupersedes): a
+	// fill gives back the licenses the one it gives supersedes when the
+	// policy's releaseSupersededLicenses is on.
+	Supersedes string `json:"supersedes"`
 }
 
 // fillTarget is a waitlist to fill and the score its walk starts after
@@ -161,7 +165,7 @@ func (s *Store) planFill(ctx context.Context, kl *keyList, tenantID string, ts [
 		_, n, _ := license.ParsePolicyID(t.policy.ID)
 		fp := fillPolicy{N: itoa(n), Policy: kl.add(k.policy(n)), Waitlist: kl.add(k.waitlist(n)), Report: kl.add(k.report(n)),
 			Claims: kl.add(k.claims(n)), Held: kl.add(k.held(n)), App: t.policy.AppID, Products: map[string]int{}, After: t.after,
-			Covering: make([]string, len(license.AllTriggers))}
+			Covering: make([]string, len(license.AllTriggers)), Supersedes: s.supersedes[t.policy.AppID]}
 		for _, id := range t.policy.ProductIDs() {
 			_, pn, _ := license.ParseProductID(id)
 			fp.Products[itoa(pn)] = kl.add(k.product(pn))
@@ -269,6 +273,29 @@ func (s *Store) fillRest(ctx context.Context, tenantID, next string) ([]string, 
 		next = r.next
 	}
 	return given, nil
+}
+
+// feedReleased gives the licenses a claim released (superseded by the one
+// it assigned) to the waitlists they feed, from the head of each. A
+// failure is logged: the claim is made, and the licenses wait in their
+// pools for the next change that fills those waitlists.
+func (s *Store) feedReleased(ctx context.Context, tenantID string, released []*license.License) {
+	fed, err := s.waitlistsFed(ctx, tenantID, func(productID string) bool {
+		return slices.ContainsFunc(released, func(l *license.License) bool { return l.ProductID == productID })
+	})
+	if err == nil && len(fed) > 0 {
+		if err = s.registerFlow(ctx, tenantID); err == nil {
+			items := make([]string, len(fed))
+			for i, p := range fed {
+				_, n, _ := license.ParsePolicyID(p.ID)
+				items[i] = itoa(n) + "=0"
+			}
+			_, err = s.fillRest(ctx, tenantID, strings.Join(items, ","))
+		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the next change", "tenant", tenantID, "err", err)
+	}
 }
 
 // flowed tells OnFlow of fills and reclaims.

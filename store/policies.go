@@ -168,7 +168,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 				}
 			},
 			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow, entry, retention,
-			boolArg(p.WaitlistEnabled), p.ReclaimInactiveAfterDays, len(p.Products))
+			boolArg(p.WaitlistEnabled), p.ReclaimInactiveAfterDays, len(p.Products), boolArg(p.ReleaseSupersededLicenses))
 		if errors.Is(err, errStale) {
 			continue
 		}

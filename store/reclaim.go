@@ -130,10 +130,12 @@ func (s *Store) idleLicenses(ctx context.Context, tenantID string, n int64, sinc
 // "<score>|<member>" of the last license of a page.
 func (s *Store) InactiveLicenses(ctx context.Context, policyID string, days, first int, after string) (*license.InactiveLicensePage, error) {
 	score, afterMember, ok := strings.Cut(after, "|")
-	afterScore, err := strconv.ParseFloat(score, 64)
+	ms, isMS := decimal(score) // scores are times in ms: a cursor holds no other number
+	afterScore := float64(ms)
+	_, _, isMember := decodeHeldMember(afterMember)
 	var problems license.Problems
 	problems.Add("days", license.ValidateReclaimDays(days))
-	problems.Add("", pageProblems(first, after, after == "" || (err == nil && ok && afterMember != "")))
+	problems.Add("", pageProblems(first, after, after == "" || (ok && isMS && isMember)))
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
@@ -142,7 +144,7 @@ func (s *Store) InactiveLicenses(ctx context.Context, policyID string, days, fir
 	}
 	tenantID, n, _ := license.ParsePolicyID(policyID)
 	page := &license.InactiveLicensePage{}
-	err = s.idleLicenses(ctx, tenantID, n, s.idleSince(days), func(il idleLicense) bool {
+	err := s.idleLicenses(ctx, tenantID, n, s.idleSince(days), func(il idleLicense) bool {
 		page.TotalCount++
 		if afterMember != "" && (il.score < afterScore || (il.score == afterScore && il.member <= afterMember)) {
 			return true

@@ -36,11 +36,14 @@ type Store struct {
 	// coverings holds, per (app, trigger), the SKUs that cover it as the
 	// claim script reads them.
 	coverings map[string]string
-	routes    routes
-	streams   redis.UniversalClient // for blocking stream reads
-	hub       *fanout.Hub           // live subscriptions, fed by stream
-	log       *slog.Logger
-	closers   []func() error // what Close releases (set by Open)
+	// supersedes holds, per app, its products with those each supersedes
+	// (see encodeSupersedes), as the claim script and the fills read them.
+	supersedes map[string]string
+	routes     routes
+	streams    redis.UniversalClient // for blocking stream reads
+	hub        *fanout.Hub           // live subscriptions, fed by stream
+	log        *slog.Logger
+	closers    []func() error // what Close releases (set by Open)
 
 	// clockOffset is how far Redis's clock was ahead of Now (ms) when a
 	// claim last found the two in different UTC days.
@@ -71,7 +74,7 @@ func New(rdb redis.UniversalClient, catalog *license.Catalog, prefix string) *St
 		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsRunOnce{}) })
 	}
 	s := &Store{rdb: rdb, claims: autoPipeliner(rdb), streams: rdb, prefix: prefix, catalog: catalog, token: randomID(20),
-		coverings: coveringsOf(catalog), Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
+		coverings: coveringsOf(catalog), supersedes: supersedesByApp(catalog), Now: time.Now, AuditRetention: license.DefaultAuditRetention, log: slog.New(slog.DiscardHandler)}
 	s.hub = fanout.New(stream{s})
 	return s
 }

@@ -86,8 +86,8 @@ func (s *Store) RemoveFromWaitlist(ctx context.Context, policyID, userID string)
 		return err
 	}
 	on := subject{policyID: policyID, userID: userID}
-	if license.ValidateCallerID("user id", userID) != nil {
-		return scriptFailures["NOT_WAITING"](on, "")
+	if err := license.ValidateCallerID("user id", userID); err != nil {
+		return license.OnField("userId", err) // no id a claim would take can be waiting
 	}
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "removeFromWaitlist", []string{policyID, userID})

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -465,8 +466,16 @@ func TestRemoveFromWaitlist(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantQueued(t, mustClaim(t, s, claimRequest("rm", "c", powerAutomate, cloudFlow)), 2)
-		for _, tt := range []struct{ policy, user string }{{p.ID, "b"}, {p.ID, "nobody"}, {p.ID, "bad user"}, {"rm:policy:7", "a"}} {
-			wantCode(t, s.RemoveFromWaitlist(ctx, tt.policy, tt.user), license.ENOTFOUND)
+		for _, tt := range []struct{ policy, user, code string }{
+			{p.ID, "b", license.ENOTFOUND}, {p.ID, "nobody", license.ENOTFOUND}, {"rm:policy:7", "a", license.ENOTFOUND},
+			{p.ID, "bad user", license.EINVALID}, {p.ID, "", license.EINVALID}, {p.ID, strings.Repeat("x", 300), license.EINVALID},
+		} {
+			err := s.RemoveFromWaitlist(ctx, tt.policy, tt.user)
+			wantCode(t, err, tt.code)
+			var e *license.Error
+			if tt.code == license.EINVALID && (!errors.As(err, &e) || e.Field != "userId") {
+				t.Fatalf("RemoveFromWaitlist(%q) = %v; want it about field userId", tt.user, err)
+			}
 		}
 		evs := changeEvents(t, b, "rm", license.ChangeWaitlistRemoved)
 		if len(evs) != 1 || evs[0].UserID != "b" || evs[0].PolicyID != p.ID {

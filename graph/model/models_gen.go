@@ -251,6 +251,8 @@ type UpdateAutoClaimPolicySettingsInput struct {
 	WaitlistEnabled *bool `json:"waitlistEnabled,omitempty"`
 	// Reclaim licenses unused this many days: 7 to 365 (else BAD_USER_INPUT); null turns reclaiming off. Left out, unchanged.
 	ReclaimInactiveAfterDays graphql.Omittable[*int] `json:"reclaimInactiveAfterDays,omitempty"`
+	// True: a license claimed gives back the user's licenses through this policy of products it supersedes (see AutoClaimPolicy.releaseSupersededLicenses); false: it does not. Left out, unchanged.
+	ReleaseSupersededLicenses *bool `json:"releaseSupersededLicenses,omitempty"`
 	// When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }

@@ -8,7 +8,9 @@
 -- idempotency key. With the policy's waitlist on, a user on it gets QUEUED
 -- with its place and nothing changes, and a claim that finds no license
 -- puts its user at the end (QUEUED; the user is recorded, an event
--- appended). A call that changes nothing writes nothing: ALREADY_LICENSED
+-- appended). With the policy's releaseSupersededLicenses on, a license
+-- claimed gives back those the user holds through the policy of products
+-- the one claimed supersedes (see lib/supersede.lua). A call that changes nothing writes nothing: ALREADY_LICENSED
 -- only stamps the license's last use, once per UTC day; a denial records no
 -- user, is counted, and appends an event only the first time that UTC day
 -- for its user, policy (or app) and reason.
@@ -29,7 +31,8 @@
 -- ARGV[14] the store's clock (ms; the waitlist's times are the store's)
 -- ARGV[15] the time (ms, the store's clock) before which a user queued has waited too long
 -- ARGV[16] the trigger's index in license.AllTriggers
--- ARGV[17..] product numbers matching KEYS[16..]
+-- ARGV[17] the products that serve the app with those each supersedes (see supersedes_encode)
+-- ARGV[18..] product numbers matching KEYS[16..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
 --   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
 --              'STALE' (the app's policy, or a product of it, is not the one
@@ -48,17 +51,20 @@
 --              claim (with event only)
 --   at         the decision's time (ms)
 --   position   the user's place on the waitlist, 1 first (QUEUED only)
+--   released   the licenses the claim gave back, superseded by the one
+--              claimed (see licenses_encode; absent when none)
 -- or an error "AC:NO_TENANT", "AC:IDEM_MISMATCH" or "AC:BAD_RECORD:licenses".
 --@include lib/codec.lua
 --@include lib/events.lua
 --@include lib/report.lua
 --@include lib/low.lua
+--@include lib/supersede.lua
 local tenant_key, app_policies_key, policy_key = KEYS[1], KEYS[2], KEYS[3]
 local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
 local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
 local waitlist_key, held_key = KEYS[14], KEYS[15]
-local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 16, 17
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 16, 18
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_field, request = ARGV[6], ARGV[7]
@@ -90,7 +96,8 @@ if idem_field ~= '' then
     end
     local answer = {kind = 'REPLAY', outcome = first.outcome, reason = first.reason, policy = first.policy,
       product = first.product, event = first.event, available = first.available, at = first.at,
-      total = first.total, assigned = first.assigned, created = first.created, license = first.license}
+      total = first.total, assigned = first.assigned, created = first.created, license = first.license,
+      released = first.released}
     local l = first.license and license_decode(first.license)
     if l then
       answer.sku = l.sku
@@ -143,7 +150,7 @@ if (redis.call('HGET', app_policies_key, app) or '0') ~= policy then
 end
 local state = {}
 if policy ~= '0' then
-  state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist')
+  state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist', 'supersede')
 end
 -- products are the policy's products in its order now: {product, plans, key}.
 local products = products_decode(state[2] or '') or {}
@@ -200,6 +207,19 @@ else
         counts.assigned = redis.call('HINCRBY', p.key, 'assigned', 1)
         local record = license_encode({source = 'A', policy = policy, assigned = nowstr, plans = p.plans, sku = counts.sku})
         held[#held + 1] = {product = p.product, record = record}
+        local released = release_superseded({on = state[4], list = ARGV[17], sku = counts.sku,
+          held = held, policy = policy, user = user, key = function(n) return product_keys[n] end,
+          policy_key = policy_key, held_key = held_key, events = events_key, window = window, now = now})
+        for _, r in ipairs(released) do
+          for j, q in ipairs(products) do
+            if q.product == r.product and pools[j] then
+              pools[j].assigned = r.assigned
+            end
+          end
+        end
+        if #released > 0 then
+          answer.released = licenses_encode(released)
+        end
         redis.call('HSET', licenses_key, user, licenses_encode(held))
         redis.call('HINCRBY', policy_key, 'claimed', 1)
         report_claim(report_key, claims_key, now, window, p.product, user, trigger)
@@ -267,7 +287,7 @@ if idem_field ~= '' and answer.outcome == 'CLAIMED' then
   redis.call('HSET', idem_today_key, idem_field, idem_encode({request = request, outcome = answer.outcome,
     reason = answer.reason, policy = policy, product = answer.product, available = answer.available,
     event = answer.event, at = nowstr, total = answer.total, assigned = answer.assigned, created = answer.created,
-    license = answer.license}))
+    license = answer.license, released = answer.released}))
   redis.call('PEXPIRE', idem_today_key, tonumber(idem_ttl))
 end
 return cjson.encode(answer)

@@ -9,7 +9,7 @@
 -- ARGV[5] encoded products  ARGV[6] policy number  ARGV[7] event window (ms)
 -- ARGV[8] audit entry (see audit_arg; its changes are from the version read)  ARGV[9] audit retention (ms)
 -- ARGV[10] waitlist on (0/1)  ARGV[11] reclaim period (days, 0 off)  ARGV[12] how many products
--- ARGV[13] the fill plan (JSON, see fill_waitlists)
+-- ARGV[13] release superseded licenses (0/1)  ARGV[14] the fill plan (JSON, see fill_waitlists)
 -- Reply: a JSON object of strings: version (the new one), filled, next (see
 -- fill_waitlists); or an error "AC:NO_POLICY", "AC:STALE", "AC:NO_PRODUCT"
 -- or "AC:BAD_PRODUCTS".
@@ -20,7 +20,7 @@ local policy_key, events_key, audit_key, waitlist_key, work_key = KEYS[1], KEYS[
 local product_keys = {unpack(KEYS, 6, 5 + tonumber(ARGV[12]))}
 local version_read, name, enabled, now, encoded, policy, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local entry, retention = audit_arg(ARGV[8]), ARGV[9]
-local waitlist, reclaim, plan = ARGV[10], ARGV[11], cjson.decode(ARGV[13])
+local waitlist, reclaim, plan = ARGV[10], ARGV[11], cjson.decode(ARGV[14])
 
 if redis.call('EXISTS', policy_key) == 0 or redis.call('HEXISTS', policy_key, 'deleted') == 1 then
   return redis.error_reply('AC:NO_POLICY')
@@ -35,6 +35,7 @@ end
 local had_waitlist = redis.call('HGET', policy_key, 'waitlist') == '1'
 redis.call('HSET', policy_key, 'name', name, 'enabled', enabled, 'updated', now, 'products', encoded,
   'waitlist', waitlist, 'reclaim', reclaim)
+redis.call('HSET', policy_key, 'supersede', ARGV[13])
 local version = redis.call('HINCRBY', policy_key, 'version', 1)
 if waitlist == '1' then
   redis.call('ZADD', work_key, '+inf', work_encode('w', policy))

@@ -170,15 +170,40 @@ local function covering_decode(s)
   return covering
 end
 
+-- The products that serve an app, each with a product it supersedes (an
+-- argument of the claim script and the fills, built from the catalog):
+-- ",SKU>LESSER,SKU>LESSER,". Decoded: a list of {sku, lesser}.
+local function supersedes_encode(list)
+  local s = ','
+  for _, p in ipairs(list) do
+    s = s .. p.sku .. '>' .. p.lesser .. ','
+  end
+  return s
+end
+
+local function supersedes_decode(s)
+  local list = {}
+  for sku, lesser in string.gmatch(s, '([^,>]+)>([^,>]+)') do
+    list[#list + 1] = {sku = sku, lesser = lesser}
+  end
+  return list
+end
+
 -- Idempotency entry, the first answer to a claim under a caller's key, a
 -- field of an idempotency bucket hash (the field: a digest of the caller and
 -- the key): request digest|outcome|reason|policy number|product number|
 -- available after|event id|time (ms)|the product's total|its assigned|when
--- it was added (ms)|license record. The product's three are '' unless a
--- license was claimed; the license record, last, is '' when none.
+-- it was added (ms)|license record[;released]. The product's three are ''
+-- unless a license was claimed; the license record, last, is '' when none;
+-- released, the licenses the claim gave back (see licenses_encode, whose
+-- records hold no ;), follows it after a ; when there are any.
 local function idem_encode(e)
+  local license = e.license or ''
+  if e.released then
+    license = license .. ';' .. e.released
+  end
   return table.concat({e.request, e.outcome, e.reason, e.policy, e.product, e.available, e.event, e.at,
-    e.total or '', e.assigned or '', e.created or '', e.license or ''}, '|')
+    e.total or '', e.assigned or '', e.created or '', license}, '|')
 end
 
 local function idem_decode(s)
@@ -192,8 +217,13 @@ local function idem_decode(s)
   if total ~= '' then
     e.total, e.assigned, e.created = total, assigned, created
   end
+  local released
+  license, released = string.match(license, '^([^;]*);?(.*)$')
   if license ~= '' then
     e.license = license
+  end
+  if released ~= '' then
+    e.released = released
   end
   return e
 end

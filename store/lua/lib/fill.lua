@@ -7,6 +7,7 @@
 --@include lib/events.lua
 --@include lib/report.lua
 --@include lib/low.lua
+--@include lib/supersede.lua
 
 -- fill_waitlists(plan, changed) fills the waitlists plan names (a table
 -- decoded from the caller's JSON, see store/fill.go's fillPlan: which of
@@ -60,7 +61,7 @@ local function fill_waitlists(plan, changed)
   for _, pl in ipairs(plan.policies or {}) do
     local mark = work_encode('f', pl.n)
     local policy_key, queue = KEYS[pl.policy], KEYS[pl.waitlist]
-    local state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist')
+    local state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist', 'supersede')
     local products = products_decode(state[2] or '') or {}
     local over, after = true, pl.after
     local free = 0
@@ -110,6 +111,14 @@ local function fill_waitlists(plan, changed)
               c.assigned = redis.call('HINCRBY', c.key, 'assigned', 1)
               local record = license_encode({source = 'A', policy = pl.n, assigned = nowstr, plans = p.plans, sku = c.sku})
               held[#held + 1] = {product = p.product, record = record}
+              -- A license it supersedes goes back, to the users after this one.
+              for _, r in ipairs(release_superseded({on = state[4], list = pl.supersedes or '',
+                sku = c.sku, held = held, policy = pl.n, user = user,
+                key = function(n) return pl.products[n] and KEYS[pl.products[n]] end,
+                policy_key = policy_key, held_key = KEYS[pl.held], events = events_key, window = window, now = now})) do
+                pool(r.product, r.key).assigned = r.assigned
+                free = free + 1
+              end
               redis.call('HSET', KEYS[bucket], user, licenses_encode(held))
               redis.call('HINCRBY', policy_key, 'claimed', 1)
               report_claim(KEYS[pl.report], KEYS[pl.claims], now, window, p.product, user, 'WAITLIST')

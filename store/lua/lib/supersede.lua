@@ -1,0 +1,49 @@
+-- Releasing superseded licenses, for the scripts that assign a license
+-- under a policy (claim.lua, and the fills of lib/fill.lua): with the
+-- policy's setting on, the licenses the user holds through the policy of
+-- products the one assigned supersedes go back to their pools.
+--@include lib/codec.lua
+--@include lib/events.lua
+
+-- release_superseded(s) releases, from s.held (the user's licenses as
+-- decoded, the one just assigned among them), the AUTO_CLAIM licenses
+-- claimed under the policy s.policy whose SKU s.sku supersedes (s.list, a
+-- supersedes list, see supersedes_encode), when s.on ('1': the policy's setting). Each
+-- goes back to its product (s.key(product number) returns the product's
+-- key, or nil when the caller has none: that license stays), leaves the
+-- policy's count (s.policy_key) and index (s.held_key) of claimed licenses
+-- and emits a LICENSE_SUPERSEDED policy event to s.events (kept s.window
+-- ms) at s.now. The caller writes s.held back. Returns the licenses
+-- released, {product, record, key, total, assigned} each, assigned the
+-- product's count after.
+local function release_superseded(s)
+  local released = {}
+  if s.on ~= '1' then
+    return released
+  end
+  local lesser = {}
+  for _, p in ipairs(supersedes_decode(s.list)) do
+    if p.sku == s.sku then
+      lesser[p.lesser] = true
+    end
+  end
+  if next(lesser) == nil then
+    return released
+  end
+  for i = #s.held, 1, -1 do
+    local h = s.held[i]
+    local l = license_decode(h.record)
+    local key = l and l.source == 'A' and l.policy == s.policy and lesser[l.sku] and s.key(h.product)
+    if key then
+      table.remove(s.held, i)
+      local assigned = redis.call('HINCRBY', key, 'assigned', -1)
+      local total = redis.call('HGET', key, 'total')
+      redis.call('HINCRBY', s.policy_key, 'claimed', -1)
+      redis.call('ZREM', s.held_key, held_encode(h.product, s.user))
+      emit(s.events, s.window, {kind = 'LICENSE_SUPERSEDED', policy = s.policy, product = h.product, user = s.user,
+        total = total, assigned = string.format('%d', assigned)}, s.now)
+      released[#released + 1] = {product = h.product, record = h.record, key = key, total = tonumber(total), assigned = assigned}
+    end
+  end
+  return released
+end
