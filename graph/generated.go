@@ -2820,7 +2820,8 @@ enum ClaimOutcome {
   No license was available, and the policy's waitlist is on: the user waits
   at waitlistPosition, and gets a license (a CLAIMED event with trigger
   WAITLIST) when one becomes available to the policy and its turn comes.
-  Asking again keeps the place.
+  Asking again with the same trigger keeps the place. While a fill hands
+  licenses out to the users waiting, a new claim queues rather than take one.
   """
   QUEUED
 }

@@ -28,7 +28,7 @@ type route struct {
 	// once: the keys of the tenant, the app, the policy and its report, and
 	// the products' keys and numbers.
 	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimsKey string
-	waitlistKey, heldKey                                                                  string
+	waitlistKey, heldKey, workKey                                                         string
 	productKeys                                                                           []string
 	productArgs                                                                           []any
 }
@@ -37,7 +37,7 @@ type route struct {
 func (rt route) withKeys(k keys) route {
 	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
 	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimsKey = k.directory(), k.events(), k.report(rt.policyN), k.claims(rt.policyN)
-	rt.waitlistKey, rt.heldKey = k.waitlist(rt.policyN), k.held(rt.policyN)
+	rt.waitlistKey, rt.heldKey, rt.workKey = k.waitlist(rt.policyN), k.held(rt.policyN), k.work()
 	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
 	for i, pn := range rt.products {
 		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
@@ -134,10 +134,10 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			s.routes.put(r.TenantID, r.AppID, rt)
 		}
 		b := userBucket(r.UserID)
-		keys := make([]string, 0, 15+len(rt.products))
+		keys := make([]string, 0, 16+len(rt.products))
 		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
-			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey)
+			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey, rt.workKey)
 		keys = append(keys, rt.productKeys...)
 		args := make([]any, 0, 17+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,

@@ -298,6 +298,19 @@ func TestLowLicenseAlertFiresOncePerCrossing(t *testing.T) {
 		if ev.ProductID != flow || *ev.Threshold != 5 || *ev.TotalLicenses-*ev.AssignedLicenses != 5 || ev.Actor != nil {
 			t.Fatalf("LOW_LICENSES = %+v; want product %s at 5 available, threshold 5, no actor", ev, flow)
 		}
+		// The alert follows the claim that took the pool there.
+		var claimed []string // the CLAIMED events' available counts, in stream order, up to the alert
+		for _, m := range tenantEvents(t, b, "low") {
+			if m.Values["kind"] == string(license.ChangeLowLicenses) {
+				break
+			}
+			if m.Values["outcome"] == string(license.Claimed) {
+				claimed = append(claimed, m.Values["available"].(string))
+			}
+		}
+		if len(claimed) == 0 || claimed[len(claimed)-1] != "5" {
+			t.Fatalf("the CLAIMED events before the alert end at %v available; want the claim that left 5", claimed)
+		}
 		// Back up to 5 (not above): still low, no new alert when it drops.
 		for _, u := range holders[:5] {
 			if err := s.RemoveLicense(ctx, u, flow); err != nil {

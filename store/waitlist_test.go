@@ -553,9 +553,37 @@ func TestLargeReleaseIsWorkedOffInBatches(t *testing.T) {
 	})
 }
 
+// TestWaitingUserClaimsWithAnotherTrigger: a user waiting for a license
+// that covers one trigger may claim, with another trigger, a license free
+// now that covers that one; it keeps its place for the first.
+func TestWaitingUserClaimsWithAnotherTrigger(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "other", map[string]int{flowSKU: 5})
+		p := mustCreatePolicy(t, s, "other", powerAutomate, true, skuProducts(products, flowSKU, premiumSKU)...)
+		waitlistOn(t, s, p.ID)
+		wantQueued(t, mustClaim(t, s, claimRequest("other", "early", powerAutomate, attendedRPAFlow)), 1)
+		wantQueued(t, mustClaim(t, s, claimRequest("other", "r1", powerAutomate, attendedRPAFlow)), 2)
+		wantOutcome(t, mustClaim(t, s, claimRequest("other", "r1", powerAutomate, cloudFlow)), license.Claimed, "", products[flowSKU])
+		wantQueued(t, mustClaim(t, s, claimRequest("other", "r1", powerAutomate, attendedRPAFlow)), 2)
+		wantOutcome(t, mustClaim(t, s, claimRequest("other", "r1", powerAutomate, cloudFlow)), license.AlreadyLicensed, "", products[flowSKU])
+		if _, err := s.SetLicenseQuantity(ctx, products[premiumSKU], 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "other", "r1"); !slices.Equal(got, sortedIDs(products[flowSKU], products[premiumSKU])) {
+			t.Fatalf("r1 holds %v; want the per-user license, and Premium from its place", got)
+		}
+		if got := waitlist(t, s, p.ID); len(got) != 0 {
+			t.Fatalf("still waiting: %v", got)
+		}
+	})
+}
+
 // TestWorkerFinishesAFillACallLeft: licenses a call made available and left
 // unfilled (it stopped after its script) go to the waiting users at the
-// next tick of any instance's worker.
+// next tick of any instance's worker; until then they are theirs: a
+// newcomer's claim waits its turn, and a user waiting keeps its place.
 func TestWorkerFinishesAFillACallLeft(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		s := mustOpen(t, b)
@@ -583,12 +611,14 @@ func TestWorkerFinishesAFillACallLeft(t *testing.T) {
 		if got := waitlist(t, s, p.ID); len(got) != 3 {
 			t.Fatalf("the worker filled %v before the fill was due", got)
 		}
+		wantQueued(t, mustClaim(t, s, claimRequest("left", "newcomer", powerAutomate, cloudFlow)), 4)
+		wantQueued(t, mustClaim(t, s, claimRequest("left", "b", powerAutomate, license.TriggerSavePremiumFlow)), 2)
 		c.advance(b, time.Second)
 		if err := s.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := waitlist(t, s, p.ID); fmt.Sprint(got) != "[c]" {
-			t.Fatalf("waitlist after the worker's tick = %v; want [c]", got)
+		if got := waitlist(t, s, p.ID); fmt.Sprint(got) != "[c newcomer]" {
+			t.Fatalf("waitlist after the worker's tick = %v; want [c newcomer]", got)
 		}
 		if n, err := b.Client.ZScore(ctx, work, mark).Result(); err != redis.Nil {
 			t.Fatalf("the finished fill is still marked (%v, %v)", n, err)

@@ -5,10 +5,13 @@
 -- the order the policy holds now. A license claimed now is recorded (and the
 -- user, when the tenant has not seen them), counted in the report, indexed
 -- under the policy, appended to the event stream and remembered under the
--- idempotency key. With the policy's waitlist on, a user on it gets QUEUED
--- with its place and nothing changes, and a claim that finds no license
--- puts its user at the end (QUEUED; the user is recorded, an event
--- appended). With the policy's releaseSupersededLicenses on, a license
+-- idempotency key. With the policy's waitlist on, a user on it asking with
+-- the trigger it waits with gets QUEUED with its place and nothing changes
+-- (with another trigger, it may claim a license that covers that one, and
+-- keeps its place otherwise); a claim that finds no license puts its user
+-- at the end (QUEUED; the user is recorded, an event appended); and while a
+-- fill hands licenses out to the users waiting (its mark is in the tenant's
+-- work), a claim takes none: its user waits its turn. With the policy's releaseSupersededLicenses on, a license
 -- claimed gives back those the user holds through the policy of products
 -- the one claimed supersedes (see lib/supersede.lua). A call that changes nothing writes nothing: ALREADY_LICENSED
 -- only stamps the license's last use, once per UTC day; a denial records no
@@ -21,7 +24,8 @@
 -- KEYS[10] the denial log of ARGV[5]'s day   KEYS[11] event stream
 -- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] the policy's claims stream
 -- KEYS[14] policy waitlist zset   KEYS[15] policy claimed-licenses index zset
--- KEYS[16..] hashes of the tenant's products that serve the app, as the caller read them
+-- KEYS[16] the tenant's work zset (the marks of unfinished fills)
+-- KEYS[17..] hashes of the tenant's products that serve the app, as the caller read them
 -- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] the app's policy number as the caller read it (0 = none)
 -- ARGV[5] the UTC day (days since the epoch) the caller took today to be
 -- ARGV[6] idempotency field ('' = no key)  ARGV[7] request digest
@@ -32,7 +36,7 @@
 -- ARGV[15] the time (ms, the store's clock) before which a user queued has waited too long
 -- ARGV[16] the trigger's index in license.AllTriggers
 -- ARGV[17] the products that serve the app with those each supersedes (see supersedes_encode)
--- ARGV[18..] product numbers matching KEYS[16..]
+-- ARGV[18..] product numbers matching KEYS[17..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
 --   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
 --              'STALE' (the app's policy, or a product of it, is not the one
@@ -64,7 +68,8 @@ local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KE
 local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
 local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
 local waitlist_key, held_key = KEYS[14], KEYS[15]
-local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 16, 18
+local work_key = KEYS[16]
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 17, 18
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_field, request = ARGV[6], ARGV[7]
@@ -179,6 +184,7 @@ local function position()
 end
 
 local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
+local low -- the low-license alert of the product claimed, if it is to be given
 local waitlist_on = state[3] == '1'
 if setting ~= '1' then
   answer.reason = 'AUTO_CLAIM_DISABLED'
@@ -187,15 +193,18 @@ elseif policy == '0' then
 elseif state[1] ~= '1' then
   answer.reason = 'POLICY_DISABLED'
 else
-  -- A user on the waitlist keeps its place: licenses go to the waitlist in order.
+  -- A user on the waitlist keeps its place: licenses go to the waitlist in
+  -- order, and while a fill hands them out, they are the waiting users'.
   local waiting = waitlist_on and redis.call('ZSCORE', waitlist_key, user)
-  if waiting then
-    local w = waiter_score_decode(waiting)
-    if w and w.seq >= waited_too_long then
-      answer.outcome, answer.position = 'QUEUED', position()
-      return cjson.encode(answer)
-    end
+  local w = waiting and waiter_score_decode(waiting)
+  if waiting and not (w and w.seq >= waited_too_long) then
     redis.call('ZREM', waitlist_key, user) -- waited too long: decided afresh
+    waiting, w = false, nil
+  end
+  local filling = waitlist_on and redis.call('ZSCORE', work_key, work_encode('f', policy))
+  if waiting and (filling or w.trigger == trigger_index) then
+    answer.outcome, answer.position = 'QUEUED', position()
+    return cjson.encode(answer)
   end
   local eligible = false
   for i, p in ipairs(products) do
@@ -203,7 +212,7 @@ else
     -- A product the user holds already (without the app's plan) can't be claimed twice.
     if counts.sku and needs[counts.sku] and not find_product(held, p.product) then
       eligible = true
-      if counts.assigned < counts.total then
+      if counts.assigned < counts.total and not filling then
         counts.assigned = redis.call('HINCRBY', p.key, 'assigned', 1)
         local record = license_encode({source = 'A', policy = policy, assigned = nowstr, plans = p.plans, sku = counts.sku})
         held[#held + 1] = {product = p.product, record = record}
@@ -227,8 +236,8 @@ else
         answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
         answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
         answer.assigned, answer.created, answer.low = string.format('%d', counts.assigned), counts.created, counts.low or nil
-        low_alert(events_key, window, {product = p.product, total = counts.total, assigned = counts.assigned,
-          low = counts.low, before = counts.total - counts.assigned + 1})
+        low = {product = p.product, total = counts.total, assigned = counts.assigned,
+          low = counts.low, before = counts.total - counts.assigned + 1}
         break
       end
     end
@@ -236,7 +245,10 @@ else
   if answer.outcome ~= 'CLAIMED' then
     answer.reason = eligible and 'NO_LICENSES_AVAILABLE' or 'TRIGGER_NOT_ELIGIBLE'
   end
-  if answer.reason == 'NO_LICENSES_AVAILABLE' and waitlist_on then
+  if answer.reason == 'NO_LICENSES_AVAILABLE' and waiting then
+    answer.outcome, answer.reason, answer.position = 'QUEUED', '', position() -- its place, for the trigger it waits with
+    return cjson.encode(answer)
+  elseif answer.reason == 'NO_LICENSES_AVAILABLE' and waitlist_on then
     -- The end of the waitlist: after the last user queued, even if the clock went back.
     local seq = queued_now
     local last = redis.call('ZREVRANGE', waitlist_key, 0, 0, 'WITHSCORES')
@@ -282,6 +294,9 @@ answer.available = string.format('%d', available)
 answer.event = emit(events_key, window, {kind = 'claim', policy = policy, user = user, app = app,
   product = answer.product, trigger = trigger, outcome = answer.outcome, reason = answer.reason,
   available = answer.available}, now)
+if low then
+  low_alert(events_key, window, low) -- after the claim that took the product low
+end
 
 if idem_field ~= '' and answer.outcome == 'CLAIMED' then
   redis.call('HSET', idem_today_key, idem_field, idem_encode({request = request, outcome = answer.outcome,
