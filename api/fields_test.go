@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -336,4 +340,43 @@ func TestConcurrentCreationsTakeDistinctNumbers(t *testing.T) {
 			t.Fatalf("ids %v; want %v", ids, want)
 		}
 	})
+}
+
+// TestWholeNumbersWithAFractionOrExponent: a JSON number that is a whole
+// number written 7.0 or 1e1 is that Int; 7.5, a string
+// of digits and a number over GraphQL's Int are refused.
+func TestWholeNumbersWithAFractionOrExponent(t *testing.T) {
+	ta := newTestAPI(t, redistest.Mini(t))
+	f := ta.newFixture("numbers")
+	send := func(vars string) gqltest.Response {
+		t.Helper()
+		const q = `mutation($p: ID!, $n: Int!) { setLicenseQuantity(productId: $p, quantity: $n) { totalLicenses } }`
+		vars = strings.Replace(vars, "P", f.products["FLOW_PER_USER"], 1)
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query": `+strconv.Quote(q)+`, "variables": `+vars+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+		rec := httptest.NewRecorder()
+		ta.handler.ServeHTTP(rec, req)
+		return gqltest.Decode(t, rec.Code, bytes.NewReader(rec.Body.Bytes()))
+	}
+	for _, c := range []struct {
+		vars string
+		want int // 0: refused
+	}{
+		{`{"p": "P", "n": 7.0}`, 7},
+		{`{"p": "P", "n": 1e1}`, 10},
+		{`{"p": "P", "n": 120E-1}`, 12},
+		{`{"p": "P", "n": 7.5}`, 0},
+		{`{"p": "P", "n": "8"}`, 0},
+		{`{"p": "P", "n": 3e9}`, 0},
+	} {
+		if r := send(c.vars); c.want != 0 {
+			var out struct{ SetLicenseQuantity struct{ TotalLicenses int } }
+			if len(r.Errors) > 0 || json.Unmarshal(r.Data, &out) != nil || out.SetLicenseQuantity.TotalLicenses != c.want {
+				t.Errorf("%s: %s %+v; want quantity %d", c.vars, r.Data, r.Errors, c.want)
+			}
+		} else if len(r.Errors) == 0 {
+			t.Errorf("%s: %s; want it refused", c.vars, r.Data)
+		}
+	}
 }

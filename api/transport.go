@@ -211,12 +211,41 @@ func readParams(r *http.Request) (params *graphql.RawParams, status int, msg str
 }
 
 // wellFormed refuses a request with no query, unless it names a persisted
-// query by its hash.
+// query by its hash. It takes each JSON number of the variables that has
+// an exponent or a fraction of zeros (7.0, 1e1) as the integer it equals,
+// so an Int variable accepts it, as GraphQL over JSON clients expect (a
+// Float variable reads the same value).
 func wellFormed(p *graphql.RawParams) (status int, msg string) {
+	for name, v := range p.Variables {
+		p.Variables[name] = integralNumbers(v)
+	}
 	if p.Query == "" && p.Extensions["persistedQuery"] == nil {
 		return http.StatusBadRequest, "The request has no query parameter."
 	}
 	return 0, ""
+}
+
+// integralNumbers returns v with each JSON number in it that is a whole
+// number written with an exponent or a fraction (7.0, 1e1) written as that
+// integer; maps and lists are rewritten in place.
+func integralNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = integralNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = integralNumbers(e)
+		}
+	case json.Number:
+		if strings.ContainsAny(string(x), ".eE") {
+			if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+				return json.Number(strconv.FormatInt(int64(f), 10))
+			}
+		}
+	}
+	return v
 }
 
 // decodeJSON decodes exactly one JSON value, keeping numbers exact.

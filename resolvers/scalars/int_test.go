@@ -2,7 +2,9 @@ package scalars_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/autoclaim/autoclaim/license"
 	"github.com/autoclaim/autoclaim/resolvers/scalars"
@@ -39,5 +41,16 @@ func TestUnmarshalInt(t *testing.T) {
 		if !tt.ok && license.ErrorCode(err) != license.EINVALID {
 			t.Errorf("UnmarshalInt(%#v) = %d, %v; want EINVALID", tt.in, got, err)
 		}
+	}
+}
+
+// TestMarshalTimeMilliseconds: a Time goes out in UTC with at most
+// millisecond precision, as the schema documents.
+func TestMarshalTimeMilliseconds(t *testing.T) {
+	at := time.Date(2026, 12, 1, 3, 4, 5, 964_641_123, time.FixedZone("x", 3600))
+	var b strings.Builder
+	scalars.MarshalTime(at).MarshalGQL(&b)
+	if got, want := b.String(), `"2026-12-01T02:04:05.964Z"`; got != want {
+		t.Fatalf("MarshalTime = %s; want %s", got, want)
 	}
 }

@@ -10,7 +10,9 @@ import (
 )
 
 // MarshalTime writes a Time as RFC 3339 in UTC, as gqlgen's Time does.
-func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t.UTC()) }
+func MarshalTime(t time.Time) graphql.Marshaler {
+	return graphql.MarshalTime(t.UTC().Truncate(time.Millisecond))
+}
 
 // UnmarshalTime reads a Time argument: an RFC 3339 date and time. Anything
 // else is EINVALID, an error of the caller's, not of the server.
