@@ -143,7 +143,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
 			idemBucketTTL, reportWindowMS, ms(now), ms(now.Add(-license.WaitlistExpiry)), slices.Index(license.AllTriggers, r.Trigger),
-			s.supersedes[r.AppID])
+			s.supersedes[r.AppID], fillGrace.Milliseconds())
 		args = append(args, rt.productArgs...)
 		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
@@ -165,7 +165,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		}
 		res, err := s.claimResult(r, reply)
 		if err == nil && !res.Replayed && len(res.Released) > 0 {
-			s.feedReleased(ctx, r.TenantID, res.Released)
+			s.feedReleased(context.WithoutCancel(ctx), r.TenantID, res.Released)
 		}
 		return res, err
 	}

@@ -513,7 +513,7 @@ func TestHeldAndWorkMembersRoundTrip(t *testing.T) {
 				t.Fatalf("DecodeHeldMember(%q) = %d, %q, %v; want %d, %q", again, n, u, ok, tt.product, tt.user)
 			}
 		}
-		for _, kind := range []string{store.WorkFill, store.WorkSweep, store.WorkWaitlist} {
+		for _, kind := range []string{store.WorkFill, store.WorkSweep, store.WorkWaitlist, store.WorkRelease} {
 			m := store.WorkMember(kind, 7)
 			again := luaText(t, b, "--@include lib/codec.lua\nreturn work_encode(work_decode(ARGV[1]))", m)
 			if again != m {

@@ -243,6 +243,7 @@ var (
 const (
 	WorkFill     = workFill
 	WorkSweep    = workSweep
+	WorkRelease  = workRelease
 	WorkWaitlist = workWaitlist
 )
 

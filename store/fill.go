@@ -102,6 +102,11 @@ type fillPolicy struct {
 	// fill gives back the licenses the one it gives supersedes when the
 	// policy's releaseSupersededLicenses is on.
 	Supersedes string `json:"supersedes"`
+	// Lesser are the hashes, by number, of the tenant's products outside
+	// the policy that one of its products supersedes (a license of one
+	// claimed under the policy, before the product left it, goes back
+	// too); only with releaseSupersededLicenses on.
+	Lesser map[string]int `json:"lesser,omitempty"`
 }
 
 // fillTarget is a waitlist to fill and the score its walk starts after
@@ -177,6 +182,13 @@ func (s *Store) planFill(ctx context.Context, kl *keyList, tenantID string, ts [
 				}
 			}
 		}
+		if t.policy.ReleaseSupersededLicenses {
+			lesser, err := s.lesserProducts(ctx, kl, tenantID, t.policy)
+			if err != nil {
+				return "", err
+			}
+			fp.Lesser = lesser
+		}
 		for _, user := range heads[i].Val() {
 			plan.Users[user] = kl.add(k.licenseBucket(userBucket(user)))
 		}
@@ -187,6 +199,39 @@ func (s *Store) planFill(ctx context.Context, kl *keyList, tenantID string, ts [
 		return "", license.Internal(err)
 	}
 	return string(b), nil
+}
+
+// lesserProducts returns the hashes (added to kl), by number, of the
+// tenant's products outside the policy that one of its products supersedes.
+func (s *Store) lesserProducts(ctx context.Context, kl *keyList, tenantID string, p *license.Policy) (map[string]int, error) {
+	products, err := s.Products(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, lesser := range products {
+		if lesser.SKU == nil || p.Position(lesser.ID) >= 0 {
+			continue
+		}
+		for _, pp := range p.Products {
+			if sku := s.catalog.SKU(s.skuOf(products, pp.ProductID)); sku != nil && sku.Supersedes(lesser.SKU) {
+				_, n, _ := license.ParseProductID(lesser.ID)
+				out[itoa(n)] = kl.add(s.keys(tenantID).product(n))
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// skuOf returns the skuPartNumber of the product id among products ("" when none).
+func (s *Store) skuOf(products []*license.Product, id string) string {
+	for _, p := range products {
+		if p.ID == id {
+			return p.SkuPartNumber
+		}
+	}
+	return ""
 }
 
 // fillReply is what a script that fills waitlists answers of them (see
@@ -276,26 +321,48 @@ func (s *Store) fillRest(ctx context.Context, tenantID, next string) ([]string, 
 }
 
 // feedReleased gives the licenses a claim released (superseded by the one
-// it assigned) to the waitlists they feed, from the head of each. A
-// failure is logged: the claim is made, and the licenses wait in their
-// pools for the next change that fills those waitlists.
+// it assigned) to the waitlists they feed. The claim's script marked them
+// in the tenant's work ("p:<product>"); a failure here is logged, and a
+// worker does it after the grace.
 func (s *Store) feedReleased(ctx context.Context, tenantID string, released []*license.License) {
-	fed, err := s.waitlistsFed(ctx, tenantID, func(productID string) bool {
-		return slices.ContainsFunc(released, func(l *license.License) bool { return l.ProductID == productID })
-	})
-	if err == nil && len(fed) > 0 {
-		if err = s.registerFlow(ctx, tenantID); err == nil {
-			items := make([]string, len(fed))
-			for i, p := range fed {
-				_, n, _ := license.ParsePolicyID(p.ID)
-				items[i] = itoa(n) + "=0"
-			}
-			_, err = s.fillRest(ctx, tenantID, strings.Join(items, ","))
+	err := s.registerFlow(ctx, tenantID)
+	for _, l := range released {
+		if err != nil {
+			break
 		}
+		_, n, _ := license.ParseProductID(l.ProductID)
+		err = s.finishRelease(ctx, tenantID, n)
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the next change", "tenant", tenantID, "err", err)
+		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the workers", "tenant", tenantID, "err", err)
 	}
+}
+
+// finishRelease fills, from the head of each, the waitlists that licenses
+// of product n given back feed, and takes their mark off the tenant's work.
+func (s *Store) finishRelease(ctx context.Context, tenantID string, n int64) error {
+	what := workMember(workRelease, n)
+	l, ok, err := s.takeLease(ctx, tenantID, what, fillLease)
+	if err != nil || !ok {
+		return err // another does it
+	}
+	defer l.release(context.WithoutCancel(ctx))
+	productID := license.ProductID(tenantID, n)
+	fed, err := s.waitlistsFed(ctx, tenantID, func(id string) bool { return id == productID })
+	if err != nil {
+		return err
+	}
+	if len(fed) > 0 {
+		items := make([]string, len(fed))
+		for i, p := range fed {
+			_, pn, _ := license.ParsePolicyID(p.ID)
+			items[i] = itoa(pn) + "=0"
+		}
+		if _, err := s.fillRest(ctx, tenantID, strings.Join(items, ",")); err != nil {
+			return err
+		}
+	}
+	return s.fail(s.rdb.ZRem(ctx, s.keys(tenantID).work(), what).Err())
 }
 
 // flowed tells OnFlow of fills and reclaims.

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/autoclaim/autoclaim/internal/redistest"
 	"github.com/autoclaim/autoclaim/license"
@@ -288,5 +291,79 @@ func TestSupersededReleaseUnderConcurrency(t *testing.T) {
 		if p, _ := s.Policy(ctx, p.ID); p.ClaimedLicenses != held[flow]+held[premium] {
 			t.Fatalf("policy counts %d claimed licenses; users hold %d", p.ClaimedLicenses, held[flow]+held[premium])
 		}
+	})
+}
+
+// TestWorkerFeedsWaitlistsALeftReleaseFeeds: licenses a claim gave back
+// whose caller stopped after the script (the mark "p:<product>" left in
+// the tenant's work) go to the users waiting at the next tick of a worker
+// once due; until then, a newcomer's claim under the policy waits its turn.
+func TestWorkerFeedsWaitlistsALeftReleaseFeeds(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		c := withClock(t, b, s)
+		products := claimTenant(t, s, "leftrel", map[string]int{})
+		flow := products[flowSKU]
+		p := mustCreatePolicy(t, s, "leftrel", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		wantQueued(t, mustClaim(t, s, claimRequest("leftrel", "w", powerAutomate, cloudFlow)), 1)
+		// What a releasing claim whose caller stopped leaves: a license
+		// back in the pool, the policy's fill mark and the product's.
+		if err := b.Client.HIncrBy(ctx, productKey(b, "leftrel", flow), "total", 1).Err(); err != nil {
+			t.Fatal(err)
+		}
+		work := fmt.Sprintf("%s{t:leftrel}:work", b.Prefix)
+		due := float64(c.now.Add(time.Second).UnixMilli())
+		marks := []string{store.WorkMember(store.WorkFill, idNumber(t, p.ID)), store.WorkMember(store.WorkRelease, idNumber(t, flow))}
+		for _, m := range marks {
+			if err := b.Client.ZAdd(ctx, work, redis.Z{Score: due, Member: m}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantQueued(t, mustClaim(t, s, claimRequest("leftrel", "newcomer", powerAutomate, cloudFlow)), 2)
+		c.advance(b, time.Second)
+		if err := s.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "leftrel", "w"); !slices.Equal(got, []string{flow}) {
+			t.Fatalf("w holds %v after the worker's tick; want the license", got)
+		}
+		if got := waitlist(t, s, p.ID); !slices.Equal(got, []string{"newcomer"}) {
+			t.Fatalf("waitlist %v; want [newcomer]", got)
+		}
+		for _, m := range marks {
+			if n, err := b.Client.ZScore(ctx, work, m).Result(); err != redis.Nil {
+				t.Fatalf("mark %s still there (%v, %v)", m, n, err)
+			}
+		}
+	})
+}
+
+// TestFillReleasesALicenseOfAProductThePolicyDropped: a license claimed
+// under the policy of a product removed from it since is given back by a
+// fill that gives its holder a product superseding it, as by a claim.
+func TestFillReleasesALicenseOfAProductThePolicyDropped(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "dropped", map[string]int{flowSKU: 2})
+		flow, premium := products[flowSKU], products[premiumSKU]
+		p := mustCreatePolicy(t, s, "dropped", powerAutomate, true, skuProducts(products, flowSKU, premiumSKU)...)
+		waitlistOn(t, s, p.ID)
+		releaseSuperseded(t, s, p.ID, true)
+		wantOutcome(t, mustClaim(t, s, claimRequest("dropped", "b", powerAutomate, cloudFlow)), license.Claimed, "", flow)
+		editPolicy(t, s, p.ID, func(p *license.Policy, _ license.SKULookup) error {
+			p.Products = p.Products[1:] // Premium alone
+			return nil
+		})
+		wantQueued(t, mustClaim(t, s, claimRequest("dropped", "b", powerAutomate, attendedRPAFlow)), 1)
+		if _, err := s.SetLicenseQuantity(ctx, premium, 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "dropped", "b"); !slices.Equal(got, []string{premium}) {
+			t.Fatalf("b holds %v; want Premium alone, the per-user license given back", got)
+		}
+		wantPools(t, s, products, map[string]int{premiumSKU: 1})
 	})
 }

@@ -17,6 +17,9 @@ import (
 //   - the waitlist fills that calls left unfinished (lib/fill.lua marks
 //     them "f:<policy>" in the tenant's work, due a second after the call;
 //     the fill that finishes one takes the mark off), and
+//   - the waitlists fed by licenses given back, superseded ("p:<product>",
+//     marked by the claim or fill that gave them back, due a second later;
+//     finishing it takes the mark off), and
 //   - the reclaim sweeps of the policies with a reclaim period
 //     ("s:<policy>", due when the period is set, then every
 //     license.SweepInterval).
@@ -91,6 +94,8 @@ func (s *Store) Tick(ctx context.Context) error {
 				errs = append(errs, s.finishFill(ctx, tenantID, n))
 			case workSweep:
 				errs = append(errs, s.sweep(ctx, tenantID, n))
+			case workRelease:
+				errs = append(errs, s.finishRelease(ctx, tenantID, n))
 			}
 		}
 	}

@@ -36,7 +36,8 @@
 -- ARGV[15] the time (ms, the store's clock) before which a user queued has waited too long
 -- ARGV[16] the trigger's index in license.AllTriggers
 -- ARGV[17] the products that serve the app with those each supersedes (see supersedes_encode)
--- ARGV[18..] product numbers matching KEYS[17..]
+-- ARGV[18] how long (ms) a fill this claim leaves is its caller's before a worker's
+-- ARGV[19..] product numbers matching KEYS[17..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
 --   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
 --              'STALE' (the app's policy, or a product of it, is not the one
@@ -69,7 +70,7 @@ local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[1
 local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
 local waitlist_key, held_key = KEYS[14], KEYS[15]
 local work_key = KEYS[16]
-local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 17, 18
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 17, 19
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_field, request = ARGV[6], ARGV[7]
@@ -228,6 +229,19 @@ else
         end
         if #released > 0 then
           answer.released = licenses_encode(released)
+          -- The licenses given back are the waiting users': the caller fills
+          -- the waitlists they feed, or a worker does after the grace.
+          local due = string.format('%d', tonumber(ARGV[14]) + tonumber(ARGV[18]))
+          for _, r in ipairs(released) do
+            redis.call('ZADD', work_key, due, work_encode('p', r.product))
+            local own = false
+            for _, q in ipairs(products) do
+              own = own or q.product == r.product
+            end
+            if own and waitlist_on and redis.call('EXISTS', waitlist_key) == 1 then
+              redis.call('ZADD', work_key, due, work_encode('f', policy)) -- a claim meanwhile waits its turn
+            end
+          end
         end
         redis.call('HSET', licenses_key, user, licenses_encode(held))
         redis.call('HINCRBY', policy_key, 'claimed', 1)

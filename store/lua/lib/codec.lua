@@ -335,14 +335,15 @@ end
 -- A tenant's background work, a member of its work sorted set (scored by
 -- when it is due, ms): "f:<policy number>" a waitlist fill that a call
 -- left unfinished, "s:<policy number>" the policy's next reclaim sweep,
--- "w:<policy number>" (never due) a waitlist that is on. Decoded: kind,
--- policy (nil when malformed).
+-- "w:<policy number>" (never due) a waitlist that is on, "p:<product
+-- number>" licenses of the product a claim or a fill gave back (superseded),
+-- for the waitlists they feed. Decoded: kind, number (nil when malformed).
 local function work_encode(kind, policy)
   return kind .. ':' .. policy
 end
 
 local function work_decode(m)
-  return string.match(m, '^([fsw]):([1-9]%d*)$')
+  return string.match(m, '^([fswp]):([1-9]%d*)$')
 end
 
 -- Event stream entry. A claim decision has every field of CLAIM_EVENT_FIELDS

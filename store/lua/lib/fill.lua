@@ -112,12 +112,19 @@ local function fill_waitlists(plan, changed)
               local record = license_encode({source = 'A', policy = pl.n, assigned = nowstr, plans = p.plans, sku = c.sku})
               held[#held + 1] = {product = p.product, record = record}
               -- A license it supersedes goes back, to the users after this one.
+              -- (and to the other waitlists it feeds, by a mark in the work).
               for _, r in ipairs(release_superseded({on = state[4], list = pl.supersedes or '',
                 sku = c.sku, held = held, policy = pl.n, user = user,
-                key = function(n) return pl.products[n] and KEYS[pl.products[n]] end,
+                key = function(n)
+                  local i = pl.products[n] or (pl.lesser or {})[n]
+                  return i and KEYS[i]
+                end,
                 policy_key = policy_key, held_key = KEYS[pl.held], events = events_key, window = window, now = now})) do
                 pool(r.product, r.key).assigned = r.assigned
-                free = free + 1
+                if pl.products[r.product] then
+                  free = free + 1
+                end
+                redis.call('ZADD', work_key, mark_due, work_encode('p', r.product))
               end
               redis.call('HSET', KEYS[bucket], user, licenses_encode(held))
               redis.call('HINCRBY', policy_key, 'claimed', 1)
