@@ -86,6 +86,18 @@ func TestSupersededLicensesAreReleased(t *testing.T) {
 		if got := supersededEvents(t, b, "supersede"); got["moved"] != 1 || len(got) != 1 {
 			t.Fatalf("LICENSE_SUPERSEDED events by user %v; want one, for moved", got)
 		}
+		claimedAt, releasedAt := -1, -1 // the release's event follows the claim's
+		for i, m := range tenantEvents(t, b, "supersede") {
+			if m.Values["user"] == "moved" && m.Values["outcome"] == string(license.Claimed) && m.Values["product"] == fmt.Sprint(idNumber(t, premium)) {
+				claimedAt = i
+			}
+			if m.Values["user"] == "moved" && m.Values["kind"] == string(license.ChangeLicenseSuperseded) {
+				releasedAt = i
+			}
+		}
+		if claimedAt < 0 || releasedAt != claimedAt+1 {
+			t.Fatalf("moved's Premium claim is event %d, its release %d; want the release right after", claimedAt, releasedAt)
+		}
 		again := mustClaim(t, s, r)
 		wantReplayOf(t, again, res)
 		if got := releasedProducts(again); !slices.Equal(got, []string{flow}) {

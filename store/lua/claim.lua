@@ -186,6 +186,7 @@ end
 
 local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
 local low -- the low-license alert of the product claimed, if it is to be given
+local superseded -- the licenses the claim gave back, and how (see release_superseded)
 local waitlist_on = state[3] == '1'
 if setting ~= '1' then
   answer.reason = 'AUTO_CLAIM_DISABLED'
@@ -217,9 +218,11 @@ else
         counts.assigned = redis.call('HINCRBY', p.key, 'assigned', 1)
         local record = license_encode({source = 'A', policy = policy, assigned = nowstr, plans = p.plans, sku = counts.sku})
         held[#held + 1] = {product = p.product, record = record}
-        local released = release_superseded({on = state[4], list = ARGV[17], sku = counts.sku,
+        local sup = {on = state[4], list = ARGV[17], sku = counts.sku,
           held = held, policy = policy, user = user, key = function(n) return product_keys[n] end,
-          policy_key = policy_key, held_key = held_key, events = events_key, window = window, now = now})
+          policy_key = policy_key, held_key = held_key, events = events_key, window = window, now = now}
+        local released = release_superseded(sup)
+        superseded = {sup = sup, released = released}
         for _, r in ipairs(released) do
           for j, q in ipairs(products) do
             if q.product == r.product and pools[j] then
@@ -310,6 +313,9 @@ answer.event = emit(events_key, window, {kind = 'claim', policy = policy, user =
   available = answer.available}, now)
 if low then
   low_alert(events_key, window, low) -- after the claim that took the product low
+end
+if superseded then
+  emit_released(superseded.sup, superseded.released)
 end
 
 if idem_field ~= '' and answer.outcome == 'CLAIMED' then

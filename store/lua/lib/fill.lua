@@ -113,13 +113,14 @@ local function fill_waitlists(plan, changed)
               held[#held + 1] = {product = p.product, record = record}
               -- A license it supersedes goes back, to the users after this one.
               -- (and to the other waitlists it feeds, by a mark in the work).
-              for _, r in ipairs(release_superseded({on = state[4], list = pl.supersedes or '',
-                sku = c.sku, held = held, policy = pl.n, user = user,
+              local sup = {on = state[4], list = pl.supersedes or '', sku = c.sku, held = held, policy = pl.n, user = user,
                 key = function(n)
                   local i = pl.products[n] or (pl.lesser or {})[n]
                   return i and KEYS[i]
                 end,
-                policy_key = policy_key, held_key = KEYS[pl.held], events = events_key, window = window, now = now})) do
+                policy_key = policy_key, held_key = KEYS[pl.held], events = events_key, window = window, now = now}
+              local released = release_superseded(sup)
+              for _, r in ipairs(released) do
                 pool(r.product, r.key).assigned = r.assigned
                 if pl.products[r.product] then
                   free = free + 1
@@ -136,6 +137,7 @@ local function fill_waitlists(plan, changed)
               free, filled = free - 1, filled + 1
               emit(events_key, window, {kind = 'claim', policy = pl.n, user = user, app = pl.app, product = p.product,
                 trigger = 'WAITLIST', outcome = 'CLAIMED', reason = '', available = string.format('%d', free)}, now)
+              emit_released(sup, released)
               break
             end
           end

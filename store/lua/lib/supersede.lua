@@ -11,9 +11,9 @@
 -- supersedes list, see supersedes_encode), when s.on ('1': the policy's setting). Each
 -- goes back to its product (s.key(product number) returns the product's
 -- key, or nil when the caller has none: that license stays), leaves the
--- policy's count (s.policy_key) and index (s.held_key) of claimed licenses
--- and emits a LICENSE_SUPERSEDED policy event to s.events (kept s.window
--- ms) at s.now. The caller writes s.held back. Returns the licenses
+-- policy's count (s.policy_key) and index (s.held_key) of claimed licenses.
+-- The caller writes s.held back, and emits the events with
+-- emit_released once it has emitted the claim's. Returns the licenses
 -- released, {product, record, key, total, assigned} each, assigned the
 -- product's count after.
 local function release_superseded(s)
@@ -40,10 +40,18 @@ local function release_superseded(s)
       local total = redis.call('HGET', key, 'total')
       redis.call('HINCRBY', s.policy_key, 'claimed', -1)
       redis.call('ZREM', s.held_key, held_encode(h.product, s.user))
-      emit(s.events, s.window, {kind = 'LICENSE_SUPERSEDED', policy = s.policy, product = h.product, user = s.user,
-        total = total, assigned = string.format('%d', assigned)}, s.now)
       released[#released + 1] = {product = h.product, record = h.record, key = key, total = tonumber(total), assigned = assigned}
     end
   end
   return released
+end
+
+-- emit_released(s, released) emits a LICENSE_SUPERSEDED policy event for
+-- each license release_superseded(s) released, to s.events (kept s.window
+-- ms) at s.now: after the claim event of the license that superseded them.
+local function emit_released(s, released)
+  for _, r in ipairs(released) do
+    emit(s.events, s.window, {kind = 'LICENSE_SUPERSEDED', policy = s.policy, product = r.product, user = s.user,
+      total = string.format('%d', r.total), assigned = string.format('%d', r.assigned)}, s.now)
+  end
 end
