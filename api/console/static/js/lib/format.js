@@ -53,6 +53,9 @@ const longDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZo
 
 export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "");
 export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+// formatAgo says how many whole days ago a time was: "today", "yesterday", "10 days ago".
+export const formatAgo = (iso) => relative.format(-Math.floor((Date.now() - new Date(iso).getTime()) / 86400000), "day");
 // formatDay formats a report's YYYY-MM-DD (a UTC day).
 export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));
 

@@ -24,7 +24,11 @@ export const POLICIES = `query Policies($t: ID!) {
   }
 }`;
 
-const POLICY = `id name status enabled autoCreated version availableLicenses claimedLicenses createdAt updatedAt
+// POLICY_SETTINGS are the settings updateAutoClaimPolicySettings changes: a
+// new one is one more name here and one more entry in policy-settings.js.
+const POLICY_SETTINGS = `waitlistEnabled reclaimInactiveAfterDays`;
+
+const POLICY = `id name status enabled autoCreated version ${POLICY_SETTINGS} availableLicenses claimedLicenses createdAt updatedAt
   app { id displayName }
   products { position isPrimary availableLicenses product { ${PRODUCT} } enabledServicePlans { id } disabledServicePlans { id } }`;
 
@@ -43,7 +47,43 @@ export const ADD_BACKUP = `mutation AddBackup($p: ID!, $x: ID!) { addBackupProdu
 export const REMOVE_PRODUCT = `mutation RemoveProduct($p: ID!, $x: ID!) { removePolicyProduct(policyId: $p, productId: $x) { ${POLICY} } }`;
 export const MOVE_PRODUCT = `mutation Move($p: ID!, $x: ID!, $d: Direction!) { movePolicyProduct(policyId: $p, productId: $x, direction: $d) { ${POLICY} } }`;
 export const SET_PLANS = `mutation Plans($p: ID!, $x: ID, $off: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: $off) { ${POLICY} } }`;
+export const UPDATE_SETTINGS = `mutation Settings($in: UpdateAutoClaimPolicySettingsInput!) { updateAutoClaimPolicySettings(input: $in) { ${POLICY} } }`;
 export const DELETE_POLICY = `mutation Delete($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`;
+
+// WAITLIST is a page of the users waiting for a license under a policy.
+export const WAITLIST = `query Waitlist($t: ID!, $p: ID!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    policy(id: $p) {
+      id waitlistEnabled
+      waitlist(first: $first, after: $after) {
+        totalCount
+        nodes { userId position trigger queuedAt user { displayName userPrincipalName } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+export const REMOVE_FROM_WAITLIST = `mutation Unqueue($p: ID!, $u: ID!) { removeFromWaitlist(policyId: $p, userId: $u) { id } }`;
+
+// INACTIVE is the dry run of a reclaim: a page of the licenses claimed under
+// a policy and unused for days days, the longest unused first.
+export const INACTIVE = `query Inactive($t: ID!, $p: ID!, $days: Int!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    policy(id: $p) {
+      id
+      inactiveLicenses(days: $days, first: $first, after: $after) {
+        totalCount
+        nodes { userId assignedAt lastUsedAt user { displayName userPrincipalName } product { id displayName } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+export const RECLAIM = `mutation Reclaim($p: ID!, $days: Int!) { reclaimInactiveLicenses(policyId: $p, days: $days) }`;
 
 // CLAIM_ROW is one claim of a report: who, when, which product, on which trigger.
 const CLAIM_ROW = `userId claimedAt productId trigger product { displayName } user { displayName userPrincipalName }`;

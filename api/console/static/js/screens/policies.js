@@ -59,7 +59,7 @@ export function PoliciesScreen({ route }) {
         </section>
       `}
       ${t && open === "new" && canEdit && html`<${CreateWizard} onClose=${close} onCreated=${(p) => { q.reload(); navigate("policies", p.id); }} />`}
-      ${t && open && open !== "new" && html`<${PolicyDetails} key=${open} policyId=${open} onClose=${close} onChanged=${q.reload} />`}
+      ${t && open && open !== "new" && html`<${PolicyDetails} key=${open} policyId=${open} view=${route.parts[2]} onClose=${close} onChanged=${q.reload} />`}
     </div>
   `;
 }
