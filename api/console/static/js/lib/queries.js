@@ -15,12 +15,13 @@ export const TENANT = `query Tenant($t: ID!) { tenant(id: $t) { id name autoClai
 export const CREATE_TENANT = `mutation CreateTenant($in: CreateTenantInput!) { createTenant(input: $in) { tenant { id name autoClaimEnabled policyLimit } } }`;
 export const SET_POLICY_LIMIT = `mutation PolicyLimit($t: ID!, $n: Int!) { setTenantPolicyLimit(tenantId: $t, limit: $n) { id policyLimit } }`;
 
-const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses apps { id displayName } servicePlans { id name displayName }`;
+const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses lowLicenseThreshold apps { id displayName } servicePlans { id name displayName }`;
 
 export const POLICIES = `query Policies($t: ID!) {
   tenant(id: $t) {
     id autoClaimEnabled policyLimit
     policies { id name status autoCreated app { id displayName } primaryProduct { id displayName } availableLicenses }
+    productsRunningLow { id displayName availableLicenses lowLicenseThreshold }
   }
 }`;
 
@@ -163,6 +164,7 @@ export const ADD_PRODUCT = `mutation AddProduct($in: AddProductInput!) { addProd
 export const CREATE_USER = `mutation CreateUser($in: CreateUserInput!) { createUser(input: $in) { id displayName userPrincipalName } }`;
 
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
+export const SET_THRESHOLD = `mutation Threshold($x: ID!, $n: Int!) { setLowLicenseThreshold(productId: $x, threshold: $n) { ${PRODUCT} } }`;
 
 const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;
 
