@@ -98,10 +98,10 @@ export const REPORT = `query Report($t: ID!, $days: Int!, $first: Int!) {
       policies {
         policyName deleted
         policy { id status app { displayName } }
-        claims
+        claims waitlistFills reclaimed
         denials { reason count }
         products { product { id displayName } claims }
-        daily { date claims denied }
+        daily { date claims denied waitlistFills reclaimed }
         claimedUsers(first: $first) {
           totalCount
           nodes { ${CLAIM_ROW} }
