@@ -78,6 +78,10 @@ export const actionNames = {
   setPolicyProductOrder: "Reordered a policy's products",
   setPolicyServicePlans: "Changed apps and services",
   deleteAutoClaimPolicy: "Deleted a policy",
+  updateAutoClaimPolicySettings: "Changed a policy's settings",
+  removeFromWaitlist: "Took a user off a waitlist",
+  reclaimInactiveLicenses: "Reclaimed unused licenses",
+  setLowLicenseThreshold: "Set a low-license alert",
 };
 
 // The fields an audit entry's changes name.
@@ -96,6 +100,10 @@ export const changeFieldNames = {
   disabledServicePlans: "Apps and services left off",
   adminUserPrincipalName: "Global admin's sign-in name",
   adminDisplayName: "Global admin's name",
+  waitlistEnabled: "Waitlist",
+  reclaimInactiveAfterDays: "Reclaim after (days unused)",
+  lowLicenseThreshold: "Low-license alert at",
+  waitlistPosition: "Place on the waitlist",
 };
 
 // The kinds of admin change the live feed shows.
