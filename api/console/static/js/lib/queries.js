@@ -97,7 +97,7 @@ export const REPORT = `query Report($t: ID!, $days: Int!, $first: Int!) {
       denials { reason count }
       policies {
         policyName deleted
-        policy { id status app { displayName } }
+        policy { id status waitlistEnabled reclaimInactiveAfterDays app { displayName } }
         claims waitlistFills reclaimed
         denials { reason count }
         products { product { id displayName } claims }

@@ -1,7 +1,9 @@
 // The auto-claim policy report: over the past 1, 7, 30 or 90 days (default
 // 90), for each policy (a deleted one too, under its last name) the licenses
 // it assigned per day (those given to users waiting on its waitlist marked)
-// and per product, the licenses reclaimed unused per day, the claims it
+// and per product, the licenses reclaimed unused per day (the totals of
+// both when there are some, or the policy has a waitlist or a reclaim
+// period), the claims it
 // turned away per day and per reason, and every claim (who, when, which
 // product, on which trigger), a page at a time; above them, the totals and
 // the claims turned away across the organization.
@@ -107,8 +109,10 @@ function PolicyReport({ report, days }) {
         </div>
         <div class="report-numbers">
           <p class="big-number" data-policy-claims=${report.claims}><span>${count(report.claims)}</span> ${report.claims === 1 ? "license" : "licenses"} assigned</p>
-          <p class="big-number" data-policy-fills=${report.waitlistFills}><span>${count(report.waitlistFills)}</span> from the waitlist</p>
-          <p class="big-number" data-policy-reclaimed=${report.reclaimed}><span>${count(report.reclaimed)}</span> reclaimed</p>
+          ${(report.waitlistFills > 0 || policy.waitlistEnabled) &&
+            html`<p class="big-number" data-policy-fills=${report.waitlistFills}><span>${count(report.waitlistFills)}</span> from the waitlist</p>`}
+          ${(report.reclaimed > 0 || policy.reclaimInactiveAfterDays) &&
+            html`<p class="big-number" data-policy-reclaimed=${report.reclaimed}><span>${count(report.reclaimed)}</span> reclaimed</p>`}
           <p class="big-number" data-policy-denied=${denied}><span>${count(denied)}</span> turned away</p>
         </div>
       </div>
