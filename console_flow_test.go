@@ -47,6 +47,15 @@ func paneFits(tb *tab, where string) {
 	}
 }
 
+// saved waits until the settings form has saved what it held: it has
+// nothing left to undo (the policy the page holds is the one it asked for),
+// and says so.
+func saved(tb *tab) {
+	tb.t.Helper()
+	tb.waitJS(`!document.querySelector("[data-form=settings] [data-undo]") && !document.querySelector("[data-form=settings] [data-error-for], [data-settings-conflict]") &&
+		document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("Settings saved")`)
+}
+
 // flowPolicy is what the tests read of a policy's settings and waitlist.
 type flowPolicy struct {
 	Name                     string
@@ -122,7 +131,7 @@ func TestConsoleFlowBack(t *testing.T) {
 		paneFits(tb, "the settings")
 		tb.shot("flow-01-settings")
 		tb.click(settings + ` button[type=submit]`)
-		tb.waitJS(`document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("Settings saved")`)
+		saved(tb)
 		checkSettings(t, "version 2, waitlist true, reclaim 30")
 	})
 
@@ -170,7 +179,7 @@ func TestConsoleFlowBack(t *testing.T) {
 			document.querySelector('` + days + `').value === "30"`)
 		tb.fill(days, "45")
 		tb.click(settings + ` button[type=submit]`)
-		tb.waitJS(`document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("Settings saved")`)
+		saved(tb)
 		checkSettings(t, "version 4, waitlist true, reclaim 45")
 	})
 

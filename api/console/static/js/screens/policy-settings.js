@@ -156,7 +156,7 @@ function SettingsForm({ policy, changed, reload }) {
     <${FormErrors} messages=${form.errors.form} />
     <div class="button-row">
       <button type="submit" class="btn btn--primary" aria-disabled=${form.busy ? "true" : undefined}>Save settings</button>
-      ${changes.length > 0 && html`<button type="button" class="btn" onClick=${() => {
+      ${changes.length > 0 && html`<button type="button" class="btn" data-undo onClick=${() => {
         setDraft(draftOf(policy));
         form.reset();
       }}>Undo changes</button>`}
