@@ -35,18 +35,26 @@ export function FormErrors({ messages }) {
   </div>`;
 }
 
-// Switch is an on/off control (a checkbox with role=switch).
-export function Switch({ checked, onChange, label, disabled, name, description }) {
+// Switch is an on/off control (a checkbox with role=switch), with an
+// optional description and error below its label.
+export function Switch({ checked, onChange, label, disabled, name, description, error }) {
   const id = useId("sw");
+  const describedBy = [description && id + "-d", error && id + "-e"].filter(Boolean).join(" ") || undefined;
   return html`
     <div class="switch-row">
       <input type="checkbox" role="switch" class="switch" id=${id} name=${name} checked=${checked} disabled=${disabled}
-        aria-describedby=${description ? id + "-d" : undefined}
+        aria-describedby=${describedBy} aria-invalid=${error ? "true" : undefined}
         onChange=${(e) => onChange(e.currentTarget.checked)} />
       <label for=${id}>${label}</label>
       ${description && html`<p class="hint" id=${id + "-d"}>${description}</p>`}
+      ${error && html`<p class="field-error" id=${id + "-e"} role="alert" data-error-for=${name}>${error}</p>`}
     </div>
   `;
+}
+
+// Section is one titled part of a details pane.
+export function Section({ title, children, id }) {
+  return html`<section class="details-section" aria-labelledby=${id}><h3 id=${id}>${title}</h3>${children}</section>`;
 }
 
 export function Badge({ tone = "neutral", children }) {

@@ -53,6 +53,9 @@ const longDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZo
 
 export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "");
 export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+// formatAgo says how many whole days ago a time was: "today", "yesterday", "10 days ago".
+export const formatAgo = (iso) => relative.format(-Math.floor((Date.now() - new Date(iso).getTime()) / 86400000), "day");
 // formatDay formats a report's YYYY-MM-DD (a UTC day).
 export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));
 
@@ -75,6 +78,10 @@ export const actionNames = {
   setPolicyProductOrder: "Reordered a policy's products",
   setPolicyServicePlans: "Changed apps and services",
   deleteAutoClaimPolicy: "Deleted a policy",
+  updateAutoClaimPolicySettings: "Changed a policy's settings",
+  removeFromWaitlist: "Took a user off a waitlist",
+  reclaimInactiveLicenses: "Reclaimed unused licenses",
+  setLowLicenseThreshold: "Set a low-license alert",
 };
 
 // The fields an audit entry's changes name.
@@ -93,6 +100,10 @@ export const changeFieldNames = {
   disabledServicePlans: "Apps and services left off",
   adminUserPrincipalName: "Global admin's sign-in name",
   adminDisplayName: "Global admin's name",
+  waitlistEnabled: "Waitlist",
+  reclaimInactiveAfterDays: "Reclaim after (days unused)",
+  lowLicenseThreshold: "Low-license alert at",
+  waitlistPosition: "Place on the waitlist",
 };
 
 // The kinds of admin change the live feed shows.

@@ -15,16 +15,21 @@ export const TENANT = `query Tenant($t: ID!) { tenant(id: $t) { id name autoClai
 export const CREATE_TENANT = `mutation CreateTenant($in: CreateTenantInput!) { createTenant(input: $in) { tenant { id name autoClaimEnabled policyLimit } } }`;
 export const SET_POLICY_LIMIT = `mutation PolicyLimit($t: ID!, $n: Int!) { setTenantPolicyLimit(tenantId: $t, limit: $n) { id policyLimit } }`;
 
-const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses apps { id displayName } servicePlans { id name displayName }`;
+const PRODUCT = `id displayName skuPartNumber totalLicenses assignedLicenses availableLicenses lowLicenseThreshold apps { id displayName } servicePlans { id name displayName }`;
 
 export const POLICIES = `query Policies($t: ID!) {
   tenant(id: $t) {
     id autoClaimEnabled policyLimit
     policies { id name status autoCreated app { id displayName } primaryProduct { id displayName } availableLicenses }
+    productsRunningLow { id displayName availableLicenses lowLicenseThreshold }
   }
 }`;
 
-const POLICY = `id name status enabled autoCreated version availableLicenses claimedLicenses createdAt updatedAt
+// POLICY_SETTINGS are the settings updateAutoClaimPolicySettings changes: a
+// new one is one more name here and one more entry in policy-settings.js.
+const POLICY_SETTINGS = `waitlistEnabled reclaimInactiveAfterDays`;
+
+const POLICY = `id name status enabled autoCreated version ${POLICY_SETTINGS} availableLicenses claimedLicenses createdAt updatedAt
   app { id displayName }
   products { position isPrimary availableLicenses product { ${PRODUCT} } enabledServicePlans { id } disabledServicePlans { id } }`;
 
@@ -43,7 +48,43 @@ export const ADD_BACKUP = `mutation AddBackup($p: ID!, $x: ID!) { addBackupProdu
 export const REMOVE_PRODUCT = `mutation RemoveProduct($p: ID!, $x: ID!) { removePolicyProduct(policyId: $p, productId: $x) { ${POLICY} } }`;
 export const MOVE_PRODUCT = `mutation Move($p: ID!, $x: ID!, $d: Direction!) { movePolicyProduct(policyId: $p, productId: $x, direction: $d) { ${POLICY} } }`;
 export const SET_PLANS = `mutation Plans($p: ID!, $x: ID, $off: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: $x, disabledServicePlanIds: $off) { ${POLICY} } }`;
+export const UPDATE_SETTINGS = `mutation Settings($in: UpdateAutoClaimPolicySettingsInput!) { updateAutoClaimPolicySettings(input: $in) { ${POLICY} } }`;
 export const DELETE_POLICY = `mutation Delete($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`;
+
+// WAITLIST is a page of the users waiting for a license under a policy.
+export const WAITLIST = `query Waitlist($t: ID!, $p: ID!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    policy(id: $p) {
+      id waitlistEnabled
+      waitlist(first: $first, after: $after) {
+        totalCount
+        nodes { userId position trigger queuedAt user { displayName userPrincipalName } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+export const REMOVE_FROM_WAITLIST = `mutation Unqueue($p: ID!, $u: ID!) { removeFromWaitlist(policyId: $p, userId: $u) { id } }`;
+
+// INACTIVE is the dry run of a reclaim: a page of the licenses claimed under
+// a policy and unused for days days, the longest unused first.
+export const INACTIVE = `query Inactive($t: ID!, $p: ID!, $days: Int!, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    policy(id: $p) {
+      id
+      inactiveLicenses(days: $days, first: $first, after: $after) {
+        totalCount
+        nodes { userId assignedAt lastUsedAt user { displayName userPrincipalName } product { id displayName } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+export const RECLAIM = `mutation Reclaim($p: ID!, $days: Int!) { reclaimInactiveLicenses(policyId: $p, days: $days) }`;
 
 // CLAIM_ROW is one claim of a report: who, when, which product, on which trigger.
 const CLAIM_ROW = `userId claimedAt productId trigger product { displayName } user { displayName userPrincipalName }`;
@@ -56,11 +97,11 @@ export const REPORT = `query Report($t: ID!, $days: Int!, $first: Int!) {
       denials { reason count }
       policies {
         policyName deleted
-        policy { id status app { displayName } }
-        claims
+        policy { id status waitlistEnabled reclaimInactiveAfterDays app { displayName } }
+        claims waitlistFills reclaimed
         denials { reason count }
         products { product { id displayName } claims }
-        daily { date claims denied }
+        daily { date claims denied waitlistFills reclaimed }
         claimedUsers(first: $first) {
           totalCount
           nodes { ${CLAIM_ROW} }
@@ -123,6 +164,7 @@ export const ADD_PRODUCT = `mutation AddProduct($in: AddProductInput!) { addProd
 export const CREATE_USER = `mutation CreateUser($in: CreateUserInput!) { createUser(input: $in) { id displayName userPrincipalName } }`;
 
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
+export const SET_THRESHOLD = `mutation Threshold($x: ID!, $n: Int!) { setLowLicenseThreshold(productId: $x, threshold: $n) { ${PRODUCT} } }`;
 
 const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;
 

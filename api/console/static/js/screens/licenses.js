@@ -1,10 +1,11 @@
 // Licenses: the products your organization bought (total, assigned,
-// available; buy licenses of another catalog product; set the quantity), and
+// available, running low; buy licenses of another catalog product; set the
+// quantity and the low-license alert), and
 // users with their licenses (add a user; assign a license directly, or
 // remove one).
 import { html, useState } from "../lib/preact.js";
 import { gql, placeErrors } from "../lib/api.js";
-import { PRODUCTS, SET_QUANTITY, USERS, ASSIGN, UNASSIGN, ADD_PRODUCT, CREATE_USER } from "../lib/queries.js";
+import { PRODUCTS, SET_QUANTITY, SET_THRESHOLD, USERS, ASSIGN, UNASSIGN, ADD_PRODUCT, CREATE_USER } from "../lib/queries.js";
 import { useQuery, useForm } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { count, formatDateTime } from "../lib/format.js";
@@ -63,7 +64,8 @@ function Products({ onChanged }) {
         <div class="table-wrap">
           <table class="table table--cards" data-products>
             <thead><tr><th scope="col">Product</th><th scope="col" class="num">Total</th><th scope="col" class="num">Assigned</th>
-              <th scope="col" class="num">Available</th>${canEdit && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
+              <th scope="col" class="num">Available</th><th scope="col" class="num" title="Low-license alert: the product runs low at this many available">Alert at</th>
+              ${canEdit && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
             <tbody>${products.map((p) => html`<${ProductRow} key=${p.id} p=${p} canEdit=${canEdit} onChanged=${() => {
               q.reload();
               onChanged();
@@ -115,62 +117,96 @@ function BuyForm({ products, onDone }) {
   </form>`;
 }
 
+// ProductRow is a product with its counts and low-license alert; a Global
+// admin sets its quantity or its alert in a form that opens in a row of its
+// own under the product's.
 function ProductRow({ p, canEdit, onChanged }) {
-  const [editing, setEditing] = useState(false);
-  const [value, setValue] = useState(String(p.totalLicenses));
-  const [errors, setErrors] = useState({ fields: {}, form: [] });
-  const [busy, setBusy] = useState(false);
-  const inputRef = useFocusWhen(editing);
-  const save = async (e) => {
-    e.preventDefault();
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) return setErrors({ fields: { quantity: "Enter a whole number of licenses, 0 or more." }, form: [] });
-    setBusy(true);
-    try {
-      await gql(SET_QUANTITY, { x: p.id, n });
-      setEditing(false);
-      setErrors({ fields: {}, form: [] });
-      announce(`${p.displayName} now has ${count(n)} licenses.`);
-      onChanged();
-    } catch (err) {
-      setErrors(placeErrors(err, { fieldFor: (f) => (f === "quantity" ? "quantity" : undefined), single: "quantity" }));
-    } finally {
-      setBusy(false);
-    }
+  const [editing, setEditing] = useState(""); // "", "quantity" or "threshold"
+  const empty = p.totalLicenses > 0 && p.availableLicenses === 0;
+  const low = p.lowLicenseThreshold > 0 && p.availableLicenses <= p.lowLicenseThreshold;
+  const done = (changed) => {
+    const which = editing;
+    setEditing("");
+    if (changed) onChanged();
+    // Back to the button that opened the form.
+    requestAnimationFrame(() => {
+      const b = document.querySelector(`tr[data-product-id="${CSS.escape(p.id)}"] [data-set="${which}"]`);
+      if (b) b.focus();
+    });
   };
-  const low = p.totalLicenses > 0 && p.availableLicenses === 0;
-  // The quantity form opens in a row of its own under the product's.
-  return html`<tr data-product-id=${p.id} class=${editing ? "is-editing" : ""}>
+  return html`<tr data-product-id=${p.id} data-running-low=${low ? "true" : undefined} class=${editing ? "is-editing" : ""}>
       <th scope="row" data-label="Product"><span class="cell-main">${p.displayName}</span><span class="cell-sub">${p.skuPartNumber}</span></th>
       <td class="num" data-label="Total" data-total>${count(p.totalLicenses)}</td>
       <td class="num" data-label="Assigned">${count(p.assignedLicenses)}</td>
-      <td class="num" data-label="Available">${low ? html`<${Badge} tone="warning">None left<//>` : count(p.availableLicenses)}</td>
+      <td class="num" data-label="Available"><span class="badges">${empty ? html`<${Badge} tone="warning">None left<//>` : count(p.availableLicenses)}
+        ${low && html`<${Badge} tone="danger"><span data-low-badge>Running low</span><//>`}</span></td>
+      <td class="num" data-label="Alert at" data-threshold=${p.lowLicenseThreshold}>${p.lowLicenseThreshold > 0 ? count(p.lowLicenseThreshold) : html`<span class="hint-inline">Off</span>`}</td>
       ${canEdit && html`<td class="actions-cell">
-        <button type="button" class="btn btn--small" disabled=${editing} onClick=${() => {
-          setValue(String(p.totalLicenses));
-          setEditing(true);
-        }}>Set quantity<span class="sr-only"> of ${p.displayName}</span></button>
+        <span class="button-row">
+          <button type="button" class="btn btn--small" data-set="quantity" disabled=${!!editing} onClick=${() => setEditing("quantity")}>Set quantity<span class="sr-only"> of ${p.displayName}</span></button>
+          <button type="button" class="btn btn--small" data-set="threshold" disabled=${!!editing} onClick=${() => setEditing("threshold")}>Set alert<span class="sr-only"> for ${p.displayName}</span></button>
+        </span>
       </td>`}
     </tr>
     ${editing && html`<tr class="edit-row" data-product-id=${p.id}>
-      <td colspan="5">
-        <form class="quantity-form" onSubmit=${save} novalidate data-form="quantity">
-          <${Field} name="quantity" label=${`Licenses of ${p.displayName}`} error=${errors.fields.quantity}
-            hint=${`At least ${count(p.assignedLicenses)}: the licenses assigned now.`}>
-            ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${value} ref=${inputRef}
-              aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => setValue(e.currentTarget.value)} />`}
-          <//>
-          <${FormErrors} messages=${errors.form} />
-          <div class="button-row">
-            <button type="submit" class="btn btn--primary btn--small" disabled=${busy}>Save</button>
-            <button type="button" class="btn btn--small" onClick=${() => {
-              setEditing(false);
-              setErrors({ fields: {}, form: [] });
-            }}>Cancel</button>
-          </div>
-        </form>
+      <td colspan="6">
+        ${editing === "quantity" ? html`<${QuantityForm} p=${p} onDone=${done} />` : html`<${ThresholdForm} p=${p} onDone=${done} />`}
       </td>
     </tr>`}`;
+}
+
+// NumberForm sets one whole number of a product: its one field shows the
+// page's check and the server's errors.
+function NumberForm({ name, label, hint, start, check, save, onDone }) {
+  const [value, setValue] = useState(String(start));
+  const inputRef = useFocusWhen(true);
+  const form = useForm({
+    check: () => {
+      const n = Number(value);
+      return value.trim() !== "" && Number.isInteger(n) && n >= 0 ? {} : { [name]: check };
+    },
+    run: async () => {
+      await save(Number(value));
+      onDone(true);
+    },
+    fieldFor: (f) => (f === name ? name : undefined),
+    single: name,
+  });
+  return html`<form class="quantity-form" onSubmit=${form.submit} novalidate data-form=${name}>
+    <${Field} name=${name} label=${label} error=${form.errors.fields[name]} hint=${hint}>
+      ${(id, d, invalid) => html`<input id=${id} type="number" min="0" step="1" inputmode="numeric" value=${value} ref=${inputRef}
+        aria-describedby=${d} aria-invalid=${invalid} onInput=${(e) => {
+          setValue(e.currentTarget.value);
+          form.reset();
+        }} />`}
+    <//>
+    <${FormErrors} messages=${form.errors.form} />
+    <div class="button-row">
+      <button type="submit" class="btn btn--primary btn--small" disabled=${form.busy}>Save</button>
+      <button type="button" class="btn btn--small" onClick=${() => onDone(false)}>Cancel</button>
+    </div>
+  </form>`;
+}
+
+function QuantityForm({ p, onDone }) {
+  return html`<${NumberForm} name="quantity" label=${`Licenses of ${p.displayName}`} start=${p.totalLicenses}
+    hint=${`At least ${count(p.assignedLicenses)}: the licenses assigned now.`} check="Enter a whole number of licenses, 0 or more."
+    save=${async (n) => {
+      await gql(SET_QUANTITY, { x: p.id, n });
+      announce(`${p.displayName} now has ${count(n)} licenses.`);
+    }} onDone=${onDone} />`;
+}
+
+function ThresholdForm({ p, onDone }) {
+  return html`<${NumberForm} name="threshold" label=${`Alert when ${p.displayName} has this many licenses available, or fewer`}
+    start=${p.lowLicenseThreshold} check="Enter a whole number of licenses, 0 or more (0 turns the alert off)."
+    hint="0 turns the alert off. When the available licenses fall to it, the Live page's admin changes show an alert, and the Auto-claim policy page lists the product as running low."
+    save=${async (n) => {
+      const d = await gql(SET_THRESHOLD, { x: p.id, n });
+      const q = d.setLowLicenseThreshold;
+      announce(n === 0 ? `The alert for ${p.displayName} is off.`
+        : `The alert for ${p.displayName} is at ${count(n)} available.${q.availableLicenses <= n ? ` It is running low now: ${count(q.availableLicenses)} available.` : ""}`);
+    }} onDone=${onDone} />`;
 }
 
 function Users() {

@@ -89,13 +89,20 @@ function Feed({ tab }) {
   `;
 }
 
+// isFill: a license given to a user who waited for it on a waitlist.
+const isFill = (e) => e.outcome === "CLAIMED" && e.trigger === "WAITLIST";
+
 function Claims({ events, since }) {
-  const claimed = events.filter((e) => e.outcome === "CLAIMED").length;
-  const denied = events.filter((e) => e.outcome === "DENIED").length;
+  const of = (outcome) => events.filter((e) => e.outcome === outcome).length;
+  const fills = events.filter(isFill).length;
+  const claimed = of("CLAIMED");
+  const queued = of("QUEUED");
+  const denied = of("DENIED");
   return html`<section class="card" aria-labelledby="feed-h">
     <div class="toolbar">
       <h2 class="card-title" id="feed-h">Claim events</h2>
-      <p class="hint">${count(claimed)} claimed · ${count(denied)} denied · ${count(events.length - claimed - denied)} already licensed, since ${formatTime(since.toISOString())}</p>
+      <p class="hint">${count(claimed)} claimed${fills > 0 ? ` (${count(fills)} from the waitlist)` : ""} · ${queued > 0 ? `${count(queued)} waitlisted · ` : ""}${count(denied)} denied · ${
+        count(events.length - claimed - queued - denied)} already licensed, since ${formatTime(since.toISOString())}</p>
     </div>
     ${events.length === 0
       ? html`<${Empty} title="Waiting for claims">
@@ -106,15 +113,20 @@ function Claims({ events, since }) {
   </section>`;
 }
 
+const tones = { CLAIMED: "success", DENIED: "danger", QUEUED: "warning" };
+
 function ClaimRow({ e }) {
-  const tone = e.outcome === "CLAIMED" ? "success" : e.outcome === "DENIED" ? "danger" : "muted";
+  const fill = isFill(e);
   const who = (e.user && e.user.displayName) || e.userId;
-  return html`<li class="feed-item" data-event-id=${e.id} data-user=${e.userId} data-outcome=${e.outcome}>
+  // A fill's trigger is the waitlist, not something the user did now.
+  const what = fill ? `Waited for a ${e.app.displayName} license` : `${label(triggerNames, e.trigger)} in ${e.app.displayName}`;
+  return html`<li class="feed-item" data-event-id=${e.id} data-user=${e.userId} data-outcome=${e.outcome} data-fill=${fill ? "true" : undefined}>
     <time class="feed-time" datetime=${e.at}>${formatTime(e.at)}</time>
     <div class="feed-main">
-      <p class="feed-title"><strong>${who}</strong> <${Badge} tone=${tone}>${label(outcomeNames, e.outcome)}<//>
-        ${e.reason && html` <span class="feed-reason">${label(reasonNames, e.reason)}</span>`}</p>
-      <p class="feed-sub">${label(triggerNames, e.trigger)} in ${e.app.displayName}${e.product ? html` · ${e.product.displayName}` : ""}${
+      <p class="feed-title"><strong>${who}</strong> <${Badge} tone=${tones[e.outcome] || "muted"}>${fill ? "Filled from the waitlist" : label(outcomeNames, e.outcome)}<//>
+        ${e.reason && html` <span class="feed-reason">${label(reasonNames, e.reason)}</span>`}
+        ${e.outcome === "QUEUED" && html` <span class="feed-note">No license free: waiting for the next one</span>`}</p>
+      <p class="feed-sub">${what}${e.product ? html` · ${e.product.displayName}` : ""}${
         e.policy ? html` · ${e.policy.name}` : ""
       } · ${count(e.availableAfter)} left</p>
     </div>
@@ -129,7 +141,7 @@ function Changes({ events, since }) {
     </div>
     ${events.length === 0
       ? html`<${Empty} title="Waiting for changes">
-          <p>When an admin changes a policy, the org setting, a product or a license, the change shows up here at once.</p><//>`
+          <p>When an admin changes a policy, the org setting, a product or a license, or a product runs low, it shows up here at once.</p><//>`
       : html`<ol class="feed" data-changes-feed aria-live="polite" aria-relevant="additions">
           ${events.map((e) => html`<${ChangeRow} key=${e.id} e=${e} />`)}
         </ol>`}
@@ -159,7 +171,7 @@ function what(e) {
     case "LICENSE_RECLAIMED":
       return `${product} reclaimed from ${e.userId}, unused`;
     case "LOW_LICENSES":
-      return `${product}: ${count(e.totalLicenses - e.assignedLicenses)} available, at or below ${count(e.lowLicenseThreshold)}`;
+      return `${product} is running low: ${count(e.totalLicenses - e.assignedLicenses)} available, the alert is at ${count(e.lowLicenseThreshold)}`;
     case "LOW_LICENSE_THRESHOLD_CHANGED":
       return `${product} runs low at ${count(e.lowLicenseThreshold)} available`;
     case "WAITLIST_ENTRY_REMOVED":
@@ -169,14 +181,16 @@ function what(e) {
 }
 
 function ChangeRow({ e }) {
-  const tone = ["POLICY_DELETED", "LICENSE_REMOVED", "LICENSE_RECLAIMED", "LOW_LICENSES"].includes(e.kind) ? "warning" : "info";
+  const tone = e.kind === "LOW_LICENSES" ? "danger" : ["POLICY_DELETED", "LICENSE_REMOVED", "LICENSE_RECLAIMED"].includes(e.kind) ? "warning" : "info";
   return html`<li class="feed-item" data-event-id=${e.id} data-kind=${e.kind} data-actor=${e.actor ? e.actor.subject : ""}>
     <time class="feed-time" datetime=${e.at}>${formatTime(e.at)}</time>
     <div class="feed-main">
       <p class="feed-title"><${Badge} tone=${tone}>${label(changeKindNames, e.kind)}<//> ${what(e)}</p>
       <p class="feed-sub">${e.actor
-        ? html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
-        : e.kind === "LOW_LICENSES" ? "an alert" : "by someone not recorded"}</p>
+        ? e.actor.roles.length === 0 && e.kind === "LICENSE_RECLAIMED"
+          ? html`by <strong>${e.actor.subject}</strong>'s hourly sweep of licenses unused for the policy's period`
+          : html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
+        : e.kind === "LOW_LICENSES" ? "An alert: the product's available licenses fell to its threshold" : "by someone not recorded"}</p>
     </div>
   </li>`;
 }

@@ -1,6 +1,7 @@
-// The Auto-claim policy tab: the org setting, the policy list, and the
-// details pane or the create wizard on top of it (#/policies/<id>,
-// #/policies/new).
+// The Auto-claim policy tab: the products running low, the org setting, the
+// policy list, and the details pane (#/policies/<id>, with its waitlist at
+// …/waitlist and its reclaim at …/reclaim) or the create wizard
+// (#/policies/new) on top of it.
 import { html, useState } from "../lib/preact.js";
 import { gql } from "../lib/api.js";
 import { POLICIES, SET_ORG, SET_POLICY_LIMIT } from "../lib/queries.js";
@@ -33,6 +34,7 @@ export function PoliciesScreen({ route }) {
       ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
       ${!t && !q.error && html`<${Loading} />`}
       ${t && html`
+        ${t.productsRunningLow.length > 0 && html`<${RunningLow} products=${t.productsRunningLow} canEdit=${canEdit} />`}
         <${OrgSetting} tenant=${t} canEdit=${canEdit} onChanged=${q.reload} />
         <section class="card" aria-labelledby="policies-h">
           <div class="toolbar">
@@ -59,9 +61,23 @@ export function PoliciesScreen({ route }) {
         </section>
       `}
       ${t && open === "new" && canEdit && html`<${CreateWizard} onClose=${close} onCreated=${(p) => { q.reload(); navigate("policies", p.id); }} />`}
-      ${t && open && open !== "new" && html`<${PolicyDetails} key=${open} policyId=${open} onClose=${close} onChanged=${q.reload} />`}
+      ${t && open && open !== "new" && html`<${PolicyDetails} key=${open} policyId=${open} view=${route.parts[2]} onClose=${close} onChanged=${q.reload} />`}
     </div>
   `;
+}
+
+// RunningLow is the banner of the products whose available licenses are at
+// or below their low-license threshold.
+function RunningLow({ products, canEdit }) {
+  return html`<section class="notice notice--warning running-low" aria-labelledby="low-h" data-running-low>
+    <h2 id="low-h" class="notice-title">${products.length === 1 ? "A product is running low on licenses" : `${products.length} products are running low on licenses`}</h2>
+    <ul>
+      ${products.map((p) => html`<li data-low-product=${p.id}><strong>${p.displayName}</strong>${": "}${
+        p.availableLicenses === 0 ? "none available" : `${plural(p.availableLicenses, "license", "licenses")} available`
+      }${" "}<span class="hint-inline">(the alert is at ${count(p.lowLicenseThreshold)})</span></li>`)}
+    </ul>
+    <p><a href=${href("licenses")}>${canEdit ? "Buy more on the Licenses page" : "See the Licenses page"}</a></p>
+  </section>`;
 }
 
 // PolicyLimit lets an operator set how many policies the tenant may hold.

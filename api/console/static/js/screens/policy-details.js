@@ -1,20 +1,33 @@
-// The details pane of a policy: on/off, rename, the product licenses in
-// claim order (move up/down, add or remove a backup), the apps and services
-// of each product or of all at once, and delete. Read-only roles see the same
+// The details pane of a policy, in three tabs: its details (on/off, rename,
+// the product licenses in claim order — move up/down, add or remove a
+// backup —, its settings, the apps and services of each product or of all
+// at once, and delete), its waitlist, and the licenses it could reclaim
+// (#/policies/<id>, …/waitlist, …/reclaim). Read-only roles see the same
 // facts without the controls.
 import { html, useState, useEffect } from "../lib/preact.js";
 import { gql, placeErrors } from "../lib/api.js";
 import { POLICY_DETAILS, SET_POLICY_ON, RENAME, MOVE_PRODUCT, ADD_BACKUP, REMOVE_PRODUCT, SET_PLANS, DELETE_POLICY } from "../lib/queries.js";
 import { useQuery, useForm } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
+import { href } from "../lib/router.js";
 import { count, formatDateTime, plural } from "../lib/format.js";
 import { productsForApp, requiredPlans, allPlans } from "../lib/policy.js";
-import { Pane, Loading, ErrorNotice, Switch, Field, FormErrors, Badge, StatusBadge, Icon, announce, Confirm, useFocusWhen } from "../components/ui.js";
+import { Pane, Section, Loading, ErrorNotice, Switch, Field, FormErrors, Badge, StatusBadge, Icon, announce, Confirm, useFocusWhen } from "../components/ui.js";
 import { PlanChecklist } from "../components/plans.js";
+import { Settings } from "./policy-settings.js";
+import { Waitlist } from "./policy-waitlist.js";
+import { Reclaim } from "./policy-reclaim.js";
 
 const MAX_PRODUCTS = 5;
 
-export function PolicyDetails({ policyId, onClose, onChanged }) {
+// views are the pane's tabs: the route's third part names one.
+const views = [
+  { id: "", label: "Details" },
+  { id: "waitlist", label: "Waitlist" },
+  { id: "reclaim", label: "Reclaim" },
+];
+
+export function PolicyDetails({ policyId, view = "", onClose, onChanged }) {
   const { tenant } = useSession();
   const q = useQuery(POLICY_DETAILS, { t: tenant.id, p: policyId });
   const [policy, setPolicy] = useState(null);
@@ -27,6 +40,13 @@ export function PolicyDetails({ policyId, onClose, onChanged }) {
     onChanged();
     if (message) announce(message);
   };
+  // refresh reads the policy again after a change that answers something
+  // else (a waitlist entry removed, licenses reclaimed).
+  const refresh = () => {
+    onChanged();
+    return q.reload();
+  };
+  const current = views.find((v) => v.id === view) || views[0];
   const title = policy ? policy.name : q.data && !q.data.tenant.policy ? "Policy not found" : "Policy";
   return html`
     <${Pane} title=${title} onClose=${onClose} label=${policy ? undefined : "Policy details"}
@@ -34,15 +54,23 @@ export function PolicyDetails({ policyId, onClose, onChanged }) {
       ${q.error && html`<${ErrorNotice} error=${q.error} retry=${q.reload} />`}
       ${!q.data && !q.error && html`<${Loading} />`}
       ${q.data && !q.data.tenant.policy && html`<p>This policy doesn't exist any more. It may have been deleted.</p>`}
-      ${policy && html`<${Details} policy=${policy} products=${q.data.tenant.products} changed=${changed} onDeleted=${() => {
-        onChanged();
-        onClose();
-      }} />`}
+      ${policy && html`
+        <nav class="tabs pane-tabs" aria-label="Policy">
+          ${views.map((v) => html`<a href=${v.id ? href("policies", policy.id, v.id) : href("policies", policy.id)} data-tab=${v.id || "details"}
+            class=${v === current ? "active" : ""} aria-current=${v === current ? "page" : undefined}>${v.label}</a>`)}
+        </nav>
+        ${current.id === "" && html`<${Details} policy=${policy} products=${q.data.tenant.products} changed=${changed} reload=${q.reload} onDeleted=${() => {
+          onChanged();
+          onClose();
+        }} />`}
+        ${current.id === "waitlist" && html`<${Waitlist} policy=${policy} refresh=${refresh} />`}
+        ${current.id === "reclaim" && html`<${Reclaim} policy=${policy} refresh=${refresh} />`}
+      `}
     <//>
   `;
 }
 
-function Details({ policy, products, changed, onDeleted }) {
+function Details({ policy, products, changed, reload, onDeleted }) {
   const { canEdit } = useSession();
   return html`
     <div class="details" data-policy=${policy.id}>
@@ -58,14 +86,11 @@ function Details({ policy, products, changed, onDeleted }) {
       <${OnOff} policy=${policy} canEdit=${canEdit} changed=${changed} />
       <${Name} policy=${policy} canEdit=${canEdit} changed=${changed} />
       <${ProductLicenses} policy=${policy} products=${products} canEdit=${canEdit} changed=${changed} />
+      <${Settings} policy=${policy} canEdit=${canEdit} changed=${changed} reload=${reload} />
       <${AppsAndServices} key=${policy.version} policy=${policy} canEdit=${canEdit} changed=${changed} />
       ${canEdit && html`<${Delete} policy=${policy} onDeleted=${onDeleted} />`}
     </div>
   `;
-}
-
-function Section({ title, children, id }) {
-  return html`<section class="details-section" aria-labelledby=${id}><h3 id=${id}>${title}</h3>${children}</section>`;
 }
 
 function OnOff({ policy, canEdit, changed }) {

@@ -1,8 +1,12 @@
 // The auto-claim policy report: over the past 1, 7, 30 or 90 days (default
 // 90), for each policy (a deleted one too, under its last name) the licenses
-// it assigned per day and per product, the claims it turned away per day and
-// per reason, and every claim (who, when, which product, on which trigger), a
-// page at a time; above them, the claims turned away across the organization.
+// it assigned per day (those given to users waiting on its waitlist marked)
+// and per product, the licenses reclaimed unused per day (the totals of
+// both when there are some, or the policy has a waitlist or a reclaim
+// period), the claims it
+// turned away per day and per reason, and every claim (who, when, which
+// product, on which trigger), a page at a time; above them, the totals and
+// the claims turned away across the organization.
 // Download CSV saves the period's claims as the server exports them.
 import { html, useState } from "../lib/preact.js";
 import { gql } from "../lib/api.js";
@@ -18,8 +22,12 @@ import { DailyChart } from "../components/chart.js";
 const PERIODS = [1, 7, 30, 90];
 const PAGE = 10;
 const DENIED = { field: "denied", one: "claim turned away", many: "claims turned away" };
+const RECLAIMED = { field: "reclaimed", one: "license reclaimed", many: "licenses reclaimed" };
+const FILLS = { field: "waitlistFills", one: "from the waitlist", many: "from the waitlist", label: "Given to users waiting", rest: "Claimed at once" };
 
 const sum = (denials) => denials.reduce((n, d) => n + d.count, 0);
+const fills = (r) => r.policies.reduce((n, p) => n + p.waitlistFills, 0);
+const reclaimedOf = (r) => r.policies.reduce((n, p) => n + p.reclaimed, 0);
 
 export function ReportScreen({ route }) {
   const { tenant } = useSession();
@@ -60,8 +68,11 @@ export function ReportScreen({ route }) {
       ${r && html`
         <div class="report-summary">
           <p data-report-total=${r.totalClaims}>
-            <strong>${plural(r.totalClaims, "license", "licenses")}</strong> assigned by auto-claim policies from ${formatDay(r.since.slice(0, 10), true)} to today (UTC).
+            <strong>${plural(r.totalClaims, "license", "licenses")}</strong> assigned by auto-claim policies from ${formatDay(r.since.slice(0, 10), true)} to today (UTC)${
+              fills(r) > 0 ? html`, <strong data-report-fills=${fills(r)}>${count(fills(r))}</strong> of them to users waiting on a waitlist` : ""}.
           </p>
+          ${reclaimedOf(r) > 0 && html`<p data-report-reclaimed=${reclaimedOf(r)}>
+            <strong>${plural(reclaimedOf(r), "license", "licenses")}</strong> reclaimed, unused.</p>`}
           <p data-report-denied=${sum(r.denials)}>
             ${r.denials.length === 0
               ? "No claim was turned away."
@@ -98,11 +109,18 @@ function PolicyReport({ report, days }) {
         </div>
         <div class="report-numbers">
           <p class="big-number" data-policy-claims=${report.claims}><span>${count(report.claims)}</span> ${report.claims === 1 ? "license" : "licenses"} assigned</p>
+          ${(report.waitlistFills > 0 || policy.waitlistEnabled) &&
+            html`<p class="big-number" data-policy-fills=${report.waitlistFills}><span>${count(report.waitlistFills)}</span> from the waitlist</p>`}
+          ${(report.reclaimed > 0 || policy.reclaimInactiveAfterDays) &&
+            html`<p class="big-number" data-policy-reclaimed=${report.reclaimed}><span>${count(report.reclaimed)}</span> reclaimed</p>`}
           <p class="big-number" data-policy-denied=${denied}><span>${count(denied)}</span> turned away</p>
         </div>
       </div>
       <h3 class="sub-title">Assigned per day</h3>
-      <${DailyChart} daily=${report.daily} label=${`Licenses assigned per day by ${policyName}`} />
+      <${DailyChart} daily=${report.daily} part=${FILLS} label=${`Licenses assigned per day by ${policyName}`} />
+      ${report.reclaimed > 0 && html`
+        <h3 class="sub-title">Reclaimed per day</h3>
+        <div data-reclaimed-chart><${DailyChart} daily=${report.daily} of=${RECLAIMED} height=${120} tone="reclaimed" label=${`Licenses reclaimed unused per day under ${policyName}`} /></div>`}
       ${denied > 0 && html`
         <h3 class="sub-title">Turned away per day</h3>
         <div data-denied-chart><${DailyChart} daily=${report.daily} of=${DENIED} height=${120} tone="denied" label=${`Claims turned away per day under ${policyName}`} /></div>`}
