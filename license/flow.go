@@ -36,6 +36,9 @@ type PolicySettings struct {
 	// ReclaimInactiveAfterDays sets the reclaim period (MinReclaimDays to
 	// MaxReclaimDays); a nil Value turns reclaiming off.
 	ReclaimInactiveAfterDays Update[*int]
+	// ApprovalRequired turns approval of claims on or off; off, pending
+	// requests stay for an admin to decide (or to expire).
+	ApprovalRequired Update[bool]
 	// ExpectedVersion, when set, must be the policy's version.
 	ExpectedVersion *int64
 }
@@ -59,6 +62,9 @@ func (p *Policy) ApplySettings(s PolicySettings) error {
 	}
 	if s.WaitlistEnabled.Set {
 		p.WaitlistEnabled = s.WaitlistEnabled.Value
+	}
+	if s.ApprovalRequired.Set {
+		p.ApprovalRequired = s.ApprovalRequired.Value
 	}
 	p.ReclaimInactiveAfterDays = days
 	return nil

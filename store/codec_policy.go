@@ -11,7 +11,7 @@ import (
 // (0/1), auto (0/1, preconfigured), created and updated (ms), version (bumped
 // by every change), claimed (licenses claimed under it still held),
 // waitlist (0/1; absent: 0), reclaim (the reclaim period in days; absent or
-// 0: off), deleted (ms; only on a deleted policy, kept for reports) and
+// 0: off), approval (0/1, approval required; absent: 0), deleted (ms; only on a deleted policy, kept for reports) and
 // products, its products in claim order:
 //
 //	<product number>=<plan id>,<plan id>;<product number>=;...
@@ -79,6 +79,7 @@ func decodePolicy(tenantID string, n int64, h map[string]string) (*license.Polic
 		Enabled: h["enabled"] == "1", AutoCreated: h["auto"] == "1", Version: intField(h, "version"),
 		ClaimedLicenses: int(intField(h, "claimed")), CreatedAt: fromMS(intField(h, "created")), UpdatedAt: fromMS(intField(h, "updated")),
 		WaitlistEnabled: h["waitlist"] == "1", ReclaimInactiveAfterDays: int(intField(h, "reclaim")),
+		ApprovalRequired: h["approval"] == "1",
 	}
 	if h["deleted"] != "" {
 		p.DeletedAt = fromMS(intField(h, "deleted"))
