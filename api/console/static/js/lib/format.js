@@ -75,6 +75,8 @@ export const actionNames = {
   setPolicyProductOrder: "Reordered a policy's products",
   setPolicyServicePlans: "Changed apps and services",
   deleteAutoClaimPolicy: "Deleted a policy",
+  approveLicenseRequest: "Approved a license request",
+  denyLicenseRequest: "Denied a license request",
 };
 
 // The fields an audit entry's changes name.
@@ -109,4 +111,7 @@ export const changeKindNames = {
   LOW_LICENSES: "Running low",
   LOW_LICENSE_THRESHOLD_CHANGED: "Low-license threshold",
   WAITLIST_ENTRY_REMOVED: "Taken off the waitlist",
+  LICENSE_REQUEST_APPROVED: "Request approved",
+  LICENSE_REQUEST_DENIED: "Request denied",
+  LICENSE_REQUEST_EXPIRED: "Request expired",
 };

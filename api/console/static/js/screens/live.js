@@ -164,6 +164,10 @@ function what(e) {
       return `${product} runs low at ${count(e.lowLicenseThreshold)} available`;
     case "WAITLIST_ENTRY_REMOVED":
       return `${e.userId} taken off the waitlist of ${policy}`;
+    case "LICENSE_REQUEST_APPROVED":
+    case "LICENSE_REQUEST_DENIED":
+    case "LICENSE_REQUEST_EXPIRED":
+      return `${e.userId}'s license request under ${policy}`;
   }
   return "";
 }
@@ -176,7 +180,7 @@ function ChangeRow({ e }) {
       <p class="feed-title"><${Badge} tone=${tone}>${label(changeKindNames, e.kind)}<//> ${what(e)}</p>
       <p class="feed-sub">${e.actor
         ? html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
-        : e.kind === "LOW_LICENSES" ? "an alert" : "by someone not recorded"}</p>
+        : e.kind === "LOW_LICENSES" ? "an alert" : e.kind === "LICENSE_REQUEST_EXPIRED" ? "no one decided it" : "by someone not recorded"}</p>
     </div>
   </li>`;
 }
