@@ -3168,18 +3168,18 @@ type ClaimResult {
   "Null unless outcome is DENIED."
   reason: DenialReason
   """
-  The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when
-  denied or queued. Its counts are those of the moment of the claim (on a
+  The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null
+  otherwise. Its counts are those of the moment of the claim (on a
   replay, those the first answer gave); its lowLicenseThreshold is the one
   set now.
   """
   product: Product
-  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied or queued."
+  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null otherwise."
   license: License
   """
   The decision as it went to the tenant's event stream; null when it appended
   no event: an ALREADY_LICENSED answer, a user on the waitlist asking again,
-  or a denial already reported that UTC day for the same user, policy (or
+  a user whose license request is pending asking again, or a denial already reported that UTC day for the same user, policy (or
   app, when it has none) and reason.
   """
   event: ClaimEvent
@@ -3209,9 +3209,9 @@ type ClaimEvent {
   user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The app the claim was for."
   app: App!
-  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied or queued."
+  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null otherwise."
   productId: ID
-  "The product assigned or already held; null when denied or queued."
+  "The product assigned or already held; null otherwise."
   product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The action that caused the claim."
   trigger: ClaimTrigger!
