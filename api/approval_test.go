@@ -223,7 +223,14 @@ func TestApprovalThroughTheHandler(t *testing.T) {
 		// A denial, with a message; bad messages change nothing.
 		tooLong := strings.Repeat("é", license.MaxRequestMessageLength+1)
 		for _, msg := range []string{"line\nbreak", tooLong, ""} {
-			checkError(t, ta.do(f.admin, denyMutation, map[string]any{"r": second.ID, "m": msg}), license.EINVALID, "message")
+			r := ta.do(f.admin, denyMutation, map[string]any{"r": second.ID, "m": msg})
+			checkError(t, r, license.EINVALID, "message")
+			if field := r.Errors[0].Extensions["field"]; field != "message" {
+				t.Fatalf("a bad message: error on field %v; want message", field)
+			}
+		}
+		if p := ta.listRequests(f.admin, f.tenantID, "PENDING", 10, nil); p.TotalCount != 2 {
+			t.Fatalf("refused denials changed the queue: %+v", p)
 		}
 		denied := ta.decide(f.admin, second.ID, true, "Budget freeze until April")
 		if denied.Status != "DENIED" || deref(denied.Message) != "Budget freeze until April" || denied.Outcome != nil || denied.License != nil ||
