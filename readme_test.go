@@ -48,7 +48,7 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		r := gqltest.Post(t, url, token, req.Query, req.Variables)
 		wantCode, wantOutcome := m[3], ""
-		if outcome, reason, _ := strings.Cut(m[3], " "); outcome == "CLAIMED" || outcome == "ALREADY_LICENSED" || outcome == "DENIED" || outcome == "QUEUED" {
+		if outcome, reason, _ := strings.Cut(m[3], " "); outcome == "CLAIMED" || outcome == "ALREADY_LICENSED" || outcome == "DENIED" || outcome == "QUEUED" || outcome == "PENDING_APPROVAL" {
 			wantCode, wantOutcome = "", `"outcome":"`+outcome+`"`
 			if reason != "" {
 				wantOutcome += `,"reason":"` + reason + `"`

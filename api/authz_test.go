@@ -182,94 +182,105 @@ func checkError(t testing.TB, r gqltest.Response, code string, words ...string) 
 // has its own tests.
 var mutationCases = []struct {
 	name    string
-	allowed auth.Role
+	allowed []auth.Role
 	bare    bool // the fixture starts without products
 	// prepare readies the fixture and returns a request valid for it.
 	prepare func(a *testAPI, f *fixture) (string, map[string]any)
 }{
-	{"createTenant", auth.Operator, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"createTenant", roles(auth.Operator), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($id: ID!) { createTenant(input: {id: $id, name: "New", adminUserPrincipalName: "ada@new.example", adminDisplayName: "Ada"}) { tenant { id } admin { id } } }`,
 			map[string]any{"id": f.tenantID + "-new"}
 	}},
-	{"setTenantPolicyLimit", auth.Operator, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setTenantPolicyLimit", roles(auth.Operator), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 3) { id policyLimit } }`, map[string]any{"t": f.tenantID}
 	}},
-	{"setAutoClaimEnabled", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setAutoClaimEnabled", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($t: ID!) { setAutoClaimEnabled(tenantId: $t, enabled: true) { id autoClaimEnabled } }`, map[string]any{"t": f.tenantID}
 	}},
-	{"addProduct", auth.GlobalAdmin, true, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"addProduct", roles(auth.GlobalAdmin), true, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($t: ID!) { addProduct(input: {tenantId: $t, skuPartNumber: "FLOW_PER_USER", quantity: 4}) { id } }`, map[string]any{"t": f.tenantID}
 	}},
-	{"setLicenseQuantity", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setLicenseQuantity", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { setLicenseQuantity(productId: $p, quantity: 7) { id totalLicenses } }`, map[string]any{"p": f.products["FLOW_PER_USER"]}
 	}},
-	{"createUser", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"createUser", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($t: ID!) { createUser(input: {tenantId: $t, userPrincipalName: "new@x.example", displayName: "New"}) { id } }`, map[string]any{"t": f.tenantID}
 	}},
-	{"assignLicense", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"assignLicense", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($u: ID!, $p: ID!) { assignLicense(input: {userId: $u, productId: $p}) { id } }`,
 			map[string]any{"u": f.adminID, "p": f.products["FLOW_PER_USER"]}
 	}},
-	{"removeLicense", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"removeLicense", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		a.mustAssign(f.adminID, f.products["FLOW_PER_USER"])
 		return `mutation($u: ID!, $p: ID!) { removeLicense(userId: $u, productId: $p) { id } }`,
 			map[string]any{"u": f.adminID, "p": f.products["FLOW_PER_USER"]}
 	}},
-	{"createAutoClaimPolicy", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"createAutoClaimPolicy", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($t: ID!, $p: ID!) { createAutoClaimPolicy(input: {tenantId: $t, name: "Flow", appId: "POWER_AUTOMATE", products: [{productId: $p}]}) { id } }`,
 			map[string]any{"t": f.tenantID, "p": f.products["FLOW_PER_USER"]}
 	}},
-	{"renameAutoClaimPolicy", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"renameAutoClaimPolicy", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { renameAutoClaimPolicy(policyId: $p, name: "Renamed") { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
 	}},
-	{"setAutoClaimPolicyEnabled", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setAutoClaimPolicyEnabled", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { setAutoClaimPolicyEnabled(policyId: $p, enabled: false) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
 	}},
-	{"addBackupProduct", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"addBackupProduct", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!, $b: ID!) { addBackupProduct(policyId: $p, productId: $b) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"]), "b": f.products["POWERAUTOMATE_ATTENDED_RPA"]}
 	}},
-	{"removePolicyProduct", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"removePolicyProduct", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!, $b: ID!) { removePolicyProduct(policyId: $p, productId: $b) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"]), "b": f.products["POWERAUTOMATE_ATTENDED_RPA"]}
 	}},
-	{"movePolicyProduct", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"movePolicyProduct", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!, $b: ID!) { movePolicyProduct(policyId: $p, productId: $b, direction: UP) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"]), "b": f.products["POWERAUTOMATE_ATTENDED_RPA"]}
 	}},
-	{"setPolicyProductOrder", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setPolicyProductOrder", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		flow, rpa := f.products["FLOW_PER_USER"], f.products["POWERAUTOMATE_ATTENDED_RPA"]
 		return `mutation($p: ID!, $order: [ID!]!) { setPolicyProductOrder(policyId: $p, productIds: $order) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", flow, rpa), "order": []string{rpa, flow}}
 	}},
-	{"setPolicyServicePlans", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setPolicyServicePlans", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!, $plans: [ID!]!) { setPolicyServicePlans(policyId: $p, productId: null, disabledServicePlanIds: $plans) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"]), "plans": []string{planExchange}}
 	}},
-	{"deleteAutoClaimPolicy", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"deleteAutoClaimPolicy", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { deleteAutoClaimPolicy(policyId: $p) { deletedPolicyId } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
 	}},
-	{"updateAutoClaimPolicySettings", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"updateAutoClaimPolicySettings", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { updateAutoClaimPolicySettings(input: {policyId: $p, waitlistEnabled: true, reclaimInactiveAfterDays: 30}) { id } }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
 	}},
-	{"removeFromWaitlist", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"removeFromWaitlist", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		p := a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])
 		a.mustWaitlist(f, p, "waiting")
 		return `mutation($p: ID!) { removeFromWaitlist(policyId: $p, userId: "waiting") { id } }`, map[string]any{"p": p}
 	}},
-	{"reclaimInactiveLicenses", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"reclaimInactiveLicenses", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { reclaimInactiveLicenses(policyId: $p, days: 30) }`,
 			map[string]any{"p": a.mustPolicy(f, "POWER_AUTOMATE", f.products["FLOW_PER_USER"])}
 	}},
-	{"setLowLicenseThreshold", auth.GlobalAdmin, false, func(a *testAPI, f *fixture) (string, map[string]any) {
+	{"setLowLicenseThreshold", roles(auth.GlobalAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
 		return `mutation($p: ID!) { setLowLicenseThreshold(productId: $p, threshold: 2) { id lowLicenseThreshold } }`,
 			map[string]any{"p": f.products["FLOW_PER_USER"]}
 	}},
+	{"approveLicenseRequest", roles(auth.GlobalAdmin, auth.LicenseAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		return `mutation($r: ID!) { approveLicenseRequest(requestId: $r) { id status outcome } }`,
+			map[string]any{"r": a.mustRequest(f, "asking")}
+	}},
+	{"denyLicenseRequest", roles(auth.GlobalAdmin, auth.LicenseAdmin), false, func(a *testAPI, f *fixture) (string, map[string]any) {
+		return `mutation($r: ID!) { denyLicenseRequest(requestId: $r, message: "Not this quarter") { id status message } }`,
+			map[string]any{"r": a.mustRequest(f, "asking")}
+	}},
 }
+
+// roles lists the roles a mutation allows.
+func roles(r ...auth.Role) []auth.Role { return r }
 
 func TestAuthMatrixCoversEveryMutation(t *testing.T) {
 	var inSchema, inTable []string
@@ -331,7 +342,7 @@ func TestAuthMatrix(t *testing.T) {
 			for _, role := range auth.AllRoles {
 				t.Run(mc.name+"/"+string(role), func(t *testing.T) {
 					want, words := "", []string(nil)
-					if role != mc.allowed {
+					if !slices.Contains(mc.allowed, role) {
 						want, words = license.EFORBIDDEN, []string{"role"}
 					}
 					run(t, func(f *fixture) string {
@@ -353,7 +364,7 @@ func TestAuthMatrix(t *testing.T) {
 			})
 			t.Run(mc.name+"/WrongSecret", func(t *testing.T) {
 				run(t, func(f *fixture) string {
-					tok, err := auth.Issue([]byte("another-secret"), auth.Caller{Subject: f.adminID, TenantID: f.tenantID, Roles: []auth.Role{mc.allowed}}, time.Hour, time.Now())
+					tok, err := auth.Issue([]byte("another-secret"), auth.Caller{Subject: f.adminID, TenantID: f.tenantID, Roles: mc.allowed}, time.Hour, time.Now())
 					if err != nil {
 						t.Fatal(err)
 					}

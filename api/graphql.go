@@ -52,6 +52,8 @@ func newGraphQLHandler(d Deps) http.Handler {
 	cfg.Complexity.Tenant.AuditLog = func(child int, first *int, _ *string, _ *time.Time, _ *string) int { return page(child, first) }
 	cfg.Complexity.AutoClaimPolicy.Waitlist = func(child int, first *int, _ *string) int { return page(child, first) }
 	cfg.Complexity.AutoClaimPolicy.InactiveLicenses = func(child int, _ int, first *int, _ *string) int { return page(child, first) }
+	cfg.Complexity.Tenant.LicenseRequests = func(child int, _ *license.RequestStatus, first *int, _ *string) int { return page(child, first) }
+	cfg.Complexity.Me.LicenseRequests = func(child int, _ *license.RequestStatus, first *int, _ *string) int { return page(child, first) }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Websocket{
 		Implementation: sessionWebsocket{transport.CoderWebsocketImplementation{

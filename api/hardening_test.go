@@ -57,6 +57,8 @@ func TestRequestLimits(t *testing.T) {
 				licenses { source assignedAt lastUsedAt product { id skuId displayName } policy { id name enabled } } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
 			{"InactiveLicensesComplexity", `{ tenant(id: "limits") { policies { inactiveLicenses(days: 30, first: 500) { nodes { source assignedAt lastUsedAt user { id displayName } policy { id name } disabledServicePlans { id name }
 				product { skuId skuPartNumber displayName servicePlans { id name displayName } apps { id displayName triggers } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
+			{"LicenseRequestsComplexity", `{ tenant(id: "limits") { licenseRequests(first: 500) { nodes { id status requestedAt decidedAt decidedBy { subject roles } user { id displayName }
+				policy { id name } app { id displayName triggers } license { source assignedAt product { skuId skuPartNumber displayName servicePlans { id name displayName } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED", "complexity"},
 			{"Introspection", `{ __schema { types { name } } }`, "FORBIDDEN", "introspection"},
 		}
 		for _, tt := range tests {

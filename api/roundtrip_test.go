@@ -38,7 +38,8 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // the real handler, asking for everything a claim answer holds that came from
 // the claim itself, costs exactly one Redis round trip (the EVALSHA): a new
 // claim, a licensed user's re-claim, a claim queued on the waitlist and a
-// waiting user's asking again.
+// waiting user's asking again, a claim that makes a license request and
+// the same user's asking again.
 func TestClaimIsOneRoundTrip(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		ta := newTestAPI(t, b)
@@ -50,7 +51,8 @@ func TestClaimIsOneRoundTrip(t *testing.T) {
 		app := f.admin // a Global admin may claim, and may read the pool counts the answer carries
 		const claim = `mutation($u: ID!) { claimLicense(input: {tenantId: "trips", userId: $u, appId: "POWER_AUTOMATE", trigger: TRIGGER_PREMIUM_FLOW}) {
 			outcome reason replayed product { id skuPartNumber displayName totalLicenses assignedLicenses availableLicenses }
-			license { source assignedAt disabledServicePlans { id name } } event { id policyId productId outcome reason at availableAfter } } }`
+			license { source assignedAt disabledServicePlans { id name } } event { id policyId productId outcome reason at availableAfter requestId }
+			request { id userId policyId trigger requestedAt status decidedAt outcome } } }`
 		ta.mustDo(app, claim, map[string]any{"u": "warm-up"}, nil) // loads and caches the policy
 
 		hook := &countingHook{}
@@ -77,5 +79,11 @@ func TestClaimIsOneRoundTrip(t *testing.T) {
 		ta.mustDo(app, claim, map[string]any{"u": "warm-up-again"}, nil) // the policy changed: its route is read again
 		count("waiting", "QUEUED")
 		count("waiting", "QUEUED")
+
+		// With approval required: the request made, and asking again.
+		ta.mustDo(f.admin, `mutation { updateAutoClaimPolicySettings(input: {policyId: "trips:policy:1", approvalRequired: true}) { id } }`, nil, nil)
+		ta.mustDo(app, claim, map[string]any{"u": "warm-up-approval"}, nil) // the policy changed: its route is read again
+		count("asking", "PENDING_APPROVAL")
+		count("asking", "PENDING_APPROVAL")
 	})
 }

@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	ClaimedUser() ClaimedUserResolver
 	Coverage() CoverageResolver
 	License() LicenseResolver
+	LicenseRequest() LicenseRequestResolver
 	Me() MeResolver
 	Mutation() MutationResolver
 	PolicyEvent() PolicyEventResolver
@@ -93,6 +94,7 @@ type ComplexityRoot struct {
 
 	AutoClaimPolicy struct {
 		App                       func(childComplexity int) int
+		ApprovalRequired          func(childComplexity int) int
 		AutoCreated               func(childComplexity int) int
 		AvailableLicenses         func(childComplexity int) int
 		ClaimedLicenses           func(childComplexity int) int
@@ -145,6 +147,8 @@ type ComplexityRoot struct {
 		Product        func(childComplexity int) int
 		ProductID      func(childComplexity int) int
 		Reason         func(childComplexity int) int
+		Request        func(childComplexity int) int
+		RequestID      func(childComplexity int) int
 		Trigger        func(childComplexity int) int
 		User           func(childComplexity int) int
 		UserID         func(childComplexity int) int
@@ -158,6 +162,7 @@ type ComplexityRoot struct {
 		Reason           func(childComplexity int) int
 		Released         func(childComplexity int) int
 		Replayed         func(childComplexity int) int
+		Request          func(childComplexity int) int
 		WaitlistPosition func(childComplexity int) int
 	}
 
@@ -240,23 +245,56 @@ type ComplexityRoot struct {
 		UserID               func(childComplexity int) int
 	}
 
+	LicenseRequest struct {
+		App         func(childComplexity int) int
+		DecidedAt   func(childComplexity int) int
+		DecidedBy   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		License     func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		Policy      func(childComplexity int) int
+		PolicyID    func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		RequestedAt func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Trigger     func(childComplexity int) int
+		User        func(childComplexity int) int
+		UserID      func(childComplexity int) int
+	}
+
+	LicenseRequestConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LicenseRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Me struct {
-		Roles    func(childComplexity int) int
-		Subject  func(childComplexity int) int
-		Tenant   func(childComplexity int) int
-		TenantID func(childComplexity int) int
-		User     func(childComplexity int) int
+		LicenseRequests func(childComplexity int, status *license.RequestStatus, first *int, after *string) int
+		Roles           func(childComplexity int) int
+		Subject         func(childComplexity int) int
+		Tenant          func(childComplexity int) int
+		TenantID        func(childComplexity int) int
+		User            func(childComplexity int) int
 	}
 
 	Mutation struct {
 		AddBackupProduct              func(childComplexity int, policyID string, productID string, disabledServicePlanIds []string) int
 		AddProduct                    func(childComplexity int, input model.AddProductInput) int
+		ApproveLicenseRequest         func(childComplexity int, requestID string) int
 		AssignLicense                 func(childComplexity int, input model.AssignLicenseInput) int
 		ClaimLicense                  func(childComplexity int, input model.ClaimLicenseInput) int
 		CreateAutoClaimPolicy         func(childComplexity int, input model.CreateAutoClaimPolicyInput) int
 		CreateTenant                  func(childComplexity int, input model.CreateTenantInput) int
 		CreateUser                    func(childComplexity int, input model.CreateUserInput) int
 		DeleteAutoClaimPolicy         func(childComplexity int, policyID string) int
+		DenyLicenseRequest            func(childComplexity int, requestID string, message *string) int
 		MovePolicyProduct             func(childComplexity int, policyID string, productID string, direction license.Direction) int
 		ReclaimInactiveLicenses       func(childComplexity int, policyID string, days int) int
 		RemoveFromWaitlist            func(childComplexity int, policyID string, userID string) int
@@ -293,6 +331,8 @@ type ComplexityRoot struct {
 		Product             func(childComplexity int) int
 		ProductID           func(childComplexity int) int
 		ProductIDs          func(childComplexity int) int
+		Request             func(childComplexity int) int
+		RequestID           func(childComplexity int) int
 		TotalLicenses       func(childComplexity int) int
 		UserID              func(childComplexity int) int
 		Version             func(childComplexity int) int
@@ -363,6 +403,7 @@ type ComplexityRoot struct {
 		AutoClaimReport    func(childComplexity int, days *int) int
 		CreatedAt          func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		LicenseRequests    func(childComplexity int, status *license.RequestStatus, first *int, after *string) int
 		Name               func(childComplexity int) int
 		Policies           func(childComplexity int) int
 		Policy             func(childComplexity int, id string) int
@@ -450,6 +491,9 @@ type ClaimEventResolver interface {
 	Product(ctx context.Context, obj *license.ClaimEvent) (*license.Product, error)
 
 	Reason(ctx context.Context, obj *license.ClaimEvent) (*license.Reason, error)
+
+	RequestID(ctx context.Context, obj *license.ClaimEvent) (*string, error)
+	Request(ctx context.Context, obj *license.ClaimEvent) (*license.LicenseRequest, error)
 }
 type ClaimResultResolver interface {
 	Reason(ctx context.Context, obj *license.ClaimResult) (*license.Reason, error)
@@ -474,9 +518,22 @@ type LicenseResolver interface {
 
 	DisabledServicePlans(ctx context.Context, obj *license.License) ([]*license.ServicePlan, error)
 }
+type LicenseRequestResolver interface {
+	User(ctx context.Context, obj *license.LicenseRequest) (*license.User, error)
+	App(ctx context.Context, obj *license.LicenseRequest) (*license.App, error)
+
+	Policy(ctx context.Context, obj *license.LicenseRequest) (*license.Policy, error)
+
+	DecidedAt(ctx context.Context, obj *license.LicenseRequest) (*time.Time, error)
+
+	Message(ctx context.Context, obj *license.LicenseRequest) (*string, error)
+	Outcome(ctx context.Context, obj *license.LicenseRequest) (*license.Outcome, error)
+	Reason(ctx context.Context, obj *license.LicenseRequest) (*license.Reason, error)
+}
 type MeResolver interface {
 	Tenant(ctx context.Context, obj *model.Me) (*license.Tenant, error)
 	User(ctx context.Context, obj *model.Me) (*license.User, error)
+	LicenseRequests(ctx context.Context, obj *model.Me, status *license.RequestStatus, first *int, after *string) (*model.LicenseRequestConnection, error)
 }
 type MutationResolver interface {
 	CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.CreateTenantPayload, error)
@@ -496,6 +553,8 @@ type MutationResolver interface {
 	SetPolicyProductOrder(ctx context.Context, policyID string, productIds []string) (*license.Policy, error)
 	SetPolicyServicePlans(ctx context.Context, policyID string, productID *string, disabledServicePlanIds []string) (*license.Policy, error)
 	UpdateAutoClaimPolicySettings(ctx context.Context, input model.UpdateAutoClaimPolicySettingsInput) (*license.Policy, error)
+	ApproveLicenseRequest(ctx context.Context, requestID string) (*license.LicenseRequest, error)
+	DenyLicenseRequest(ctx context.Context, requestID string, message *string) (*license.LicenseRequest, error)
 	RemoveFromWaitlist(ctx context.Context, policyID string, userID string) (*license.Policy, error)
 	ReclaimInactiveLicenses(ctx context.Context, policyID string, days int) (int, error)
 	SetLowLicenseThreshold(ctx context.Context, productID string, threshold int) (*license.Product, error)
@@ -512,6 +571,9 @@ type PolicyEventResolver interface {
 	UserID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
 
 	LowLicenseThreshold(ctx context.Context, obj *license.ChangeEvent) (*int, error)
+
+	RequestID(ctx context.Context, obj *license.ChangeEvent) (*string, error)
+	Request(ctx context.Context, obj *license.ChangeEvent) (*license.LicenseRequest, error)
 }
 type PolicyReportResolver interface {
 	PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error)
@@ -548,6 +610,7 @@ type TenantResolver interface {
 	User(ctx context.Context, obj *license.Tenant, id string) (*license.User, error)
 	AutoClaimReport(ctx context.Context, obj *license.Tenant, days *int) (*license.Report, error)
 	AuditLog(ctx context.Context, obj *license.Tenant, first *int, after *string, since *time.Time, action *string) (*model.AuditEntryConnection, error)
+	LicenseRequests(ctx context.Context, obj *license.Tenant, status *license.RequestStatus, first *int, after *string) (*model.LicenseRequestConnection, error)
 }
 type UserResolver interface {
 	Licenses(ctx context.Context, obj *license.User) ([]*license.License, error)
@@ -687,6 +750,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutoClaimPolicy.App(childComplexity), true
+	case "AutoClaimPolicy.approvalRequired":
+		if e.ComplexityRoot.AutoClaimPolicy.ApprovalRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoClaimPolicy.ApprovalRequired(childComplexity), true
 	case "AutoClaimPolicy.autoCreated":
 		if e.ComplexityRoot.AutoClaimPolicy.AutoCreated == nil {
 			break
@@ -941,6 +1010,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimEvent.Reason(childComplexity), true
+	case "ClaimEvent.request":
+		if e.ComplexityRoot.ClaimEvent.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.Request(childComplexity), true
+	case "ClaimEvent.requestId":
+		if e.ComplexityRoot.ClaimEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.RequestID(childComplexity), true
 	case "ClaimEvent.trigger":
 		if e.ComplexityRoot.ClaimEvent.Trigger == nil {
 			break
@@ -1002,6 +1083,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimResult.Replayed(childComplexity), true
+	case "ClaimResult.request":
+		if e.ComplexityRoot.ClaimResult.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimResult.Request(childComplexity), true
 	case "ClaimResult.waitlistPosition":
 		if e.ComplexityRoot.ClaimResult.WaitlistPosition == nil {
 			break
@@ -1279,6 +1366,146 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.License.UserID(childComplexity), true
 
+	case "LicenseRequest.app":
+		if e.ComplexityRoot.LicenseRequest.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.App(childComplexity), true
+	case "LicenseRequest.decidedAt":
+		if e.ComplexityRoot.LicenseRequest.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.DecidedAt(childComplexity), true
+	case "LicenseRequest.decidedBy":
+		if e.ComplexityRoot.LicenseRequest.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.DecidedBy(childComplexity), true
+	case "LicenseRequest.id":
+		if e.ComplexityRoot.LicenseRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.ID(childComplexity), true
+	case "LicenseRequest.license":
+		if e.ComplexityRoot.LicenseRequest.License == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.License(childComplexity), true
+	case "LicenseRequest.message":
+		if e.ComplexityRoot.LicenseRequest.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Message(childComplexity), true
+	case "LicenseRequest.outcome":
+		if e.ComplexityRoot.LicenseRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Outcome(childComplexity), true
+	case "LicenseRequest.policy":
+		if e.ComplexityRoot.LicenseRequest.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Policy(childComplexity), true
+	case "LicenseRequest.policyId":
+		if e.ComplexityRoot.LicenseRequest.PolicyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.PolicyID(childComplexity), true
+	case "LicenseRequest.reason":
+		if e.ComplexityRoot.LicenseRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Reason(childComplexity), true
+	case "LicenseRequest.requestedAt":
+		if e.ComplexityRoot.LicenseRequest.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.RequestedAt(childComplexity), true
+	case "LicenseRequest.status":
+		if e.ComplexityRoot.LicenseRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Status(childComplexity), true
+	case "LicenseRequest.trigger":
+		if e.ComplexityRoot.LicenseRequest.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.Trigger(childComplexity), true
+	case "LicenseRequest.user":
+		if e.ComplexityRoot.LicenseRequest.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.User(childComplexity), true
+	case "LicenseRequest.userId":
+		if e.ComplexityRoot.LicenseRequest.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequest.UserID(childComplexity), true
+
+	case "LicenseRequestConnection.edges":
+		if e.ComplexityRoot.LicenseRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestConnection.Edges(childComplexity), true
+	case "LicenseRequestConnection.nodes":
+		if e.ComplexityRoot.LicenseRequestConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestConnection.Nodes(childComplexity), true
+	case "LicenseRequestConnection.pageInfo":
+		if e.ComplexityRoot.LicenseRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestConnection.PageInfo(childComplexity), true
+	case "LicenseRequestConnection.totalCount":
+		if e.ComplexityRoot.LicenseRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestConnection.TotalCount(childComplexity), true
+
+	case "LicenseRequestEdge.cursor":
+		if e.ComplexityRoot.LicenseRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestEdge.Cursor(childComplexity), true
+	case "LicenseRequestEdge.node":
+		if e.ComplexityRoot.LicenseRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseRequestEdge.Node(childComplexity), true
+
+	case "Me.licenseRequests":
+		if e.ComplexityRoot.Me.LicenseRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Me_licenseRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Me.LicenseRequests(childComplexity, args["status"].(*license.RequestStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Me.roles":
 		if e.ComplexityRoot.Me.Roles == nil {
 			break
@@ -1332,6 +1559,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddProduct(childComplexity, args["input"].(model.AddProductInput)), true
+	case "Mutation.approveLicenseRequest":
+		if e.ComplexityRoot.Mutation.ApproveLicenseRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveLicenseRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveLicenseRequest(childComplexity, args["requestId"].(string)), true
 	case "Mutation.assignLicense":
 		if e.ComplexityRoot.Mutation.AssignLicense == nil {
 			break
@@ -1398,6 +1636,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAutoClaimPolicy(childComplexity, args["policyId"].(string)), true
+	case "Mutation.denyLicenseRequest":
+		if e.ComplexityRoot.Mutation.DenyLicenseRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_denyLicenseRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DenyLicenseRequest(childComplexity, args["requestId"].(string), args["message"].(*string)), true
 	case "Mutation.movePolicyProduct":
 		if e.ComplexityRoot.Mutation.MovePolicyProduct == nil {
 			break
@@ -1650,6 +1899,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyEvent.ProductIDs(childComplexity), true
+	case "PolicyEvent.request":
+		if e.ComplexityRoot.PolicyEvent.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.Request(childComplexity), true
+	case "PolicyEvent.requestId":
+		if e.ComplexityRoot.PolicyEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEvent.RequestID(childComplexity), true
 	case "PolicyEvent.totalLicenses":
 		if e.ComplexityRoot.PolicyEvent.TotalLicenses == nil {
 			break
@@ -1965,6 +2226,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.ID(childComplexity), true
+	case "Tenant.licenseRequests":
+		if e.ComplexityRoot.Tenant.LicenseRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_licenseRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.LicenseRequests(childComplexity, args["status"].(*license.RequestStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Tenant.name":
 		if e.ComplexityRoot.Tenant.Name == nil {
 			break
@@ -2324,7 +2596,7 @@ enum Role {
   OPERATOR
   "The tenant's Global admin: reads everything of its tenant and makes every admin change (the org setting, products, users, licenses, policies). May also claim for any user of its tenant."
   GLOBAL_ADMIN
-  "Reads its tenant's products, policies, users and reports; makes no changes."
+  "Reads its tenant's products, policies, users and reports, and approves or denies license requests; makes no other changes."
   LICENSE_ADMIN
   "Reads its tenant's products, policies, users and reports; makes no changes."
   REPORTS_READER
@@ -2421,6 +2693,19 @@ type Me {
   tenant: Tenant @hasRole(roles: [GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The caller as a user of its tenant's directory, with its licenses; null if the directory has no such user."
   user: User
+  """
+  The caller's own license requests (those its claims made under policies
+  that require approval), oldest first, each as it stands now. Filtered by
+  status and paged as Tenant.licenseRequests.
+  """
+  licenseRequests(
+    "Only requests in this status; null for every status. A pending request 30 days old is EXPIRED."
+    status: LicenseRequestStatus
+    "How many requests to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
+    first: Int = 50
+    "The endCursor of the previous page; null for the oldest requests."
+    after: String
+  ): LicenseRequestConnection! @hasRole(roles: [GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER, USER])
 }
 
 """
@@ -2549,6 +2834,21 @@ type Tenant {
     "Only entries of this mutation, e.g. renameAutoClaimPolicy."
     action: String
   ): AuditEntryConnection! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  """
+  The license requests of the tenant's policies that require approval,
+  oldest first (in the order they were made), so that the PENDING ones
+  read as a queue: the first waited longest. Each is as it stands now: a
+  pending request 30 days old is EXPIRED, even before the server's sweep
+  records it. Decided and expired requests are kept 90 days.
+  """
+  licenseRequests(
+    "Only requests in this status; null for every status."
+    status: LicenseRequestStatus
+    "How many requests to return: 0 to 500 (else BAD_USER_INPUT); null is 50."
+    first: Int = 50
+    "The endCursor of the previous page; null for the oldest requests."
+    after: String
+  ): LicenseRequestConnection! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
 }
 
 "Who made a change: the bearer token's subject and roles."
@@ -2695,6 +2995,17 @@ type AutoClaimPolicy {
   updateAutoClaimPolicySettings; false by default.
   """
   releaseSupersededLicenses: Boolean!
+  """
+  Whether an admin approves each license first: with it on, a claim that
+  would get a license under the policy (the org setting and the policy on,
+  the user without a covering license, a product of the policy covering the
+  trigger) answers PENDING_APPROVAL with a license request instead, whether
+  or not a license is free now; approveLicenseRequest then runs the claim
+  (the waitlist too: no one gets a license through it unapproved), and
+  denyLicenseRequest turns it down. Off by default. Set with
+  updateAutoClaimPolicySettings.
+  """
+  approvalRequired: Boolean!
   "The users waiting for a license, first in line first. Users wait at most 30 days."
   waitlist(
     "How many users to return: 0 to 500 (else BAD_USER_INPUT)."
@@ -2824,6 +3135,14 @@ enum ClaimOutcome {
   licenses out to the users waiting, a new claim queues rather than take one.
   """
   QUEUED
+  """
+  The policy requires approval: the claim made a license request (request)
+  for an admin to approve or deny, whether or not a license is free now.
+  Asking again while it is pending answers the same request and changes
+  nothing; once it is decided or expired, a claim makes a new one. An
+  approval runs the claim then (CLAIMED, QUEUED or DENIED).
+  """
+  PENDING_APPROVAL
 }
 
 "Why a claim was denied."
@@ -2870,23 +3189,23 @@ input ClaimLicenseInput {
 
 "The answer to claimLicense."
 type ClaimResult {
-  "What happened: CLAIMED, ALREADY_LICENSED, DENIED or QUEUED."
+  "What happened: CLAIMED, ALREADY_LICENSED, DENIED, QUEUED or PENDING_APPROVAL."
   outcome: ClaimOutcome!
   "Null unless outcome is DENIED."
   reason: DenialReason
   """
-  The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when
-  denied or queued. Its counts are those of the moment of the claim (on a
+  The product assigned (CLAIMED) or already held (ALREADY_LICENSED); null
+  otherwise. Its counts are those of the moment of the claim (on a
   replay, those the first answer gave); its lowLicenseThreshold is the one
   set now.
   """
   product: Product
-  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null when denied or queued."
+  "The license assigned or already held, as it was then (on a replay, as the first answer gave it); null otherwise."
   license: License
   """
   The decision as it went to the tenant's event stream; null when it appended
   no event: an ALREADY_LICENSED answer, a user on the waitlist asking again,
-  or a denial already reported that UTC day for the same user, policy (or
+  a user whose license request is pending asking again, or a denial already reported that UTC day for the same user, policy (or
   app, when it has none) and reason.
   """
   event: ClaimEvent
@@ -2901,6 +3220,12 @@ type ClaimResult {
   first answer gave back).
   """
   released: [License!]!
+  """
+  The license request the claim made, or the one still pending for the same
+  user and policy that it found (then nothing changed and event is null);
+  null unless outcome is PENDING_APPROVAL.
+  """
+  request: LicenseRequest
 }
 
 "One claim decision, as dashboards see it."
@@ -2917,9 +3242,9 @@ type ClaimEvent {
   user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The app the claim was for."
   app: App!
-  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null when denied or queued."
+  "The id of the product assigned (CLAIMED) or already held (ALREADY_LICENSED); null otherwise."
   productId: ID
-  "The product assigned or already held; null when denied or queued."
+  "The product assigned or already held; null otherwise."
   product: Product @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
   "The action that caused the claim."
   trigger: ClaimTrigger!
@@ -2931,6 +3256,10 @@ type ClaimEvent {
   at: Time!
   "Licenses available across the policy's products after the claim; 0 when the app had no policy."
   availableAfter: Int!
+  "The license request the decision is about: the one a PENDING_APPROVAL claim made, or the one whose approval made this decision; null otherwise."
+  requestId: ID
+  "The license request, as it stands now (requestId); null when there is none, or it was dropped since."
+  request: LicenseRequest @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
 }
 
 """
@@ -3171,14 +3500,33 @@ type Mutation {
     disabledServicePlanIds: [ID!]!
   ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
   """
-  Changes a policy's settings: its waitlist and its reclaim period. Settings
-  left out keep their value. Returns the policy as changed (its version one
+  Changes a policy's settings: its waitlist, its reclaim period and whether
+  claims need approval. Settings left out keep their value. Returns the policy as changed (its version one
   more).
   """
   updateAutoClaimPolicySettings(
     "The policy and the settings to change."
     input: UpdateAutoClaimPolicySettingsInput!
   ): AutoClaimPolicy! @hasRole(roles: [GLOBAL_ADMIN])
+  """
+  Approves a pending license request: the claim runs now, as a claim would
+  (the policy's products in order, the report, the events): CLAIMED, or when
+  no license is left QUEUED (the policy's waitlist on) or DENIED, and
+  ALREADY_LICENSED if the user got a covering license another way since (no
+  second license). A deleted policy is DENIED with NO_POLICY. Returns the
+  request as decided: status APPROVED with its outcome.
+  """
+  approveLicenseRequest(
+    "The request's id (LicenseRequest.id); CONFLICT if it is not PENDING (decided already, or expired)."
+    requestId: ID! @tenantScoped
+  ): LicenseRequest! @hasRole(roles: [GLOBAL_ADMIN, LICENSE_ADMIN])
+  "Denies a pending license request; the user gets no license, and a claim after it makes a new request."
+  denyLicenseRequest(
+    "The request's id (LicenseRequest.id); CONFLICT if it is not PENDING (decided already, or expired)."
+    requestId: ID! @tenantScoped
+    "Why, for the user: at most 500 characters, no control characters such as line breaks (else BAD_USER_INPUT)."
+    message: String
+  ): LicenseRequest! @hasRole(roles: [GLOBAL_ADMIN, LICENSE_ADMIN])
   "Takes a user off a policy's waitlist; NOT_FOUND if the user is not waiting."
   removeFromWaitlist(
     "The policy's id."
@@ -3218,7 +3566,9 @@ type Mutation {
   Claims a license for a user who needs one now, from the app's policy: the
   first product in order that covers the trigger and has a license. A denial
   is an answer (outcome DENIED with a reason), not an error; with the
-  policy's waitlist on, a claim that finds no license waits (outcome QUEUED). APP callers claim
+  policy's waitlist on, a claim that finds no license waits (outcome QUEUED);
+  with approval required, a claim that would get a license makes a license
+  request instead (outcome PENDING_APPROVAL). APP callers claim
   for any user of their tenant, USER callers for themselves only.
   """
   claimLicense(
@@ -3294,6 +3644,12 @@ enum PolicyEventKind {
   LOW_LICENSE_THRESHOLD_CHANGED
   "removeFromWaitlist: an admin took a user off a policy's waitlist."
   WAITLIST_ENTRY_REMOVED
+  "approveLicenseRequest: an admin approved a license request; the claim event of what it led to (CLAIMED, QUEUED or DENIED) comes with it."
+  LICENSE_REQUEST_APPROVED
+  "denyLicenseRequest: an admin denied a license request."
+  LICENSE_REQUEST_DENIED
+  "A license request went 30 days without a decision; no one made it (actor is null)."
+  LICENSE_REQUEST_EXPIRED
 }
 
 "An admin change, as it left things."
@@ -3306,7 +3662,7 @@ type PolicyEvent {
   at: Time!
   "The org setting (AUTO_CLAIM_SETTING_CHANGED) or the policy's status (POLICY_CREATED, POLICY_UPDATED) after the change; null otherwise."
   enabled: Boolean
-  "The id of the policy changed (POLICY_*, WAITLIST_ENTRY_REMOVED) or the license was claimed under (LICENSE_RECLAIMED, LICENSE_SUPERSEDED); null otherwise."
+  "The id of the policy changed (POLICY_*, WAITLIST_ENTRY_REMOVED), the license was claimed under (LICENSE_RECLAIMED, LICENSE_SUPERSEDED) or the license request was made under (LICENSE_REQUEST_*); null otherwise."
   policyId: ID
   "The policy as it is now (when policyId is set); null otherwise, or once the policy is deleted."
   policy: AutoClaimPolicy
@@ -3318,7 +3674,7 @@ type PolicyEvent {
   productId: ID
   "The product as it is now (when productId is set); null otherwise."
   product: Product
-  "The id of the user whose license was assigned, removed, reclaimed or released, or who was taken off a waitlist (LICENSE_*, WAITLIST_ENTRY_REMOVED); null otherwise."
+  "The id of the user whose license was assigned, removed, reclaimed or released, who was taken off a waitlist, or whose license request it was (LICENSE_*, WAITLIST_ENTRY_REMOVED); null otherwise."
   userId: ID
   "The product's total licenses after the change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*); null otherwise."
   totalLicenses: Int
@@ -3326,8 +3682,12 @@ type PolicyEvent {
   assignedLicenses: Int
   "The product's low-license threshold (LOW_LICENSES, LOW_LICENSE_THRESHOLD_CHANGED); null otherwise."
   lowLicenseThreshold: Int
-  "Who made the change: autoclaim for the sweep's reclaims; null for LOW_LICENSES, which no one makes, and for changes recorded before actors were."
+  "Who made the change: autoclaim for the sweep's reclaims; null for LOW_LICENSES and LICENSE_REQUEST_EXPIRED, which no one makes, and for changes recorded before actors were."
   actor: Actor
+  "The id of the license request decided or expired (LICENSE_REQUEST_*); null otherwise."
+  requestId: ID
+  "The license request, as it stands now (requestId); null when there is none, or it was dropped since."
+  request: LicenseRequest
 }
 
 "A new tenant and its first Global admin."
@@ -3424,6 +3784,13 @@ input UpdateAutoClaimPolicySettingsInput {
   reclaimInactiveAfterDays: Int
   "True: a license claimed gives back the user's licenses through this policy of products it supersedes (see AutoClaimPolicy.releaseSupersededLicenses); false: it does not. Left out, unchanged."
   releaseSupersededLicenses: Boolean
+  """
+  True: claims that would get a license under the policy make license
+  requests for an admin to approve (PENDING_APPROVAL). False: claims get
+  licenses at once again; requests still pending stay for an admin to decide,
+  or expire.
+  """
+  approvalRequired: Boolean
   "When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version."
   expectedVersion: Int
 }
@@ -3480,6 +3847,76 @@ type InactiveLicenseEdge {
   cursor: String!
   "The license."
   node: License!
+}
+
+"Where a license request stands."
+enum LicenseRequestStatus {
+  "Waiting for an admin to approve or deny it; it expires 30 days after it was made."
+  PENDING
+  "An admin approved it: outcome says what the approval led to."
+  APPROVED
+  "An admin denied it (message says why, when the admin said)."
+  DENIED
+  "No one decided it within 30 days; the user's next claim makes a new request."
+  EXPIRED
+}
+
+"""
+A user's request for a license under a policy that requires approval
+(AutoClaimPolicy.approvalRequired), made by a claim that would have got one.
+Decided and expired requests are kept 90 days.
+"""
+type LicenseRequest {
+  "The request's id: <tenant>:request:<n>."
+  id: ID!
+  "The id of the user who needs the license."
+  userId: ID!
+  "The user who needs the license; null if the directory has no such user."
+  user: User @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  "The app the claim was for."
+  app: App!
+  "The id of the policy the request was made under."
+  policyId: ID!
+  "The policy the request was made under; null once it is deleted."
+  policy: AutoClaimPolicy
+  "The trigger of the claim that made the request: the license an approval gives covers it."
+  trigger: ClaimTrigger!
+  "When the claim made the request."
+  requestedAt: Time!
+  "Where it stands now."
+  status: LicenseRequestStatus!
+  "When it was approved or denied, or when it expired (30 days after requestedAt); null while PENDING."
+  decidedAt: Time
+  "Who approved or denied it; null while PENDING and when it EXPIRED."
+  decidedBy: Actor
+  "The message the admin gave with a denial; null when none was given."
+  message: String
+  "What the approval led to: CLAIMED, QUEUED, DENIED, or ALREADY_LICENSED when the user got a covering license another way since; null unless APPROVED."
+  outcome: ClaimOutcome
+  "Why the approval's claim was denied; null unless outcome is DENIED."
+  reason: DenialReason
+  "The license the approval gave (CLAIMED) or found (ALREADY_LICENSED), as it was then; null otherwise."
+  license: License
+}
+
+"One page of license requests, oldest first."
+type LicenseRequestConnection {
+  "The requests of the page, each with its cursor."
+  edges: [LicenseRequestEdge!]!
+  "The requests of the page."
+  nodes: [LicenseRequest!]!
+  "Whether more pages follow, and the cursors that bound this one."
+  pageInfo: PageInfo!
+  "How many requests the list holds in all (with the status filter), not only on this page."
+  totalCount: Int!
+}
+
+"A license request of a page, with its cursor."
+type LicenseRequestEdge {
+  "Where this request is in the list: pass it as after to continue after it."
+  cursor: String!
+  "The request."
+  node: LicenseRequest!
 }
 `, BuiltIn: false},
 }
@@ -3583,6 +4020,8 @@ func (ec *executionContext) childFields_AutoClaimPolicy(ctx context.Context, fie
 		return ec.fieldContext_AutoClaimPolicy_reclaimInactiveAfterDays(ctx, field)
 	case "releaseSupersededLicenses":
 		return ec.fieldContext_AutoClaimPolicy_releaseSupersededLicenses(ctx, field)
+	case "approvalRequired":
+		return ec.fieldContext_AutoClaimPolicy_approvalRequired(ctx, field)
 	case "waitlist":
 		return ec.fieldContext_AutoClaimPolicy_waitlist(ctx, field)
 	case "inactiveLicenses":
@@ -3667,6 +4106,10 @@ func (ec *executionContext) childFields_ClaimEvent(ctx context.Context, field gr
 		return ec.fieldContext_ClaimEvent_at(ctx, field)
 	case "availableAfter":
 		return ec.fieldContext_ClaimEvent_availableAfter(ctx, field)
+	case "requestId":
+		return ec.fieldContext_ClaimEvent_requestId(ctx, field)
+	case "request":
+		return ec.fieldContext_ClaimEvent_request(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimEvent", field.Name)
 }
@@ -3689,6 +4132,8 @@ func (ec *executionContext) childFields_ClaimResult(ctx context.Context, field g
 		return ec.fieldContext_ClaimResult_waitlistPosition(ctx, field)
 	case "released":
 		return ec.fieldContext_ClaimResult_released(ctx, field)
+	case "request":
+		return ec.fieldContext_ClaimResult_request(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClaimResult", field.Name)
 }
@@ -3851,6 +4296,66 @@ func (ec *executionContext) childFields_License(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type License", field.Name)
 }
 
+func (ec *executionContext) childFields_LicenseRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LicenseRequest_id(ctx, field)
+	case "userId":
+		return ec.fieldContext_LicenseRequest_userId(ctx, field)
+	case "user":
+		return ec.fieldContext_LicenseRequest_user(ctx, field)
+	case "app":
+		return ec.fieldContext_LicenseRequest_app(ctx, field)
+	case "policyId":
+		return ec.fieldContext_LicenseRequest_policyId(ctx, field)
+	case "policy":
+		return ec.fieldContext_LicenseRequest_policy(ctx, field)
+	case "trigger":
+		return ec.fieldContext_LicenseRequest_trigger(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_LicenseRequest_requestedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_LicenseRequest_status(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_LicenseRequest_decidedAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_LicenseRequest_decidedBy(ctx, field)
+	case "message":
+		return ec.fieldContext_LicenseRequest_message(ctx, field)
+	case "outcome":
+		return ec.fieldContext_LicenseRequest_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_LicenseRequest_reason(ctx, field)
+	case "license":
+		return ec.fieldContext_LicenseRequest_license(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_LicenseRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LicenseRequestConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LicenseRequestConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LicenseRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LicenseRequestConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LicenseRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LicenseRequestEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LicenseRequestEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseRequestEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "subject":
@@ -3863,6 +4368,8 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 		return ec.fieldContext_Me_tenant(ctx, field)
 	case "user":
 		return ec.fieldContext_Me_user(ctx, field)
+	case "licenseRequests":
+		return ec.fieldContext_Me_licenseRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
@@ -3913,6 +4420,10 @@ func (ec *executionContext) childFields_PolicyEvent(ctx context.Context, field g
 		return ec.fieldContext_PolicyEvent_lowLicenseThreshold(ctx, field)
 	case "actor":
 		return ec.fieldContext_PolicyEvent_actor(ctx, field)
+	case "requestId":
+		return ec.fieldContext_PolicyEvent_requestId(ctx, field)
+	case "request":
+		return ec.fieldContext_PolicyEvent_request(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyEvent", field.Name)
 }
@@ -4043,6 +4554,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_autoClaimReport(ctx, field)
 	case "auditLog":
 		return ec.fieldContext_Tenant_auditLog(ctx, field)
+	case "licenseRequests":
+		return ec.fieldContext_Tenant_licenseRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -4309,6 +4822,36 @@ func (ec *executionContext) field_AutoClaimPolicy_waitlist_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Me_licenseRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*license.RequestStatus, error) {
+			return ec.unmarshalOLicenseRequestStatus2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addBackupProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4389,6 +4932,58 @@ func (ec *executionContext) field_Mutation_addProduct_args(ctx context.Context, 
 	}
 	args["input"] = arg0
 	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_approveLicenseRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Mutation_approveLicenseRequest_argsRequestID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_approveLicenseRequest_argsRequestID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["requestId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["requestId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
 }
 
 func (ec *executionContext) field_Mutation_assignLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
@@ -4485,6 +5080,66 @@ func (ec *executionContext) field_Mutation_deleteAutoClaimPolicy_argsPolicyID(
 	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("policyId"))
 	directive0 := func(ctx context.Context) (any, error) {
 		tmp, ok := rawArgs["policyId"]
+		if !ok {
+			var zeroVal string
+			return zeroVal, nil
+		}
+		return ec.unmarshalNID2string(ctx, tmp)
+	}
+
+	directive1 := func(ctx context.Context) (any, error) {
+		if ec.Directives.TenantScoped == nil {
+			var zeroVal string
+			return zeroVal, errors.New("directive tenantScoped is not implemented")
+		}
+		return ec.Directives.TenantScoped(ctx, rawArgs, directive0)
+	}
+
+	tmp, err := directive1(ctx)
+	if err != nil {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, err)
+	}
+	if data, ok := tmp.(string); ok {
+		return data, nil
+	} else {
+		var zeroVal string
+		return zeroVal, graphql.ErrorOnPath(ctx, fmt.Errorf(`unexpected type %T from directive, should be string`, tmp))
+	}
+}
+
+func (ec *executionContext) field_Mutation_denyLicenseRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+
+	arg0, err := ec.field_Mutation_denyLicenseRequest_argsRequestID(ctx, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "message",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["message"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_denyLicenseRequest_argsRequestID(
+	ctx context.Context,
+	rawArgs map[string]any,
+) (string, error) {
+	if _, ok := rawArgs["requestId"]; !ok {
+		var zeroVal string
+		return zeroVal, nil
+	}
+
+	ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+	directive0 := func(ctx context.Context) (any, error) {
+		tmp, ok := rawArgs["requestId"]
 		if !ok {
 			var zeroVal string
 			return zeroVal, nil
@@ -5591,6 +6246,36 @@ func (ec *executionContext) field_Tenant_autoClaimReport_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Tenant_licenseRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*license.RequestStatus, error) {
+			return ec.unmarshalOLicenseRequestStatus2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Tenant_policy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6595,6 +7280,29 @@ func (ec *executionContext) fieldContext_AutoClaimPolicy_releaseSupersededLicens
 	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _AutoClaimPolicy_approvalRequired(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutoClaimPolicy_approvalRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovalRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutoClaimPolicy_approvalRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AutoClaimPolicy", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _AutoClaimPolicy_waitlist(ctx context.Context, field graphql.CollectedField, obj *license.Policy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7507,6 +8215,79 @@ func (ec *executionContext) fieldContext_ClaimEvent_availableAfter(_ context.Con
 	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "Int")
 }
 
+func (ec *executionContext) _ClaimEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().RequestID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ClaimEvent_request(ctx context.Context, field graphql.CollectedField, obj *license.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().Request(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalOLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ClaimResult_outcome(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7722,6 +8503,38 @@ func (ec *executionContext) fieldContext_ClaimResult_released(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimResult_request(ctx context.Context, field graphql.CollectedField, obj *license.ClaimResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimResult_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalOLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimResult_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8905,6 +9718,588 @@ func (ec *executionContext) fieldContext_License_lastUsedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("License", field, false, false, "Time")
 }
 
+func (ec *executionContext) _LicenseRequest_id(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LicenseRequest_userId(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LicenseRequest_user(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().User(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.User
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.User
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequest_app(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequest_policyId(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_policyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_policyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LicenseRequest_policy(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Policy) graphql.Marshaler {
+			return ec.marshalOAutoClaimPolicy2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoClaimPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequest_trigger(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Trigger) graphql.Marshaler {
+			return ec.marshalNClaimTrigger2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐTrigger(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "ClaimTrigger")
+}
+
+func (ec *executionContext) _LicenseRequest_requestedAt(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LicenseRequest_status(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.RequestStatus) graphql.Marshaler {
+			return ec.marshalNLicenseRequestStatus2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, false, false, "LicenseRequestStatus")
+}
+
+func (ec *executionContext) _LicenseRequest_decidedAt(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().DecidedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, true, true, "Time")
+}
+
+func (ec *executionContext) _LicenseRequest_decidedBy(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Actor) graphql.Marshaler {
+			return ec.marshalOActor2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐActor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Actor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequest_message(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().Outcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Outcome) graphql.Marshaler {
+			return ec.marshalOClaimOutcome2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, true, true, "ClaimOutcome")
+}
+
+func (ec *executionContext) _LicenseRequest_reason(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseRequest().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Reason) graphql.Marshaler {
+			return ec.marshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequest", field, true, true, "DenialReason")
+}
+
+func (ec *executionContext) _LicenseRequest_license(ctx context.Context, field graphql.CollectedField, obj *license.LicenseRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequest_license(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.License, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.License) graphql.Marshaler {
+			return ec.marshalOLicense2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicense(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequest_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LicenseRequestEdge) graphql.Marshaler {
+			return ec.marshalNLicenseRequestEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequestEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequestConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalNLicenseRequest2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LicenseRequestConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequestConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LicenseRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseRequestEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LicenseRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LicenseRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseRequestEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalNLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseRequestEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LicenseRequestEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Me_subject(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9052,6 +10447,68 @@ func (ec *executionContext) fieldContext_Me_user(_ context.Context, field graphq
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Me_licenseRequests(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_licenseRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Me().LicenseRequests(ctx, obj, fc.Args["status"].(*license.RequestStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER", "USER"})
+				if err != nil {
+					var zeroVal *model.LicenseRequestConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.LicenseRequestConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LicenseRequestConnection) graphql.Marshaler {
+			return ec.marshalNLicenseRequestConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Me_licenseRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Me_licenseRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10110,6 +11567,130 @@ func (ec *executionContext) fieldContext_Mutation_updateAutoClaimPolicySettings(
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_approveLicenseRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveLicenseRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveLicenseRequest(ctx, fc.Args["requestId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN", "LICENSE_ADMIN"})
+				if err != nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalNLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveLicenseRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveLicenseRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_denyLicenseRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_denyLicenseRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DenyLicenseRequest(ctx, fc.Args["requestId"].(string), fc.Args["message"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"GLOBAL_ADMIN", "LICENSE_ADMIN"})
+				if err != nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalNLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_denyLicenseRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_denyLicenseRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_removeFromWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10879,6 +12460,61 @@ func (ec *executionContext) fieldContext_PolicyEvent_actor(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Actor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().RequestID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PolicyEvent_request(ctx context.Context, field graphql.CollectedField, obj *license.ChangeEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEvent_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyEvent().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalOLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEvent_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12675,6 +14311,68 @@ func (ec *executionContext) fieldContext_Tenant_auditLog(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Tenant_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_licenseRequests(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_licenseRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Tenant().LicenseRequests(ctx, obj, fc.Args["status"].(*license.RequestStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *model.LicenseRequestConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.LicenseRequestConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LicenseRequestConnection) graphql.Marshaler {
+			return ec.marshalNLicenseRequestConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_licenseRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_licenseRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14885,7 +16583,7 @@ func (ec *executionContext) unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"policyId", "waitlistEnabled", "reclaimInactiveAfterDays", "releaseSupersededLicenses", "expectedVersion"}
+	fieldsInOrder := [...]string{"policyId", "waitlistEnabled", "reclaimInactiveAfterDays", "releaseSupersededLicenses", "approvalRequired", "expectedVersion"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14935,6 +16633,13 @@ func (ec *executionContext) unmarshalInputUpdateAutoClaimPolicySettingsInput(ctx
 				return it, err
 			}
 			it.ReleaseSupersededLicenses = data
+		case "approvalRequired":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approvalRequired"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApprovalRequired = data
 		case "expectedVersion":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -15281,6 +16986,11 @@ func (ec *executionContext) _AutoClaimPolicy(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "approvalRequired":
+			out.Values[i] = ec._AutoClaimPolicy_approvalRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "waitlist":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -15553,6 +17263,18 @@ func (ec *executionContext) _ClaimEvent(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "requestId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_requestId(ctx, field, obj)
+				})
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_request(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15622,6 +17344,11 @@ func (ec *executionContext) _ClaimResult(ctx context.Context, sel ast.SelectionS
 		case "released":
 			out.Values[i] = ec._ClaimResult_released(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "request":
+			out.Values[i] = ec._ClaimResult_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -16200,6 +17927,202 @@ func (ec *executionContext) _License(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var licenseRequestImplementors = []string{"LicenseRequest"}
+
+func (ec *executionContext) _LicenseRequest(ctx context.Context, sel ast.SelectionSet, obj *license.LicenseRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseRequest")
+		case "id":
+			out.Values[i] = ec._LicenseRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "userId":
+			out.Values[i] = ec._LicenseRequest_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_user(ctx, field, obj)
+				})
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_app(ctx, field, obj)
+				})
+		case "policyId":
+			out.Values[i] = ec._LicenseRequest_policyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_policy(ctx, field, obj)
+				})
+		case "trigger":
+			out.Values[i] = ec._LicenseRequest_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedAt":
+			out.Values[i] = ec._LicenseRequest_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._LicenseRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_decidedAt(ctx, field, obj)
+				})
+		case "decidedBy":
+			out.Values[i] = ec._LicenseRequest_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_message(ctx, field, obj)
+				})
+		case "outcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_outcome(ctx, field, obj)
+				})
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseRequest_reason(ctx, field, obj)
+				})
+		case "license":
+			out.Values[i] = ec._LicenseRequest_license(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var licenseRequestConnectionImplementors = []string{"LicenseRequestConnection"}
+
+func (ec *executionContext) _LicenseRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LicenseRequestConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseRequestConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseRequestConnection")
+		case "edges":
+			out.Values[i] = ec._LicenseRequestConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._LicenseRequestConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LicenseRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LicenseRequestConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var licenseRequestEdgeImplementors = []string{"LicenseRequestEdge"}
+
+func (ec *executionContext) _LicenseRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LicenseRequestEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseRequestEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseRequestEdge")
+		case "cursor":
+			out.Values[i] = ec._LicenseRequestEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LicenseRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var meImplementors = []string{"Me"}
 
 func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *model.Me) graphql.Marshaler {
@@ -16237,6 +18160,12 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Me_user(ctx, field, obj)
+				})
+		case "licenseRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_licenseRequests(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16389,6 +18318,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateAutoClaimPolicySettings":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateAutoClaimPolicySettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveLicenseRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveLicenseRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "denyLicenseRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_denyLicenseRequest(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16586,6 +18529,18 @@ func (ec *executionContext) _PolicyEvent(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "requestId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_requestId(ctx, field, obj)
+				})
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyEvent_request(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17095,6 +19050,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_auditLog(ctx, field, obj)
+				})
+		case "licenseRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_licenseRequests(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18338,6 +20299,77 @@ func (ec *executionContext) marshalNLicense2ᚖgithubᚗcomᚋautoclaimᚋautocl
 	return ec._License(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLicenseRequest2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.LicenseRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx context.Context, sel ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseRequest!")
+		return graphql.Null
+	}
+	return ec._LicenseRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLicenseRequestConnection2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestConnection(ctx context.Context, sel ast.SelectionSet, v *model.LicenseRequestConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseRequestConnection!")
+		return graphql.Null
+	}
+	return ec._LicenseRequestConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLicenseRequestEdge2ᚕᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LicenseRequestEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLicenseRequestEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLicenseRequestEdge2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋgraphᚋmodelᚐLicenseRequestEdge(ctx context.Context, sel ast.SelectionSet, v *model.LicenseRequestEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseRequestEdge!")
+		return graphql.Null
+	}
+	return ec._LicenseRequestEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLicenseRequestStatus2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx context.Context, v any) (license.RequestStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.RequestStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLicenseRequestStatus2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx context.Context, sel ast.SelectionSet, v license.RequestStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LicenseRequestStatus!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNLicenseSource2githubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐSource(ctx context.Context, v any) (license.Source, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := license.Source(tmp)
@@ -18948,6 +20980,25 @@ func (ec *executionContext) marshalOClaimEvent2ᚖgithubᚗcomᚋautoclaimᚋaut
 	return ec._ClaimEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOClaimOutcome2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx context.Context, v any) (*license.Outcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.Outcome(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOClaimOutcome2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *license.Outcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalODenialReason2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐReason(ctx context.Context, v any) (*license.Reason, error) {
 	if v == nil {
 		return nil, nil
@@ -19043,6 +21094,32 @@ func (ec *executionContext) marshalOLicense2ᚖgithubᚗcomᚋautoclaimᚋautocl
 		return graphql.Null
 	}
 	return ec._License(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx context.Context, sel ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LicenseRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOLicenseRequestStatus2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx context.Context, v any) (*license.RequestStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.RequestStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLicenseRequestStatus2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐRequestStatus(ctx context.Context, sel ast.SelectionSet, v *license.RequestStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐProduct(ctx context.Context, sel ast.SelectionSet, v *license.Product) graphql.Marshaler {

@@ -116,7 +116,7 @@ func PolicyCreated(p *Policy) []FieldChange {
 
 // PolicyChanges lists what an edit changed in a policy: its name, status,
 // products (in order), settings (waitlistEnabled, reclaimInactiveAfterDays:
-// none when off, releaseSupersededLicenses) and, per product, the service plans a claimed
+// none when off, releaseSupersededLicenses, approvalRequired) and, per product, the service plans a claimed
 // license leaves off ("disabledServicePlans[<product id>]"; none before for
 // a product added, none after for one removed).
 func PolicyChanges(before, after *Policy) []FieldChange {
@@ -138,6 +138,9 @@ func PolicyChanges(before, after *Policy) []FieldChange {
 	}
 	if before.ReleaseSupersededLicenses != after.ReleaseSupersededLicenses {
 		out = append(out, FieldChange{Field: "releaseSupersededLicenses", Before: BoolText(before.ReleaseSupersededLicenses), After: BoolText(after.ReleaseSupersededLicenses)})
+	}
+	if before.ApprovalRequired != after.ApprovalRequired {
+		out = append(out, FieldChange{Field: "approvalRequired", Before: BoolText(before.ApprovalRequired), After: BoolText(after.ApprovalRequired)})
 	}
 	plans := func(p *Policy, id string) *string {
 		if i := p.Position(id); i >= 0 {

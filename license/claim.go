@@ -17,6 +17,9 @@ const (
 	// Queued: no license was available, and the user waits on the
 	// policy's waitlist.
 	Queued Outcome = "QUEUED"
+	// PendingApproval: the policy requires approval, and the claim made
+	// (or found) a license request for an admin to decide.
+	PendingApproval Outcome = "PENDING_APPROVAL"
 )
 
 // Reason says why a claim was denied.
@@ -101,6 +104,9 @@ type ClaimEvent struct {
 	Reason         Reason // empty unless Denied
 	At             time.Time
 	AvailableAfter int // licenses available across the policy's products after the claim
+	// RequestID is the license request the decision is about: the one a
+	// PENDING_APPROVAL claim made, or the one whose approval made it.
+	RequestID string
 }
 
 // ClaimResult is the answer to a claim.
@@ -131,6 +137,9 @@ type ClaimResult struct {
 	// it assigned supersedes theirs (Policy.ReleaseSupersededLicenses), as
 	// they were before; empty otherwise.
 	Released []*License
+	// Request is the license request made, or found pending, for the user
+	// under the policy (PendingApproval only).
+	Request *LicenseRequest
 }
 
 // Report is the auto-claim report of a tenant over the past Days days.

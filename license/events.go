@@ -33,6 +33,14 @@ const (
 	ChangeLicenseSuperseded ChangeKind = "LICENSE_SUPERSEDED"
 	// ChangeWaitlistRemoved: an admin took a user off a policy's waitlist.
 	ChangeWaitlistRemoved ChangeKind = "WAITLIST_ENTRY_REMOVED"
+	// ChangeRequestApproved: an admin approved a license request (the
+	// claim event of what it led to follows).
+	ChangeRequestApproved ChangeKind = "LICENSE_REQUEST_APPROVED"
+	// ChangeRequestDenied: an admin denied a license request.
+	ChangeRequestDenied ChangeKind = "LICENSE_REQUEST_DENIED"
+	// ChangeRequestExpired: a license request went undecided for
+	// RequestExpiry.
+	ChangeRequestExpired ChangeKind = "LICENSE_REQUEST_EXPIRED"
 )
 
 // ChangeEvent records an admin change, as the change left things.
@@ -49,6 +57,7 @@ type ChangeEvent struct {
 	Version    int64    // the policy's version (POLICY_CREATED, POLICY_UPDATED)
 	ProductID  string   // PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*
 	UserID     string   // LICENSE_*, WAITLIST_ENTRY_REMOVED
+	RequestID  string   // LICENSE_REQUEST_*
 	// TotalLicenses and AssignedLicenses are the product's counts after the
 	// change (PRODUCT_ADDED, LICENSE_*, LOW_LICENSE*).
 	TotalLicenses    *int
@@ -56,7 +65,8 @@ type ChangeEvent struct {
 	// Threshold is the product's low-license threshold (LOW_LICENSE*).
 	Threshold *int
 	// Actor is who made the change (nil for events written before actors
-	// were recorded, and for LOW_LICENSES, which no one makes).
+	// were recorded, and for LOW_LICENSES and LICENSE_REQUEST_EXPIRED,
+	// which no one makes).
 	Actor *Actor
 }
 

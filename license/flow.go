@@ -39,6 +39,9 @@ type PolicySettings struct {
 	// ReleaseSupersededLicenses turns releasing superseded licenses on or
 	// off (Policy.ReleaseSupersededLicenses).
 	ReleaseSupersededLicenses Update[bool]
+	// ApprovalRequired turns approval of claims on or off; off, pending
+	// requests stay for an admin to decide (or to expire).
+	ApprovalRequired Update[bool]
 	// ExpectedVersion, when set, must be the policy's version.
 	ExpectedVersion *int64
 }
@@ -65,6 +68,9 @@ func (p *Policy) ApplySettings(s PolicySettings) error {
 	}
 	if s.ReleaseSupersededLicenses.Set {
 		p.ReleaseSupersededLicenses = s.ReleaseSupersededLicenses.Value
+	}
+	if s.ApprovalRequired.Set {
+		p.ApprovalRequired = s.ApprovalRequired.Value
 	}
 	p.ReclaimInactiveAfterDays = days
 	return nil

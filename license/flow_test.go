@@ -100,6 +100,14 @@ func TestPolicyApplySettings(t *testing.T) {
 			license.Policy{Version: 4}, nil},
 		{"ErrReclaimDays", license.Policy{}, license.PolicySettings{WaitlistEnabled: on, ReclaimInactiveAfterDays: license.Update[*int]{Set: true, Value: days(6)}}, license.EINVALID,
 			license.Policy{}, nil},
+		{"ApprovalOn", license.Policy{Version: 2}, license.PolicySettings{ApprovalRequired: on, ExpectedVersion: version(2)}, "",
+			license.Policy{Version: 2, ApprovalRequired: true}, []string{"approvalRequired:false>true"}},
+		{"ApprovalOffAlone", license.Policy{ApprovalRequired: true, WaitlistEnabled: true}, license.PolicySettings{ApprovalRequired: off}, "",
+			license.Policy{WaitlistEnabled: true}, []string{"approvalRequired:true>false"}},
+		{"ApprovalAsItIs", license.Policy{ApprovalRequired: true}, license.PolicySettings{ApprovalRequired: on}, "",
+			license.Policy{ApprovalRequired: true}, nil},
+		{"ErrApprovalOnAStaleVersion", license.Policy{Version: 4}, license.PolicySettings{ApprovalRequired: on, ExpectedVersion: version(3)}, license.ECONFLICT,
+			license.Policy{Version: 4}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,6 +95,9 @@ type Policy struct {
 	// DeletedAt is when the policy was deleted; zero while it exists. Only
 	// reports show deleted policies.
 	DeletedAt time.Time
+	// ApprovalRequired answers the claims that would get a license with a
+	// license request, which an admin approves or denies.
+	ApprovalRequired bool
 }
 
 // Position returns the index of productID in the policy, or -1.
@@ -262,6 +265,7 @@ func ValidatePolicyLimit(limit int) error {
 const (
 	kindProduct = "product"
 	kindPolicy  = "policy"
+	kindRequest = "request"
 )
 
 // ProductID returns the id of a tenant's n-th product.
@@ -297,7 +301,7 @@ func parseObjectID(id, kind, what string) (string, int64, error) {
 }
 
 // TenantOf returns the tenant id an object id belongs to: the id itself for a
-// tenant id, the prefix of a product or policy id. ok is false for anything else.
+// tenant id, the prefix of a product, policy or license request id. ok is false for anything else.
 func TenantOf(id string) (tenantID string, ok bool) {
 	if isTenantID(id) {
 		return id, true
@@ -308,17 +312,22 @@ func TenantOf(id string) (tenantID string, ok bool) {
 	if t, _, err := ParsePolicyID(id); err == nil {
 		return t, true
 	}
+	if t, _, err := ParseRequestID(id); err == nil {
+		return t, true
+	}
 	return "", false
 }
 
 // KindOf names the kind of object an id denotes, for messages: "Product",
-// "Policy", or "Tenant" for anything else.
+// "Policy", "License request", or "Tenant" for anything else.
 func KindOf(id string) string {
 	switch parts := strings.Split(id, ":"); {
 	case len(parts) == 3 && parts[1] == kindProduct:
 		return "Product"
 	case len(parts) == 3 && parts[1] == kindPolicy:
 		return "Policy"
+	case len(parts) == 3 && parts[1] == kindRequest:
+		return "License request"
 	}
 	return "Tenant"
 }

@@ -110,6 +110,7 @@ type Service interface {
 	PolicyService
 	ClaimService
 	FlowService
+	RequestService
 	EventService
 	AuditService
 	// Catalog returns the catalog in force.

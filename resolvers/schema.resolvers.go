@@ -121,6 +121,14 @@ func (r *claimEventResolver) Reason(ctx context.Context, obj *license.ClaimEvent
 	return nonEmpty(obj.Reason), nil
 }
 
+func (r *claimEventResolver) RequestID(ctx context.Context, obj *license.ClaimEvent) (*string, error) {
+	return nonEmpty(obj.RequestID), nil
+}
+
+func (r *claimEventResolver) Request(ctx context.Context, obj *license.ClaimEvent) (*license.LicenseRequest, error) {
+	return r.optionalRequest(ctx, obj.RequestID)
+}
+
 func (r *claimResultResolver) Reason(ctx context.Context, obj *license.ClaimResult) (*license.Reason, error) {
 	return nonEmpty(obj.Reason), nil
 }
@@ -184,6 +192,37 @@ func (r *licenseResolver) DisabledServicePlans(ctx context.Context, obj *license
 	return plans(p.SKU, obj.DisabledServicePlanIDs, true), nil
 }
 
+func (r *licenseRequestResolver) User(ctx context.Context, obj *license.LicenseRequest) (*license.User, error) {
+	return r.optionalUser(ctx, obj.TenantID, obj.UserID)
+}
+
+func (r *licenseRequestResolver) App(ctx context.Context, obj *license.LicenseRequest) (*license.App, error) {
+	return r.app(obj.AppID)
+}
+
+func (r *licenseRequestResolver) Policy(ctx context.Context, obj *license.LicenseRequest) (*license.Policy, error) {
+	return r.optionalPolicy(ctx, obj.PolicyID)
+}
+
+func (r *licenseRequestResolver) DecidedAt(ctx context.Context, obj *license.LicenseRequest) (*time.Time, error) {
+	if obj.DecidedAt.IsZero() {
+		return nil, nil
+	}
+	return &obj.DecidedAt, nil
+}
+
+func (r *licenseRequestResolver) Message(ctx context.Context, obj *license.LicenseRequest) (*string, error) {
+	return nonEmpty(obj.Message), nil
+}
+
+func (r *licenseRequestResolver) Outcome(ctx context.Context, obj *license.LicenseRequest) (*license.Outcome, error) {
+	return nonEmpty(obj.Outcome), nil
+}
+
+func (r *licenseRequestResolver) Reason(ctx context.Context, obj *license.LicenseRequest) (*license.Reason, error) {
+	return nonEmpty(obj.Reason), nil
+}
+
 func (r *meResolver) Tenant(ctx context.Context, obj *model.Me) (*license.Tenant, error) {
 	return r.Service.Tenant(ctx, deref(obj.TenantID))
 }
@@ -193,6 +232,13 @@ func (r *meResolver) User(ctx context.Context, obj *model.Me) (*license.User, er
 		return nil, nil
 	}
 	return r.optionalUser(ctx, *obj.TenantID, obj.Subject)
+}
+
+func (r *meResolver) LicenseRequests(ctx context.Context, obj *model.Me, status *license.RequestStatus, first *int, after *string) (*model.LicenseRequestConnection, error) {
+	if obj.TenantID == nil {
+		return requestConnection(&license.RequestPage{}), nil
+	}
+	return r.licenseRequests(ctx, *obj.TenantID, license.RequestQuery{UserID: obj.Subject, Status: deref(status), First: pageSize(first), After: deref(after)})
 }
 
 func (r *mutationResolver) CreateTenant(ctx context.Context, input model.CreateTenantInput) (*model.CreateTenantPayload, error) {
@@ -312,6 +358,7 @@ func (r *mutationResolver) UpdateAutoClaimPolicySettings(ctx context.Context, in
 		ReclaimInactiveAfterDays: license.Update[*int]{Set: input.ReclaimInactiveAfterDays.IsSet(), Value: input.ReclaimInactiveAfterDays.Value()},
 		ReleaseSupersededLicenses: license.Update[bool]{Set: input.ReleaseSupersededLicenses != nil,
 			Value: deref(input.ReleaseSupersededLicenses)},
+		ApprovalRequired: license.Update[bool]{Set: input.ApprovalRequired != nil, Value: deref(input.ApprovalRequired)},
 	}
 	if input.ExpectedVersion != nil {
 		v := int64(*input.ExpectedVersion)
@@ -320,6 +367,18 @@ func (r *mutationResolver) UpdateAutoClaimPolicySettings(ctx context.Context, in
 	return r.Service.UpdatePolicy(ctx, input.PolicyID, func(p *license.Policy, _ license.SKULookup) error {
 		return p.ApplySettings(settings)
 	})
+}
+
+func (r *mutationResolver) ApproveLicenseRequest(ctx context.Context, requestID string) (*license.LicenseRequest, error) {
+	return r.Service.ApproveRequest(ctx, requestID)
+}
+
+func (r *mutationResolver) DenyLicenseRequest(ctx context.Context, requestID string, message *string) (*license.LicenseRequest, error) {
+	msg, err := optional("message", message)
+	if err != nil {
+		return nil, err
+	}
+	return r.Service.DenyRequest(ctx, requestID, msg)
 }
 
 func (r *mutationResolver) RemoveFromWaitlist(ctx context.Context, policyID string, userID string) (*license.Policy, error) {
@@ -410,6 +469,14 @@ func (r *policyEventResolver) UserID(ctx context.Context, obj *license.ChangeEve
 
 func (r *policyEventResolver) LowLicenseThreshold(ctx context.Context, obj *license.ChangeEvent) (*int, error) {
 	return obj.Threshold, nil
+}
+
+func (r *policyEventResolver) RequestID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {
+	return nonEmpty(obj.RequestID), nil
+}
+
+func (r *policyEventResolver) Request(ctx context.Context, obj *license.ChangeEvent) (*license.LicenseRequest, error) {
+	return r.optionalRequest(ctx, obj.RequestID)
 }
 
 func (r *policyReportResolver) PolicyName(ctx context.Context, obj *license.PolicyReport) (string, error) {
@@ -566,6 +633,10 @@ func (r *tenantResolver) AuditLog(ctx context.Context, obj *license.Tenant, firs
 	return auditConnection(page), nil
 }
 
+func (r *tenantResolver) LicenseRequests(ctx context.Context, obj *license.Tenant, status *license.RequestStatus, first *int, after *string) (*model.LicenseRequestConnection, error) {
+	return r.licenseRequests(ctx, obj.ID, license.RequestQuery{Status: deref(status), First: pageSize(first), After: deref(after)})
+}
+
 func (r *userResolver) Licenses(ctx context.Context, obj *license.User) ([]*license.License, error) {
 	return r.Service.Licenses(ctx, obj.TenantID, obj.ID)
 }
@@ -591,6 +662,8 @@ func (r *Resolver) ClaimedUser() graph.ClaimedUserResolver { return &claimedUser
 func (r *Resolver) Coverage() graph.CoverageResolver { return &coverageResolver{r} }
 
 func (r *Resolver) License() graph.LicenseResolver { return &licenseResolver{r} }
+
+func (r *Resolver) LicenseRequest() graph.LicenseRequestResolver { return &licenseRequestResolver{r} }
 
 func (r *Resolver) Me() graph.MeResolver { return &meResolver{r} }
 
@@ -623,6 +696,7 @@ type (
 	claimedUserResolver     struct{ *Resolver }
 	coverageResolver        struct{ *Resolver }
 	licenseResolver         struct{ *Resolver }
+	licenseRequestResolver  struct{ *Resolver }
 	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
 	policyEventResolver     struct{ *Resolver }

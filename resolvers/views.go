@@ -200,3 +200,40 @@ func pageInfo(cursors []string, hasNextPage bool) *model.PageInfo {
 	}
 	return p
 }
+
+// licenseRequests reads a page of a tenant's license requests.
+func (r *Resolver) licenseRequests(ctx context.Context, tenantID string, q license.RequestQuery) (*model.LicenseRequestConnection, error) {
+	page, err := r.Service.LicenseRequests(ctx, tenantID, q)
+	if err != nil {
+		return nil, err
+	}
+	return requestConnection(page), nil
+}
+
+// requestConnection builds a Relay connection from a page of license
+// requests.
+func requestConnection(page *license.RequestPage) *model.LicenseRequestConnection {
+	c := &model.LicenseRequestConnection{
+		Edges:      make([]*model.LicenseRequestEdge, len(page.Requests)),
+		Nodes:      page.Requests,
+		TotalCount: page.TotalCount,
+		PageInfo:   pageInfo(page.Cursors, page.HasNextPage),
+	}
+	for i, lr := range page.Requests {
+		c.Edges[i] = &model.LicenseRequestEdge{Cursor: page.Cursors[i], Node: lr}
+	}
+	return c
+}
+
+// optionalRequest returns a license request, or nil when id is empty or
+// the request was dropped.
+func (r *Resolver) optionalRequest(ctx context.Context, id string) (*license.LicenseRequest, error) {
+	if id == "" {
+		return nil, nil
+	}
+	lr, err := r.Service.LicenseRequest(ctx, id)
+	if license.ErrorCode(err) == license.ENOTFOUND {
+		return nil, nil
+	}
+	return lr, err
+}

@@ -28,16 +28,20 @@ type route struct {
 	// once: the keys of the tenant, the app, the policy and its report, and
 	// the products' keys and numbers.
 	tenantKey, appsKey, policyKey, upnsKey, directoryKey, eventsKey, reportKey, claimsKey string
-	waitlistKey, heldKey, workKey                                                         string
+	waitlistKey, heldKey                                                                  string
 	productKeys                                                                           []string
 	productArgs                                                                           []any
+	// The keys of the tenant's license requests (all but the user's bucket).
+	requestsKey, requestsAllKey, requestsPendingKey, requestsDueKey, workKey string
 }
 
 // withKeys fills in the keys and arguments of a route of tenant k.
 func (rt route) withKeys(k keys) route {
 	rt.tenantKey, rt.appsKey, rt.policyKey, rt.upnsKey = k.tenant(), k.appPolicies(), k.policy(rt.policyN), k.upns()
 	rt.directoryKey, rt.eventsKey, rt.reportKey, rt.claimsKey = k.directory(), k.events(), k.report(rt.policyN), k.claims(rt.policyN)
-	rt.waitlistKey, rt.heldKey, rt.workKey = k.waitlist(rt.policyN), k.held(rt.policyN), k.work()
+	rt.waitlistKey, rt.heldKey = k.waitlist(rt.policyN), k.held(rt.policyN)
+	rt.requestsKey, rt.requestsAllKey, rt.requestsPendingKey = k.requests(), k.requestIndex(""), k.requestIndex(license.RequestPending)
+	rt.requestsDueKey, rt.workKey = k.requestsDue(), k.work()
 	rt.productKeys, rt.productArgs = make([]string, len(rt.products)), make([]any, len(rt.products))
 	for i, pn := range rt.products {
 		rt.productKeys[i], rt.productArgs[i] = k.product(pn), pn
@@ -134,16 +138,17 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 			s.routes.put(r.TenantID, r.AppID, rt)
 		}
 		b := userBucket(r.UserID)
-		keys := make([]string, 0, 16+len(rt.products))
+		keys := make([]string, 0, 21+len(rt.products))
 		keys = append(keys, rt.tenantKey, rt.appsKey, rt.policyKey, k.profiles(b), rt.upnsKey, rt.directoryKey,
 			k.licenseBucket(b), k.idem(day, field), k.idem(day-1, field), k.denials(day),
-			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey, rt.workKey)
+			rt.eventsKey, rt.reportKey, rt.claimsKey, rt.waitlistKey, rt.heldKey,
+			rt.requestsKey, rt.requestsAllKey, rt.requestsPendingKey, rt.requestsDueKey, k.userRequests(b), rt.workKey)
 		keys = append(keys, rt.productKeys...)
 		args := make([]any, 0, 17+len(rt.products))
 		args = append(args, r.UserID, r.AppID, string(r.Trigger), rt.policyN, day, field.text, request,
 			r.UserPrincipalName, strings.ToLower(r.UserPrincipalName), strings.TrimSpace(r.DisplayName), covering,
 			idemBucketTTL, reportWindowMS, ms(now), ms(now.Add(-license.WaitlistExpiry)), slices.Index(license.AllTriggers, r.Trigger),
-			s.supersedes[r.AppID], fillGrace.Milliseconds())
+			s.supersedes[r.AppID], fillGrace.Milliseconds(), requestExpiryMS)
 		args = append(args, rt.productArgs...)
 		raw, err := s.runScriptOn(ctx, s.claims, claimScript, on, keys, args...)
 		if err != nil {
@@ -200,6 +205,9 @@ type claimReply struct {
 	// Released are the licenses the claim gave back (a user's license
 	// list, see encodeLicenses).
 	Released string
+	// The license request made or found, and its record (PENDING_APPROVAL).
+	Request       int64
+	RequestRecord string
 }
 
 // readClaimReply reads the claim script's answer by name.
@@ -247,6 +255,10 @@ func readClaimReply(text string) (claimReply, error) {
 			r.Position = int(num(name, v))
 		case "released":
 			r.Released = v
+		case "request":
+			r.Request = num(name, v)
+		case "record":
+			r.RequestRecord = v
 		}
 	})
 	if err == nil && bad != "" {
@@ -257,6 +269,10 @@ func readClaimReply(text string) (claimReply, error) {
 
 // reportWindowMS is the report window (ms), as the claim script takes it.
 var reportWindowMS = license.ReportWindow.Milliseconds()
+
+// requestExpiryMS is how long a license request waits for a decision (ms),
+// as scripts take it.
+var requestExpiryMS = license.RequestExpiry.Milliseconds()
 
 // idemBucketTTL keeps a day's idempotency bucket (ms) until a key first used
 // at its last moment has been remembered for the whole IdempotencyWindow.
@@ -326,6 +342,18 @@ func (s *Store) claimResult(r license.ClaimRequest, reply claimReply) (*license.
 		}
 		if reply.Policy != 0 {
 			res.Event.PolicyID = license.PolicyID(r.TenantID, reply.Policy)
+		}
+	}
+	if reply.Request != 0 {
+		rec, err := decodeRequest(reply.RequestRecord, "license request "+itoa(reply.Request))
+		if err != nil {
+			return nil, err
+		}
+		if res.Request, err = s.licenseRequest(r.TenantID, reply.Request, rec); err != nil {
+			return nil, err
+		}
+		if res.Event != nil {
+			res.Event.RequestID = res.Request.ID
 		}
 	}
 	return res, nil

@@ -725,6 +725,50 @@ func everyOperation(t *testing.T, s *store.Store, id string) {
 	if _, err := s.Report(ctx, id, 30); err != nil {
 		t.Fatal(err)
 	}
+	// Approval: requests made, one approved, one denied, one expired and
+	// swept, the lists read.
+	if _, err := s.UpdatePolicy(ctx, pol.ID, func(p *license.Policy, _ license.SKULookup) error {
+		return p.ApplySettings(license.PolicySettings{ApprovalRequired: license.Update[bool]{Set: true, Value: true}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var requests []string
+	for _, u := range []string{"asker1", "asker2", "asker3"} {
+		res, err := s.Claim(ctx, license.ClaimRequest{TenantID: id, UserID: u, AppID: "POWER_AUTOMATE", Trigger: license.TriggerTriggerPremiumFlow})
+		if err != nil || res.Outcome != license.PendingApproval {
+			t.Fatalf("claim for %s: %+v, %v; want PENDING_APPROVAL", u, res, err)
+		}
+		requests = append(requests, res.Request.ID)
+	}
+	if _, err := s.ApproveRequest(ctx, requests[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DenyRequest(ctx, requests[1], "no"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LicenseRequests(ctx, id, license.RequestQuery{Status: license.RequestPending, First: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LicenseRequests(ctx, id, license.RequestQuery{UserID: "asker3", First: 10}); err != nil {
+		t.Fatal(err)
+	}
+	now := s.Now
+	defer func() { s.Now = now }()
+	for _, tt := range []struct {
+		later   time.Duration
+		expired int
+		left    int
+	}{{license.RequestExpiry + time.Hour, 1, 3}, {license.RequestExpiry + license.RequestRetention + time.Hour, 0, 0}} {
+		s.Now = func() time.Time { return now().Add(tt.later) }
+		if err := s.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.LicenseRequests(ctx, id, license.RequestQuery{First: 10})
+		expired, _ := s.LicenseRequests(ctx, id, license.RequestQuery{Status: license.RequestExpired, First: 10})
+		if err != nil || page.TotalCount != tt.left || expired.TotalCount != tt.expired {
+			t.Fatalf("requests %v on: %+v (%d expired), %v; want %d, %d expired", tt.later, page, expired.TotalCount, err, tt.left, tt.expired)
+		}
+	}
 }
 
 // TestClusterReshardUnderLoad moves the slot of a busy tenant to another

@@ -13,12 +13,14 @@ import (
 // An event is an entry of a tenant's stream (see keys.events); its id is
 // its time (ms) and a sequence. A claim decision has the fields, in this
 // order, kind (claim), policy and product (numbers, 0 when none), user, app,
-// trigger, outcome, reason ('' unless denied) and available (licenses
-// available across the policy's products after the claim). An admin change
+// trigger, outcome, reason ('' unless denied), available (licenses
+// available across the policy's products after the claim) and, for a
+// decision about a license request, request (its number). An admin change
 // has kind (a license.ChangeKind) and those of policy, product, user, enabled
 // (0/1), order (the policy's product numbers, "n,n"), version, total,
-// assigned, actor (who made it), roles (the actor's, "R,R") and threshold (a
-// product's low-license threshold) that it sets, in that order. The Lua twins are event_encode and
+// assigned, actor (who made it), roles (the actor's, "R,R"), threshold (a
+// product's low-license threshold) and request (a license request's
+// number) that it sets, in that order. The Lua twins are event_encode and
 // event_decode of lua/lib/codec.lua; scripts append events with emit
 // (lua/lib/events.lua).
 
@@ -28,9 +30,13 @@ const claimKind = "claim"
 // encodeEvent writes an event's fields and values, in order.
 func encodeEvent(ev license.Event) []string {
 	if c := ev.Claim; c != nil {
-		return []string{"kind", claimKind, "policy", itoa(objectNumber(c.PolicyID)), "user", c.UserID, "app", c.AppID,
+		fields := []string{"kind", claimKind, "policy", itoa(objectNumber(c.PolicyID)), "user", c.UserID, "app", c.AppID,
 			"product", itoa(objectNumber(c.ProductID)), "trigger", string(c.Trigger), "outcome", string(c.Outcome),
 			"reason", string(c.Reason), "available", strconv.Itoa(c.AvailableAfter)}
+		if c.RequestID != "" {
+			fields = append(fields, "request", itoa(objectNumber(c.RequestID)))
+		}
+		return fields
 	}
 	c := ev.Change
 	fields := []string{"kind", string(c.Kind)}
@@ -68,6 +74,9 @@ func encodeEvent(ev license.Event) []string {
 	if c.Threshold != nil {
 		add("threshold", strconv.Itoa(*c.Threshold))
 	}
+	if c.RequestID != "" {
+		add("request", itoa(objectNumber(c.RequestID)))
+	}
 	return fields
 }
 
@@ -84,15 +93,19 @@ func decodeEvent(tenantID string, m redis.XMessage) license.Event {
 	if n := num("product"); n > 0 {
 		productID = license.ProductID(tenantID, n)
 	}
+	requestID := ""
+	if n := num("request"); n > 0 {
+		requestID = license.RequestID(tenantID, n)
+	}
 	if f("kind") == claimKind {
 		return license.Event{Claim: &license.ClaimEvent{
 			ID: m.ID, TenantID: tenantID, PolicyID: policyID, UserID: f("user"), AppID: f("app"),
 			ProductID: productID, Trigger: license.Trigger(f("trigger")), Outcome: license.Outcome(f("outcome")),
-			Reason: license.Reason(f("reason")), At: at, AvailableAfter: int(num("available")),
+			Reason: license.Reason(f("reason")), At: at, AvailableAfter: int(num("available")), RequestID: requestID,
 		}}
 	}
 	c := &license.ChangeEvent{ID: m.ID, TenantID: tenantID, Kind: license.ChangeKind(f("kind")), At: at,
-		PolicyID: policyID, ProductID: productID, UserID: f("user"), Version: num("version")}
+		PolicyID: policyID, ProductID: productID, UserID: f("user"), Version: num("version"), RequestID: requestID}
 	if v := f("enabled"); v != "" {
 		b := v == "1"
 		c.Enabled = &b
@@ -117,10 +130,13 @@ func decodeEvent(tenantID string, m redis.XMessage) license.Event {
 	return license.Event{Change: c}
 }
 
-// objectNumber returns the number at the end of a product or policy id, 0
-// for "".
+// objectNumber returns the number at the end of a product, policy or
+// license request id, 0 for "".
 func objectNumber(id string) int64 {
 	if _, n, err := license.ParseProductID(id); err == nil {
+		return n
+	}
+	if _, n, err := license.ParseRequestID(id); err == nil {
 		return n
 	}
 	_, n, _ := license.ParsePolicyID(id)

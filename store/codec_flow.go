@@ -75,18 +75,25 @@ const (
 	workFill     = "f" // a waitlist fill a call left unfinished
 	workSweep    = "s" // a policy's next reclaim sweep
 	workWaitlist = "w" // a waitlist that is on (never due)
+	workApproval = "a" // a policy that requires approval (never due)
+	workRequests = "r" // the sweep of the tenant's license requests (of policy 0: of none)
 	workRelease  = "p" // licenses of a product given back (superseded), for the waitlists they feed
 )
 
-// workMember names a kind of background work of policy n (of product n
-// for workRelease).
+// workMember names a kind of background work of policy n (0 for the
+// tenant's license requests; of product n for workRelease).
 func workMember(kind string, n int64) string { return kind + ":" + itoa(n) }
 
 // decodeWorkMember reads a member of a tenant's background work.
 func decodeWorkMember(m string) (kind string, n int64, ok bool) {
 	kind, num, found := strings.Cut(m, ":")
 	n, isNumber := decimal(num)
-	if !found || !isNumber || n == 0 || (kind != workFill && kind != workSweep && kind != workWaitlist && kind != workRelease) {
+	switch {
+	case !found || !isNumber:
+		return "", 0, false
+	case kind == workRequests && n == 0:
+		return kind, n, true
+	case n == 0 || (kind != workFill && kind != workSweep && kind != workWaitlist && kind != workApproval && kind != workRelease):
 		return "", 0, false
 	}
 	return kind, n, true

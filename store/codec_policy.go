@@ -11,7 +11,7 @@ import (
 // (0/1), auto (0/1, preconfigured), created and updated (ms), version (bumped
 // by every change), claimed (licenses claimed under it still held),
 // waitlist (0/1; absent: 0), reclaim (the reclaim period in days; absent or
-// 0: off), supersede (0/1, release superseded licenses; absent: 0), deleted (ms; only on a deleted policy, kept for reports) and
+// 0: off), supersede (0/1, release superseded licenses; absent: 0), approval (0/1, approval required; absent: 0), deleted (ms; only on a deleted policy, kept for reports) and
 // products, its products in claim order:
 //
 //	<product number>=<plan id>,<plan id>;<product number>=;...
@@ -80,6 +80,7 @@ func decodePolicy(tenantID string, n int64, h map[string]string) (*license.Polic
 		ClaimedLicenses: int(intField(h, "claimed")), CreatedAt: fromMS(intField(h, "created")), UpdatedAt: fromMS(intField(h, "updated")),
 		WaitlistEnabled: h["waitlist"] == "1", ReclaimInactiveAfterDays: int(intField(h, "reclaim")),
 		ReleaseSupersededLicenses: h["supersede"] == "1",
+		ApprovalRequired:          h["approval"] == "1",
 	}
 	if h["deleted"] != "" {
 		p.DeletedAt = fromMS(intField(h, "deleted"))

@@ -513,14 +513,18 @@ func TestHeldAndWorkMembersRoundTrip(t *testing.T) {
 				t.Fatalf("DecodeHeldMember(%q) = %d, %q, %v; want %d, %q", again, n, u, ok, tt.product, tt.user)
 			}
 		}
-		for _, kind := range []string{store.WorkFill, store.WorkSweep, store.WorkWaitlist, store.WorkRelease} {
-			m := store.WorkMember(kind, 7)
+		for _, kind := range []string{store.WorkFill, store.WorkSweep, store.WorkWaitlist, store.WorkApproval, store.WorkRequests, store.WorkRelease} {
+			n := int64(7)
+			if kind == store.WorkRequests {
+				n = 0 // the tenant's, of no one policy
+			}
+			m := store.WorkMember(kind, n)
 			again := luaText(t, b, "--@include lib/codec.lua\nreturn work_encode(work_decode(ARGV[1]))", m)
 			if again != m {
 				t.Fatalf("Lua wrote back %q; Go wrote %q", again, m)
 			}
-			if k, n, ok := store.DecodeWorkMember(again); !ok || k != kind || n != 7 {
-				t.Fatalf("DecodeWorkMember(%q) = %q, %d, %v; want %q, 7", again, k, n, ok, kind)
+			if k, got, ok := store.DecodeWorkMember(again); !ok || k != kind || got != n {
+				t.Fatalf("DecodeWorkMember(%q) = %q, %d, %v; want %q, %d", again, k, got, ok, kind, n)
 			}
 		}
 		for _, m := range []string{"", "u1", "0:u1", "x:u1", "1:", "01:u"} {
@@ -531,7 +535,7 @@ func TestHeldAndWorkMembersRoundTrip(t *testing.T) {
 				t.Errorf("Go read the index member %q", m)
 			}
 		}
-		for _, m := range []string{"", "f", "f:0", "x:1", "f:01", "s:1:2"} {
+		for _, m := range []string{"", "f", "f:0", "x:1", "f:01", "s:1:2", "a:0", "r:1", "r:00"} {
 			if got := luaText(t, b, "--@include lib/codec.lua\nif work_decode(ARGV[1]) then return 'read' end\nreturn 'malformed'", m); got != "malformed" {
 				t.Errorf("Lua read the work member %q", m)
 			}
@@ -599,6 +603,12 @@ func TestEventRoundTrip(t *testing.T) {
 			Trigger: cloudFlow, Outcome: license.Queued}}},
 		{"WithActor", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeSetting, Enabled: &on,
 			Actor: &license.Actor{Subject: "adele@contoso", Roles: []string{"GLOBAL_ADMIN", "OPERATOR"}}}}},
+		{"PendingApproval", license.Event{Claim: &license.ClaimEvent{TenantID: "rt", PolicyID: "rt:policy:1", UserID: "u5", AppID: "POWER_AUTOMATE",
+			Trigger: cloudFlow, Outcome: license.PendingApproval, AvailableAfter: 3, RequestID: "rt:request:12"}}},
+		{"RequestApproved", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeRequestApproved, PolicyID: "rt:policy:1",
+			UserID: "u5", RequestID: "rt:request:12", Actor: &license.Actor{Subject: "lee", Roles: []string{"LICENSE_ADMIN"}}}}},
+		{"RequestExpired", license.Event{Change: &license.ChangeEvent{TenantID: "rt", Kind: license.ChangeRequestExpired, PolicyID: "rt:policy:2",
+			UserID: "u6", RequestID: "rt:request:1"}}},
 	}
 	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
 		stream := b.Prefix + "{t:rt}:events"
@@ -736,6 +746,80 @@ return log_claim(KEYS[1], ARGV[1], claim_row_decode({unpack(ARGV, 2)}), tonumber
 		for _, bad := range [][]any{{"user", "u", "product", "1"}, {"product", "1", "user", "u", "trigger", "X"}} {
 			if got := luaText(t, b, src, bad...); got != "malformed" {
 				t.Errorf("Lua read %v; want it malformed", bad)
+			}
+		}
+	})
+}
+
+func TestLicenseRequestRoundTrip(t *testing.T) {
+	cat := license.BuiltinCatalog()
+	claimed := store.EncodeLicense(&license.License{Source: license.SourceAutoClaim, AssignedAt: msTime(1764147600500),
+		DisabledServicePlanIDs: []string{planExchange}}, 3, flowSKU)
+	tests := []struct {
+		name string
+		r    store.RequestRecord
+	}{
+		{"Pending", store.RequestRecord{Status: license.RequestPending, Policy: 3, User: "5f1c9e2a-7b44-4d1e-9a0c-3e8f2b6d1a77",
+			App: powerAutomate, Trigger: cloudFlow, RequestedMS: 1764147600123}},
+		{"ApprovedClaimed", store.RequestRecord{Status: license.RequestApproved, Policy: 3, User: "u.1@x", App: powerAutomate,
+			Trigger: cloudFlow, RequestedMS: 1764147600123, DecidedMS: 1764147600500, Outcome: license.Claimed, Product: 2,
+			Roles: []string{"GLOBAL_ADMIN", "LICENSE_ADMIN"}, License: claimed, Actor: "adele"}},
+		{"ApprovedDenied", store.RequestRecord{Status: license.RequestApproved, Policy: 1, User: "u2", App: powerApps,
+			Trigger: license.TriggerLaunchPremiumApp, RequestedMS: 1, DecidedMS: 2, Outcome: license.Denied,
+			Reason: license.ReasonNoLicenses, Roles: []string{"LICENSE_ADMIN"}, Actor: "lee|with|bars"}},
+		{"DeniedWithFreeText", store.RequestRecord{Status: license.RequestDenied, Policy: 9, User: "u3", App: powerAutomate,
+			Trigger: cloudFlow, RequestedMS: 5, DecidedMS: 6, Roles: []string{"GLOBAL_ADMIN"}, Actor: "ad\u00e8le|1|2",
+			Message: "Not this quarter | 12|3| — ask again in April; «merci» 新しい"}},
+		{"Expired", store.RequestRecord{Status: license.RequestExpired, Policy: 2, User: "u4", App: powerAutomate,
+			Trigger: cloudFlow, RequestedMS: 7, DecidedMS: 7 + license.RequestExpiry.Milliseconds()}},
+	}
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				rec := store.EncodeRequest(tt.r)
+				again := luaText(t, b, "--@include lib/codec.lua\nreturn request_encode(request_decode(ARGV[1]))", rec)
+				if again != rec {
+					t.Fatalf("Lua wrote back %q; Go wrote %q", again, rec)
+				}
+				got, err := store.DecodeRequest(again)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantSame(t, "Go read back", got, tt.r)
+				// What Lua reads of each field.
+				fields := luaStrings(t, b, `--@include lib/codec.lua
+local r = request_decode(ARGV[1])
+return {r.status, r.policy, r.user, r.actor, r.message, r.license}`, rec)
+				wantSame(t, "Lua read", fields, []string{store.RequestStatusLetter(tt.r.Status), strconv.FormatInt(tt.r.Policy, 10), tt.r.User,
+					tt.r.Actor, tt.r.Message, tt.r.License})
+				if tt.r.License != "" {
+					l, err := store.DecodeLicense(cat, "rt", tt.r.User, tt.r.Product, tt.r.License)
+					if err != nil || l.SKU == nil || l.SKU.SkuPartNumber != flowSKU {
+						t.Fatalf("the request's license: %+v, %v", l, err)
+					}
+				}
+			})
+		}
+		pending := store.EncodeRequest(tests[0].r)
+		wantMalformed(t, b, "request_decode", func(s string) error { _, err := store.DecodeRequest(s); return err },
+			"", "P|3|u|APP|T|1|2|||0||0|0|", // pending, yet decided
+			"A|3|u|APP|T|1||||0||0|0|", // decided, yet no time
+			"X|3|u|APP|T|1||||0||0|0|",
+			"P|0|u|APP|T|1||||0||0|0|",
+			"P|3||APP|T|1||||0||0|0|",
+			"P|3|u|APP|T|1||||0||5|0|abc", // the texts are shorter than their lengths
+			"P|3|u|APP|T|x||||0||0|0|",
+			pending[:len(pending)-2])
+		numbers := store.EncodeRequestNumbers([]int64{1, 12, 300})
+		if again := luaText(t, b, "--@include lib/codec.lua\nreturn list_encode(list_decode(ARGV[1]))", numbers); again != numbers || numbers != "1,12,300" {
+			t.Fatalf("a user's requests: Go wrote %q, Lua wrote back %q", numbers, again)
+		}
+		if got, err := store.DecodeRequestNumbers(numbers); err != nil || fmt.Sprint(got) != "[1 12 300]" {
+			t.Fatalf("DecodeRequestNumbers(%q) = %v, %v", numbers, got, err)
+		}
+		for _, bad := range []string{"1,,2", "0", "a", "1,02"} {
+			if _, err := store.DecodeRequestNumbers(bad); license.ErrorCode(err) != license.EINTERNAL {
+				t.Errorf("DecodeRequestNumbers(%q): %v; want EINTERNAL", bad, err)
 			}
 		}
 	})

@@ -245,7 +245,60 @@ const (
 	WorkSweep    = workSweep
 	WorkRelease  = workRelease
 	WorkWaitlist = workWaitlist
+	WorkApproval = workApproval
+	WorkRequests = workRequests
 )
+
+// RequestRecord is a license request's record, times in ms (DecidedMS 0:
+// none).
+type RequestRecord struct {
+	Status                 license.RequestStatus
+	Policy                 int64
+	User, App              string
+	Trigger                license.Trigger
+	RequestedMS, DecidedMS int64
+	Outcome                license.Outcome
+	Reason                 license.Reason
+	Product                int64
+	Roles                  []string
+	License, Actor         string
+	Message                string
+}
+
+// EncodeRequest is encodeRequest.
+func EncodeRequest(r RequestRecord) string {
+	rec := requestRecord{status: r.Status, policy: r.Policy, user: r.User, app: r.App, trigger: r.Trigger,
+		requested: fromMS(r.RequestedMS), outcome: r.Outcome, reason: r.Reason, product: r.Product, roles: r.Roles,
+		license: r.License, actor: r.Actor, message: r.Message}
+	if r.DecidedMS != 0 {
+		rec.decided = fromMS(r.DecidedMS)
+	}
+	return encodeRequest(rec)
+}
+
+// DecodeRequest is decodeRequest.
+func DecodeRequest(s string) (RequestRecord, error) {
+	r, err := decodeRequest(s, "a test's request")
+	out := RequestRecord{Status: r.status, Policy: r.policy, User: r.user, App: r.app, Trigger: r.trigger,
+		RequestedMS: ms(r.requested), Outcome: r.outcome, Reason: r.reason, Product: r.product, Roles: r.roles,
+		License: r.license, Actor: r.actor, Message: r.message}
+	if !r.decided.IsZero() {
+		out.DecidedMS = ms(r.decided)
+	}
+	if err != nil {
+		return RequestRecord{}, err
+	}
+	return out, nil
+}
+
+// RequestStatusLetter is the letter a record keeps a status as.
+func RequestStatusLetter(s license.RequestStatus) string { return requestStatusLetters[s] }
+
+// EncodeRequestNumbers is encodeRequestNumbers.
+var EncodeRequestNumbers = encodeRequestNumbers
+
+// DecodeRequestNumbers is decodeRequestNumbers.
+func DecodeRequestNumbers(s string) ([]int64, error) { return decodeRequestNumbers(s, "a test's user") }
 
 // DenialCountField is denialCountField.
 var DenialCountField = denialCountField

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 // failures it may answer.
 type subject struct {
 	tenantID, userID, productID, policyID string
+	requestID                             string
 	upn                                   string // a user principal name asked for
 	sku                                   string // a skuPartNumber asked for
 	app                                   string // an app's display name
@@ -72,6 +74,15 @@ var scriptFailures = map[string]func(on subject, arg string) error{
 	},
 	"IDEM_MISMATCH": func(on subject, _ string) error {
 		return license.OnField("idempotencyKey", license.Errorf(license.EINVALID, "Idempotency key %q was used within the last 24 hours for a different claim; use a new key for a new claim.", on.idemKey))
+	},
+	"NO_REQUEST": func(on subject, _ string) error { return notFoundRequest(on.requestID) },
+	"NOT_PENDING": func(on subject, letter string) error {
+		for status, l := range requestStatusLetters {
+			if l == letter {
+				return notPending(on.requestID, status)
+			}
+		}
+		return license.Internal(fmt.Errorf("license request %s: not pending, in status %q", on.requestID, letter))
 	},
 	"STALE": func(subject, string) error { return errStale },
 }
@@ -174,6 +185,24 @@ func notFoundProduct(id string) error {
 
 func notFoundPolicy(id string) error {
 	return license.Errorf(license.ENOTFOUND, "Policy %q was not found.", id)
+}
+
+func notFoundRequest(id string) error {
+	return license.Errorf(license.ENOTFOUND, "License request %q was not found.", id)
+}
+
+// notPending is the conflict of deciding a request that is not pending.
+func notPending(id string, status license.RequestStatus) error {
+	var why string
+	switch status {
+	case license.RequestApproved:
+		why = "was approved already"
+	case license.RequestDenied:
+		why = "was denied already"
+	default:
+		why = fmt.Sprintf("expired: no one decided it within %d days; the user's next claim makes a new request", int(license.RequestExpiry.Hours()/24))
+	}
+	return license.OnField("requestId", license.Errorf(license.ECONFLICT, "License request %q %s; only a pending request can be approved or denied.", id, why))
 }
 
 // number reads a non-negative decimal number that a script wrote; 0 for

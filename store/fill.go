@@ -338,6 +338,21 @@ func (s *Store) feedReleased(ctx context.Context, tenantID string, released []*l
 	}
 }
 
+// feedReleasedRecords is feedReleased of the licenses a script gave back,
+// as its reply lists them (see encodeLicenses).
+func (s *Store) feedReleasedRecords(ctx context.Context, tenantID, userID, released string) {
+	held, err := decodeLicenses(userID, released)
+	if err != nil {
+		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the workers", "tenant", tenantID, "err", err)
+		return
+	}
+	ls := make([]*license.License, len(held))
+	for i, h := range held {
+		ls[i] = &license.License{ProductID: license.ProductID(tenantID, h.product)}
+	}
+	s.feedReleased(ctx, tenantID, ls)
+}
+
 // finishRelease fills, from the head of each, the waitlists that licenses
 // of product n given back feed, and takes their mark off the tenant's work.
 func (s *Store) finishRelease(ctx context.Context, tenantID string, n int64) error {

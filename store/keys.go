@@ -62,6 +62,31 @@ func (k keys) work() string { return k.p + "work" }
 // holder's token, set with NX and an expiry).
 func (k keys) lease(what string) string { return k.p + "lease:" + what }
 
+// requests holds a tenant's license requests: request number -> request
+// record (codec_request.go).
+func (k keys) requests() string { return k.p + "rq" }
+
+// requestIndex is an index of a tenant's license requests: zset of request
+// numbers, each scored by its number (the order they were made). status
+// "" indexes them all, a license.RequestStatus those that were recorded in
+// it (a pending request past its expiry stays among the PENDING until the
+// sweep records it EXPIRED).
+func (k keys) requestIndex(status license.RequestStatus) string {
+	if status == "" {
+		return k.p + "rq:all"
+	}
+	return k.p + "rq:" + string(status)
+}
+
+// requestsDue: zset of request numbers scored by when each is next due for
+// the sweep (ms, the store's clock): a pending request at its expiry, a
+// decided or expired one when it is to be dropped.
+func (k keys) requestsDue() string { return k.p + "rq:due" }
+
+// userRequests is a bucket of users' license requests: user id -> the
+// numbers of the user's requests (codec_request.go).
+func (k keys) userRequests(bucket int64) string { return k.p + "rqu:" + itoa(bucket) }
+
 // A tenant's users are spread over userBuckets hashes by a hash of their id,
 // so that each bucket stays small enough for Redis's compact encoding
 // (listpack, up to 128 entries) until a tenant has about 130,000 users.

@@ -149,7 +149,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		if p.WaitlistEnabled && p.Enabled {
 			fed = []*license.Policy{p}
 		}
-		if p.WaitlistEnabled || p.ReclaimInactiveAfterDays > 0 {
+		if needsWorker(p) {
 			if err := s.registerFlow(ctx, tenantID); err != nil {
 				return nil, err
 			}
@@ -168,14 +168,14 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 				}
 			},
 			p.Version, p.Name, boolArg(p.Enabled), ms(now), encodePolicyProducts(p.Products), n, eventWindow, entry, retention,
-			boolArg(p.WaitlistEnabled), p.ReclaimInactiveAfterDays, len(p.Products), boolArg(p.ReleaseSupersededLicenses))
+			boolArg(p.WaitlistEnabled), p.ReclaimInactiveAfterDays, len(p.Products), boolArg(p.ReleaseSupersededLicenses), boolArg(p.ApprovalRequired))
 		if errors.Is(err, errStale) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if p.WaitlistEnabled || p.ReclaimInactiveAfterDays > 0 {
+		if needsWorker(p) {
 			// Again after the change, in case a worker took the tenant off
 			// the list in between (work.go).
 			if err := s.registerFlow(ctx, tenantID); err != nil {
@@ -207,6 +207,12 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 	app, _ := reply.(string)
 	s.routes.forget(tenantID, app)
 	return nil
+}
+
+// needsWorker says whether a policy gives its tenant background work: a
+// waitlist to fill, reclaim sweeps, license requests to expire.
+func needsWorker(p *license.Policy) bool {
+	return p.WaitlistEnabled || p.ReclaimInactiveAfterDays > 0 || p.ApprovalRequired
 }
 
 // productKeys returns the keys of a policy's products' hashes, in order.

@@ -63,6 +63,9 @@ var (
 	removeWaiterScript   = script("remove_waiter.lua")
 	setThresholdScript   = script("set_threshold.lua")
 	leaseScript          = script("lease.lua")
+	approveRequestScript = script("approve_request.lua")
+	denyRequestScript    = script("deny_request.lua")
+	sweepRequestsScript  = script("sweep_requests.lua")
 )
 
 // allScripts is every script of lua/, in the order of their file names, for

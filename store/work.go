@@ -22,7 +22,12 @@ import (
 //     finishing it takes the mark off), and
 //   - the reclaim sweeps of the policies with a reclaim period
 //     ("s:<policy>", due when the period is set, then every
-//     license.SweepInterval).
+//     license.SweepInterval), and
+//   - the sweep of the tenant's license requests ("r:0", due when the
+//     first request is to expire or to be dropped; requests.go).
+//
+// Waitlists that are on ("w:<policy>") and policies that require approval
+// ("a:<policy>") are never due: they keep their tenant listed.
 //
 // The tenants with background work are listed in one set (flowTenants),
 // which callers add a tenant to before the change that gives it work; a
@@ -96,6 +101,8 @@ func (s *Store) Tick(ctx context.Context) error {
 				errs = append(errs, s.sweep(ctx, tenantID, n))
 			case workRelease:
 				errs = append(errs, s.finishRelease(ctx, tenantID, n))
+			case workRequests:
+				errs = append(errs, s.sweepRequests(ctx, tenantID))
 			}
 		}
 	}

@@ -173,6 +173,26 @@ type InactiveLicenseEdge struct {
 	Node *license.License `json:"node"`
 }
 
+// One page of license requests, oldest first.
+type LicenseRequestConnection struct {
+	// The requests of the page, each with its cursor.
+	Edges []*LicenseRequestEdge `json:"edges"`
+	// The requests of the page.
+	Nodes []*license.LicenseRequest `json:"nodes"`
+	// Whether more pages follow, and the cursors that bound this one.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many requests the list holds in all (with the status filter), not only on this page.
+	TotalCount int `json:"totalCount"`
+}
+
+// A license request of a page, with its cursor.
+type LicenseRequestEdge struct {
+	// Where this request is in the list: pass it as after to continue after it.
+	Cursor string `json:"cursor"`
+	// The request.
+	Node *license.LicenseRequest `json:"node"`
+}
+
 // The caller of a request, as its bearer token describes it.
 type Me struct {
 	// The token's subject: a user id or an app client id.
@@ -185,6 +205,10 @@ type Me struct {
 	Tenant *license.Tenant `json:"tenant,omitempty"`
 	// The caller as a user of its tenant's directory, with its licenses; null if the directory has no such user.
 	User *license.User `json:"user,omitempty"`
+	// The caller's own license requests (those its claims made under policies
+	// that require approval), oldest first, each as it stands now. Filtered by
+	// status and paged as Tenant.licenseRequests.
+	LicenseRequests *LicenseRequestConnection `json:"licenseRequests"`
 }
 
 // The changes a caller can make. Each returns the changed object (or a payload
@@ -253,6 +277,11 @@ type UpdateAutoClaimPolicySettingsInput struct {
 	ReclaimInactiveAfterDays graphql.Omittable[*int] `json:"reclaimInactiveAfterDays,omitempty"`
 	// True: a license claimed gives back the user's licenses through this policy of products it supersedes (see AutoClaimPolicy.releaseSupersededLicenses); false: it does not. Left out, unchanged.
 	ReleaseSupersededLicenses *bool `json:"releaseSupersededLicenses,omitempty"`
+	// True: claims that would get a license under the policy make license
+	// requests for an admin to approve (PENDING_APPROVAL). False: claims get
+	// licenses at once again; requests still pending stay for an admin to decide,
+	// or expire.
+	ApprovalRequired *bool `json:"approvalRequired,omitempty"`
 	// When given, the policy's version as the caller read it: CONFLICT, and nothing changes, if the policy is at another version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }

@@ -11,9 +11,13 @@
 -- keeps its place otherwise); a claim that finds no license puts its user
 -- at the end (QUEUED; the user is recorded, an event appended); and while a
 -- fill hands licenses out to the users waiting (its mark is in the tenant's
--- work), a claim takes none: its user waits its turn. With the policy's releaseSupersededLicenses on, a license
--- claimed gives back those the user holds through the policy of products
--- the one claimed supersedes (see lib/supersede.lua). A call that changes nothing writes nothing: ALREADY_LICENSED
+-- work), a claim takes none: its user waits its turn. With approval
+-- required, a claim that would get a license under the policy makes a
+-- license request instead (PENDING_APPROVAL; the user is recorded, an event
+-- appended), or finds the user's pending one (and nothing changes). With
+-- the policy's releaseSupersededLicenses on, a license claimed gives back
+-- those the user holds through the policy of products the one claimed
+-- supersedes (see lib/supersede.lua). A call that changes nothing writes nothing: ALREADY_LICENSED
 -- only stamps the license's last use, once per UTC day; a denial records no
 -- user, is counted, and appends an event only the first time that UTC day
 -- for its user, policy (or app) and reason.
@@ -24,8 +28,9 @@
 -- KEYS[10] the denial log of ARGV[5]'s day   KEYS[11] event stream
 -- KEYS[12] report hash of the policy (of policy 0 when none)   KEYS[13] the policy's claims stream
 -- KEYS[14] policy waitlist zset   KEYS[15] policy claimed-licenses index zset
--- KEYS[16] the tenant's work zset (the marks of unfinished fills)
--- KEYS[17..] hashes of the tenant's products that serve the app, as the caller read them
+-- KEYS[16] license requests hash   KEYS[17] index of all requests   KEYS[18] index of pending requests
+-- KEYS[19] requests due for the sweep zset   KEYS[20] the user's requests bucket hash   KEYS[21] the tenant's work zset
+-- KEYS[22..] hashes of the tenant's products that serve the app, as the caller read them
 -- ARGV[1] user id  ARGV[2] app id  ARGV[3] trigger  ARGV[4] the app's policy number as the caller read it (0 = none)
 -- ARGV[5] the UTC day (days since the epoch) the caller took today to be
 -- ARGV[6] idempotency field ('' = no key)  ARGV[7] request digest
@@ -37,13 +42,14 @@
 -- ARGV[16] the trigger's index in license.AllTriggers
 -- ARGV[17] the products that serve the app with those each supersedes (see supersedes_encode)
 -- ARGV[18] how long (ms) a fill this claim leaves is its caller's before a worker's
--- ARGV[19..] product numbers matching KEYS[17..]
+-- ARGV[19] how long a license request waits for a decision (ms)
+-- ARGV[20..] product numbers matching KEYS[22..]
 -- Reply: a JSON object (cjson.encode) whose values are all strings:
 --   kind       'OK'; 'REPLAY' (the stored first answer to the idempotency key);
 --              'STALE' (the app's policy, or a product of it, is not the one
 --              the keys name; nothing else follows); or 'DAY' (Redis's UTC day is
 --              not ARGV[5]: only at follows, to build the keys again)
---   outcome    CLAIMED, ALREADY_LICENSED, DENIED or QUEUED
+--   outcome    CLAIMED, ALREADY_LICENSED, DENIED, QUEUED or PENDING_APPROVAL
 --   reason     the denial reason, or ''
 --   policy     the policy number ('0' when none)
 --   product    the number of the product claimed or held ('0' when none)
@@ -58,19 +64,25 @@
 --   position   the user's place on the waitlist, 1 first (QUEUED only)
 --   released   the licenses the claim gave back, superseded by the one
 --              claimed (see licenses_encode; absent when none)
+--   request, record   the number and the record of the license request
+--              made or found (PENDING_APPROVAL only)
 -- or an error "AC:NO_TENANT", "AC:IDEM_MISMATCH" or "AC:BAD_RECORD:licenses".
 --@include lib/codec.lua
 --@include lib/events.lua
 --@include lib/report.lua
 --@include lib/low.lua
 --@include lib/supersede.lua
+--@include lib/walk.lua
+--@include lib/request.lua
 local tenant_key, app_policies_key, policy_key = KEYS[1], KEYS[2], KEYS[3]
 local profiles_key, upns_key, directory_key, licenses_key = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local idem_today_key, idem_yesterday_key, denials_key = KEYS[8], KEYS[9], KEYS[10]
 local events_key, report_key, claims_key = KEYS[11], KEYS[12], KEYS[13]
 local waitlist_key, held_key = KEYS[14], KEYS[15]
-local work_key = KEYS[16]
-local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 17, 19
+local request_keys = {tenant = KEYS[1], requests = KEYS[16], all = KEYS[17], pending = KEYS[18], due = KEYS[19],
+  mine = KEYS[20], work = KEYS[21]}
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 22, 20
+local work_key = request_keys.work
 
 local user, app, trigger, policy, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem_field, request = ARGV[6], ARGV[7]
@@ -78,6 +90,7 @@ local upn, upn_lower, display_name = ARGV[8], ARGV[9], ARGV[10]
 local idem_ttl, window = ARGV[12], tonumber(ARGV[13])
 local queued_now, waited_too_long = waiter_seq(tonumber(ARGV[14])), waiter_seq(tonumber(ARGV[15]))
 local trigger_index = tonumber(ARGV[16])
+local request_expiry = tonumber(ARGV[19])
 
 local now = now_ms()
 local nowstr = string.format('%d', now)
@@ -156,7 +169,7 @@ if (redis.call('HGET', app_policies_key, app) or '0') ~= policy then
 end
 local state = {}
 if policy ~= '0' then
-  state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist', 'supersede')
+  state = redis.call('HMGET', policy_key, 'enabled', 'products', 'waitlist', 'supersede', 'approval')
 end
 -- products are the policy's products in its order now: {product, plans, key}.
 local products = products_decode(state[2] or '') or {}
@@ -167,22 +180,8 @@ for _, p in ipairs(products) do
   end
 end
 
--- pools[i] caches the counts of products[i] once read.
-local pools = {}
-local function pool(i)
-  if not pools[i] then
-    local v = redis.call('HMGET', products[i].key, 'sku', 'total', 'assigned', 'created', 'low')
-    pools[i] = {sku = v[1], total = tonumber(v[2]), assigned = tonumber(v[3]), created = v[4], low = v[5]}
-  end
-  return pools[i]
-end
-
--- position() is the user's place on the waitlist, 1 first: users who
--- waited too long, not yet dropped, don't count.
-local function position()
-  local gone = redis.call('ZCOUNT', waitlist_key, '-inf', '(' .. waiter_score_encode({seq = waited_too_long, trigger = 0}))
-  return string.format('%d', redis.call('ZRANK', waitlist_key, user) + 1 - gone)
-end
+-- pool(i) is the counts of products[i], read once.
+local pool = walk_pools(products)
 
 local answer = {kind = 'OK', outcome = 'DENIED', reason = '', policy = policy, product = '0', at = nowstr}
 local low -- the low-license alert of the product claimed, if it is to be given
@@ -205,81 +204,66 @@ else
   end
   local filling = waitlist_on and redis.call('ZSCORE', work_key, work_encode('f', policy))
   if waiting and (filling or w.trigger == trigger_index) then
-    answer.outcome, answer.position = 'QUEUED', position()
+    answer.outcome, answer.position = 'QUEUED', waitlist_position(waitlist_key, user, waited_too_long)
     return cjson.encode(answer)
   end
-  local eligible = false
-  for i, p in ipairs(products) do
-    local counts = pool(i)
-    -- A product the user holds already (without the app's plan) can't be claimed twice.
-    if counts.sku and needs[counts.sku] and not find_product(held, p.product) then
-      eligible = true
-      if counts.assigned < counts.total and not filling then
-        counts.assigned = redis.call('HINCRBY', p.key, 'assigned', 1)
-        local record = license_encode({source = 'A', policy = policy, assigned = nowstr, plans = p.plans, sku = counts.sku})
-        held[#held + 1] = {product = p.product, record = record}
-        local sup = {on = state[4], list = ARGV[17], sku = counts.sku,
-          held = held, policy = policy, user = user, key = function(n) return product_keys[n] end,
-          policy_key = policy_key, held_key = held_key, events = events_key, window = window, now = now}
-        local released = release_superseded(sup)
+  if state[5] == '1' and walk_eligible(products, pool, needs, held) then
+    -- Approval required: a license request for an admin, whether or not a
+    -- license is free now; the user's pending one is answered again as it is.
+    answer.outcome = 'PENDING_APPROVAL'
+    answer.request, answer.record = request_pending(request_keys.requests, request_keys.mine, user, policy,
+      tonumber(ARGV[14]) - request_expiry)
+    if answer.request then
+      return cjson.encode(answer)
+    end
+    answer.request, answer.record = request_make(request_keys, {status = 'P', policy = policy, user = user, app = app,
+      trigger = trigger, requested = ARGV[14], decided = '', outcome = '', reason = '', product = '0', roles = '',
+      license = '', actor = '', message = ''}, string.format('%d', tonumber(ARGV[14]) + request_expiry))
+  else
+    local sup = {on = state[4], list = ARGV[17], key = function(n) return product_keys[n] end}
+    local i, claimed, released
+    i, claimed, released, low = walk_claim({products = products, pool = pool, needs = needs, held = held, user = user,
+      policy = policy, trigger = trigger, now = now, window = window, licenses_key = licenses_key,
+      policy_key = policy_key, report_key = report_key, claims_key = claims_key, held_key = held_key,
+      events_key = events_key, filling = filling, supersede = sup})
+    if i then
+      local counts = pool(i)
+      answer.outcome, answer.product, answer.license = 'CLAIMED', products[i].product, claimed
+      answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
+      answer.assigned, answer.created, answer.low = string.format('%d', counts.assigned), counts.created, counts.low or nil
+      if #released > 0 then
         superseded = {sup = sup, released = released}
+        answer.released = licenses_encode(released)
+        -- The licenses given back are the waiting users': the caller fills
+        -- the waitlists they feed, or a worker does after the grace.
+        local due = string.format('%d', tonumber(ARGV[14]) + tonumber(ARGV[18]))
         for _, r in ipairs(released) do
-          for j, q in ipairs(products) do
-            if q.product == r.product and pools[j] then
-              pools[j].assigned = r.assigned
-            end
+          redis.call('ZADD', work_key, due, work_encode('p', r.product))
+          local own = false
+          for _, q in ipairs(products) do
+            own = own or q.product == r.product
+          end
+          if own and waitlist_on and redis.call('EXISTS', waitlist_key) == 1 then
+            redis.call('ZADD', work_key, due, work_encode('f', policy)) -- a claim meanwhile waits its turn
           end
         end
-        if #released > 0 then
-          answer.released = licenses_encode(released)
-          -- The licenses given back are the waiting users': the caller fills
-          -- the waitlists they feed, or a worker does after the grace.
-          local due = string.format('%d', tonumber(ARGV[14]) + tonumber(ARGV[18]))
-          for _, r in ipairs(released) do
-            redis.call('ZADD', work_key, due, work_encode('p', r.product))
-            local own = false
-            for _, q in ipairs(products) do
-              own = own or q.product == r.product
-            end
-            if own and waitlist_on and redis.call('EXISTS', waitlist_key) == 1 then
-              redis.call('ZADD', work_key, due, work_encode('f', policy)) -- a claim meanwhile waits its turn
-            end
-          end
-        end
-        redis.call('HSET', licenses_key, user, licenses_encode(held))
-        redis.call('HINCRBY', policy_key, 'claimed', 1)
-        report_claim(report_key, claims_key, now, window, p.product, user, trigger)
-        redis.call('ZADD', held_key, now, held_encode(p.product, user))
-        answer.outcome, answer.product, answer.license = 'CLAIMED', p.product, record
-        answer.sku, answer.total = counts.sku, string.format('%d', counts.total)
-        answer.assigned, answer.created, answer.low = string.format('%d', counts.assigned), counts.created, counts.low or nil
-        low = {product = p.product, total = counts.total, assigned = counts.assigned,
-          low = counts.low, before = counts.total - counts.assigned + 1}
-        break
       end
+    else
+      answer.reason = claimed
     end
-  end
-  if answer.outcome ~= 'CLAIMED' then
-    answer.reason = eligible and 'NO_LICENSES_AVAILABLE' or 'TRIGGER_NOT_ELIGIBLE'
-  end
-  if answer.reason == 'NO_LICENSES_AVAILABLE' and waiting then
-    answer.outcome, answer.reason, answer.position = 'QUEUED', '', position() -- its place, for the trigger it waits with
-    return cjson.encode(answer)
-  elseif answer.reason == 'NO_LICENSES_AVAILABLE' and waitlist_on then
-    -- The end of the waitlist: after the last user queued, even if the clock went back.
-    local seq = queued_now
-    local last = redis.call('ZREVRANGE', waitlist_key, 0, 0, 'WITHSCORES')
-    local w = last[2] and waiter_score_decode(last[2])
-    if w and w.seq >= seq then
-      seq = w.seq + 1
+    if answer.reason == 'NO_LICENSES_AVAILABLE' and waiting then
+      -- Its place, for the trigger it waits with.
+      answer.outcome, answer.reason = 'QUEUED', ''
+      answer.position = waitlist_position(waitlist_key, user, waited_too_long)
+      return cjson.encode(answer)
+    elseif answer.reason == 'NO_LICENSES_AVAILABLE' and waitlist_on then
+      answer.outcome, answer.reason = 'QUEUED', ''
+      answer.position = waitlist_join(waitlist_key, user, queued_now, waited_too_long, trigger_index)
     end
-    redis.call('ZADD', waitlist_key, waiter_score_encode({seq = seq, trigger = trigger_index}), user)
-    redis.call('ZREMRANGEBYSCORE', waitlist_key, '-inf', '(' .. waiter_score_encode({seq = waited_too_long, trigger = 0}))
-    answer.outcome, answer.reason, answer.position = 'QUEUED', '', position()
   end
 end
 
-if answer.outcome == 'CLAIMED' or answer.outcome == 'QUEUED' then
+if answer.outcome == 'CLAIMED' or answer.outcome == 'QUEUED' or answer.outcome == 'PENDING_APPROVAL' then
   -- A user the tenant has not seen joins its directory.
   if redis.call('ZADD', directory_key, 'NX', 0, user) == 1 then
     local kept_upn = upn
@@ -300,17 +284,10 @@ else
   redis.call('PEXPIRE', denials_key, 2 * DAY_MS)
 end
 
-local available = 0
-for i = 1, #products do
-  local counts = pool(i)
-  if counts.total then
-    available = available + math.max(0, counts.total - counts.assigned)
-  end
-end
-answer.available = string.format('%d', available)
+answer.available = string.format('%d', walk_available(products, pool))
 answer.event = emit(events_key, window, {kind = 'claim', policy = policy, user = user, app = app,
   product = answer.product, trigger = trigger, outcome = answer.outcome, reason = answer.reason,
-  available = answer.available}, now)
+  available = answer.available, request = answer.request}, now)
 if low then
   low_alert(events_key, window, low) -- after the claim that took the product low
 end

@@ -48,7 +48,8 @@ for _, key in ipairs({policy_key, report_key, claims_key}) do
   redis.call('PEXPIRE', key, report_window + DAY_MS)
 end
 redis.call('DEL', waitlist_key, held_key)
-redis.call('ZREM', work_key, work_encode('f', policy), work_encode('s', policy), work_encode('w', policy))
+redis.call('ZREM', work_key, work_encode('f', policy), work_encode('s', policy), work_encode('w', policy),
+  work_encode('a', policy))
 audit(audit_key, retention, entry)
 emit(events_key, window, by({kind = 'POLICY_DELETED', policy = policy}, entry))
 return app

@@ -9,7 +9,8 @@
 -- ARGV[5] encoded products  ARGV[6] policy number  ARGV[7] event window (ms)
 -- ARGV[8] audit entry (see audit_arg; its changes are from the version read)  ARGV[9] audit retention (ms)
 -- ARGV[10] waitlist on (0/1)  ARGV[11] reclaim period (days, 0 off)  ARGV[12] how many products
--- ARGV[13] release superseded licenses (0/1)  ARGV[14] the fill plan (JSON, see fill_waitlists)
+-- ARGV[13] release superseded licenses (0/1)  ARGV[14] approval required (0/1)
+-- ARGV[15] the fill plan (JSON, see fill_waitlists)
 -- Reply: a JSON object of strings: version (the new one), filled, next (see
 -- fill_waitlists); or an error "AC:NO_POLICY", "AC:STALE", "AC:NO_PRODUCT"
 -- or "AC:BAD_PRODUCTS".
@@ -20,7 +21,8 @@ local policy_key, events_key, audit_key, waitlist_key, work_key = KEYS[1], KEYS[
 local product_keys = {unpack(KEYS, 6, 5 + tonumber(ARGV[12]))}
 local version_read, name, enabled, now, encoded, policy, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local entry, retention = audit_arg(ARGV[8]), ARGV[9]
-local waitlist, reclaim, plan = ARGV[10], ARGV[11], cjson.decode(ARGV[14])
+local waitlist, reclaim, plan = ARGV[10], ARGV[11], cjson.decode(ARGV[15])
+local supersede, approval = ARGV[13], ARGV[14]
 
 if redis.call('EXISTS', policy_key) == 0 or redis.call('HEXISTS', policy_key, 'deleted') == 1 then
   return redis.error_reply('AC:NO_POLICY')
@@ -34,8 +36,7 @@ if bad then
 end
 local had_waitlist = redis.call('HGET', policy_key, 'waitlist') == '1'
 redis.call('HSET', policy_key, 'name', name, 'enabled', enabled, 'updated', now, 'products', encoded,
-  'waitlist', waitlist, 'reclaim', reclaim)
-redis.call('HSET', policy_key, 'supersede', ARGV[13])
+  'waitlist', waitlist, 'reclaim', reclaim, 'supersede', supersede, 'approval', approval)
 local version = redis.call('HINCRBY', policy_key, 'version', 1)
 if waitlist == '1' then
   redis.call('ZADD', work_key, '+inf', work_encode('w', policy))
@@ -47,6 +48,13 @@ elseif had_waitlist then
   if dropped > 0 then
     audit_change(entry, 'waitlistedUsers', string.format('%d', dropped), '0')
   end
+end
+-- A policy that requires approval keeps its tenant among those the workers
+-- visit, for the sweep of its license requests.
+if approval == '1' then
+  redis.call('ZADD', work_key, '+inf', work_encode('a', policy))
+else
+  redis.call('ZREM', work_key, work_encode('a', policy))
 end
 if reclaim ~= '0' then
   redis.call('ZADD', work_key, 'NX', now, work_encode('s', policy)) -- the first sweep is due now

@@ -335,7 +335,9 @@ end
 -- A tenant's background work, a member of its work sorted set (scored by
 -- when it is due, ms): "f:<policy number>" a waitlist fill that a call
 -- left unfinished, "s:<policy number>" the policy's next reclaim sweep,
--- "w:<policy number>" (never due) a waitlist that is on, "p:<product
+-- "w:<policy number>" (never due) a waitlist that is on, "a:<policy
+-- number>" (never due) a policy that requires approval, "r:0" the sweep
+-- of the tenant's license requests (of no one policy), and "p:<product
 -- number>" licenses of the product a claim or a fill gave back (superseded),
 -- for the waitlists they feed. Decoded: kind, number (nil when malformed).
 local function work_encode(kind, policy)
@@ -343,18 +345,27 @@ local function work_encode(kind, policy)
 end
 
 local function work_decode(m)
-  return string.match(m, '^([fswp]):([1-9]%d*)$')
+  local kind, policy = string.match(m, '^([fswap]):([1-9]%d*)$')
+  if kind then
+    return kind, policy
+  end
+  if m == 'r:0' then
+    return 'r', '0'
+  end
+  return nil
 end
 
 -- Event stream entry. A claim decision has every field of CLAIM_EVENT_FIELDS
--- ('policy' and 'product' '0' when none, 'reason' '' unless denied); an admin
--- change has 'kind' and those of CHANGE_EVENT_FIELDS it sets, 'order' being
--- the policy's product numbers, "n,n", and 'threshold' a product's
--- low-license threshold. Fields keep this order: Redis stores
--- the names of a stream's entries once while they repeat.
-local CLAIM_EVENT_FIELDS = {'kind', 'policy', 'user', 'app', 'product', 'trigger', 'outcome', 'reason', 'available'}
+-- ('policy' and 'product' '0' when none, 'reason' '' unless denied) but
+-- 'request', the number of the license request it is about, which only such
+-- a decision has; an admin change has 'kind' and those of
+-- CHANGE_EVENT_FIELDS it sets, 'order' being the policy's product numbers,
+-- "n,n", 'threshold' a product's low-license threshold and 'request' a
+-- license request's number. Fields keep this order: Redis stores the names
+-- of a stream's entries once while they repeat.
+local CLAIM_EVENT_FIELDS = {'kind', 'policy', 'user', 'app', 'product', 'trigger', 'outcome', 'reason', 'available', 'request'}
 local CHANGE_EVENT_FIELDS = {'kind', 'policy', 'product', 'user', 'enabled', 'order', 'version', 'total', 'assigned', 'actor', 'roles',
-  'threshold'}
+  'threshold', 'request'}
 
 -- event_encode(e) returns an event's fields and values, for XADD.
 local function event_encode(e)
@@ -438,4 +449,32 @@ local function claim_row_decode(fields)
     return nil
   end
   return {user = fields[2], product = fields[4], trigger = fields[6]}
+end
+
+-- License request, a field of a tenant's requests hash (its number -> the
+-- record): status ('P' pending, 'A' approved, 'D' denied, 'E' expired) |
+-- policy number | user id | app id | trigger | requested (ms) | decided (ms;
+-- '' while pending) | outcome | reason | product number ('0' when none) |
+-- the decider's roles "R,R" | l | a | then, with nothing between, the license
+-- record an approval gave or found (l bytes), the decider's subject (a
+-- bytes) and the denial's message (the rest). Decoded: {status, policy,
+-- user, app, trigger, requested, decided, outcome, reason, product, roles,
+-- license, actor, message}, each a string.
+local function request_encode(r)
+  return table.concat({r.status, r.policy, r.user, r.app, r.trigger, r.requested, r.decided, r.outcome, r.reason,
+    r.product, r.roles, string.format('%d', #r.license), string.format('%d', #r.actor),
+    r.license .. r.actor .. r.message}, '|')
+end
+
+local function request_decode(rec)
+  local status, policy, user, app, trigger, requested, decided, outcome, reason, product, roles, l, a, rest =
+    string.match(rec or '', '^([PADE])|([1-9]%d*)|([^|]+)|([^|]+)|([^|]+)|(%d+)|(%d*)|([^|]*)|([^|]*)|(%d+)|([^|]*)|(%d+)|(%d+)|(.*)$')
+  if not status or not decimal(requested) or (decided ~= '' and not decimal(decided)) or (status == 'P') ~= (decided == '')
+    or not decimal(product) or not decimal(l) or not decimal(a) or tonumber(l) + tonumber(a) > #rest then
+    return nil
+  end
+  l, a = tonumber(l), tonumber(a)
+  return {status = status, policy = policy, user = user, app = app, trigger = trigger, requested = requested,
+    decided = decided, outcome = outcome, reason = reason, product = product, roles = roles,
+    license = string.sub(rest, 1, l), actor = string.sub(rest, l + 1, l + a), message = string.sub(rest, l + a + 1)}
 end

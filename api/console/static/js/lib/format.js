@@ -82,6 +82,8 @@ export const actionNames = {
   removeFromWaitlist: "Took a user off a waitlist",
   reclaimInactiveLicenses: "Reclaimed unused licenses",
   setLowLicenseThreshold: "Set a low-license alert",
+  approveLicenseRequest: "Approved a license request",
+  denyLicenseRequest: "Denied a license request",
 };
 
 // The fields an audit entry's changes name.
@@ -120,4 +122,7 @@ export const changeKindNames = {
   LOW_LICENSES: "Running low",
   LOW_LICENSE_THRESHOLD_CHANGED: "Low-license threshold",
   WAITLIST_ENTRY_REMOVED: "Taken off the waitlist",
+  LICENSE_REQUEST_APPROVED: "Request approved",
+  LICENSE_REQUEST_DENIED: "Request denied",
+  LICENSE_REQUEST_EXPIRED: "Request expired",
 };

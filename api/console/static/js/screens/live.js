@@ -176,6 +176,10 @@ function what(e) {
       return `${product} runs low at ${count(e.lowLicenseThreshold)} available`;
     case "WAITLIST_ENTRY_REMOVED":
       return `${e.userId} taken off the waitlist of ${policy}`;
+    case "LICENSE_REQUEST_APPROVED":
+    case "LICENSE_REQUEST_DENIED":
+    case "LICENSE_REQUEST_EXPIRED":
+      return `${e.userId}'s license request under ${policy}`;
   }
   return "";
 }
@@ -190,7 +194,7 @@ function ChangeRow({ e }) {
         ? e.actor.roles.length === 0 && e.kind === "LICENSE_RECLAIMED"
           ? html`by <strong>${e.actor.subject}</strong>'s hourly sweep of licenses unused for the policy's period`
           : html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
-        : e.kind === "LOW_LICENSES" ? "An alert: the product's available licenses fell to its threshold" : "by someone not recorded"}</p>
+        : e.kind === "LOW_LICENSES" ? "An alert: the product's available licenses fell to its threshold" : e.kind === "LICENSE_REQUEST_EXPIRED" ? "no one decided it" : "by someone not recorded"}</p>
     </div>
   </li>`;
 }
