@@ -379,3 +379,29 @@ func TestFillReleasesALicenseOfAProductThePolicyDropped(t *testing.T) {
 		wantPools(t, s, products, map[string]int{premiumSKU: 1})
 	})
 }
+
+// TestApprovalReleasesSupersededLicenses: an approval that assigns a
+// product gives back the licenses it supersedes, as a claim does.
+func TestApprovalReleasesSupersededLicenses(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		products := claimTenant(t, s, "apprel", map[string]int{flowSKU: 1, premiumSKU: 1})
+		flow, premium := products[flowSKU], products[premiumSKU]
+		p := mustCreatePolicy(t, s, "apprel", powerAutomate, true, skuProducts(products, flowSKU, premiumSKU)...)
+		releaseSuperseded(t, s, p.ID, true)
+		wantOutcome(t, mustClaim(t, s, claimRequest("apprel", "holder", powerAutomate, cloudFlow)), license.Claimed, "", flow)
+		approvalOn(t, s, p.ID, true)
+		req := wantPending(t, mustClaim(t, s, claimRequest("apprel", "holder", powerAutomate, attendedRPAFlow)))
+		got, err := s.ApproveRequest(withActor("boss", "GLOBAL_ADMIN"), req.ID)
+		if err != nil || got.Outcome != license.Claimed {
+			t.Fatalf("approve = %+v, %v; want CLAIMED", got, err)
+		}
+		if held := heldProducts(t, s, "apprel", "holder"); !slices.Equal(held, []string{premium}) {
+			t.Fatalf("holder holds %v; want Premium alone", held)
+		}
+		wantPools(t, s, products, map[string]int{premiumSKU: 1})
+		if got := supersededEvents(t, b, "apprel"); got["holder"] != 1 {
+			t.Fatalf("LICENSE_SUPERSEDED events by user %v; want one for holder", got)
+		}
+	})
+}
