@@ -3786,7 +3786,9 @@ input UpdateAutoClaimPolicySettingsInput {
   releaseSupersededLicenses: Boolean
   """
   True: claims that would get a license under the policy make license
-  requests for an admin to approve (PENDING_APPROVAL). False: claims get
+  requests for an admin to approve (PENDING_APPROVAL), and the users waiting
+  on the policy's waitlist leave it (none was approved: their next claim
+  asks for approval). False: claims get
   licenses at once again; requests still pending stay for an admin to decide,
   or expire.
   """

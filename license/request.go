@@ -93,6 +93,8 @@ func ValidateRequestMessage(msg string) error {
 		return Errorf(EINVALID, "The message can be at most %d characters long; it has %d.", MaxRequestMessageLength, utf8.RuneCountInString(msg))
 	case strings.ContainsFunc(msg, unicode.IsControl):
 		return Errorf(EINVALID, "The message can't contain control characters such as line breaks.")
+	case strings.ContainsFunc(msg, invisible):
+		return Errorf(EINVALID, "The message can't contain invisible characters (zero-width, direction marks, line or paragraph separators).")
 	}
 	return nil
 }

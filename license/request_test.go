@@ -56,6 +56,8 @@ func TestValidateRequestMessage(t *testing.T) {
 		{"ErrTab", "one\ttwo", license.EINVALID, []string{"control"}},
 		{"ErrUnitSeparator", "one\x1ftwo", license.EINVALID, []string{"control"}},
 		{"ErrNotUTF8", "caf\xe9", license.EINVALID, []string{"UTF-8"}},
+		{"ErrRightToLeftOverride", "Approved \u202edeineD", license.EINVALID, []string{"invisible"}},
+		{"ErrZeroWidthSpace", "no\u200bpe", license.EINVALID, []string{"invisible"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,7 +64,14 @@ func (s *Store) LicenseRequests(ctx context.Context, tenantID string, q license.
 	if q.After != "" {
 		after, ok = decimal(q.After)
 	}
-	if err := pageProblems(q.First, q.After, ok); err != nil {
+	var problems license.Problems
+	problems.Add("", pageProblems(q.First, q.After, ok))
+	switch q.Status {
+	case "", license.RequestPending, license.RequestApproved, license.RequestDenied, license.RequestExpired:
+	default: // an enum value in another case, which variables may carry
+		problems.Add("status", license.Errorf(license.EINVALID, "%q is not a request status: PENDING, APPROVED, DENIED or EXPIRED.", q.Status))
+	}
+	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
@@ -304,6 +311,9 @@ func (s *Store) ApproveRequest(ctx context.Context, id string) (*license.License
 // DenyRequest implements license.RequestService. The message is kept
 // without its leading and trailing spaces.
 func (s *Store) DenyRequest(ctx context.Context, id, message string) (*license.LicenseRequest, error) {
+	if message != "" && strings.TrimSpace(message) == "" {
+		return nil, license.OnField("message", license.Errorf(license.EINVALID, "The message is blank; leave it out (null) instead."))
+	}
 	message = strings.TrimSpace(message)
 	if err := license.ValidateRequestMessage(message); err != nil {
 		return nil, license.OnField("message", err)

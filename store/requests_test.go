@@ -341,3 +341,41 @@ func TestRequestsExpireAndAreDropped(t *testing.T) {
 		}
 	})
 }
+
+// TestApprovalOnEmptiesTheWaitlist: the users waiting when approval is
+// turned on were never approved: they leave the waitlist (one audit
+// change says how many), a license freed goes to no one unapproved, and
+// their next claim asks for approval.
+func TestApprovalOnEmptiesTheWaitlist(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "apwait", map[string]int{flowSKU: 1})
+		p := mustCreatePolicy(t, s, "apwait", powerAutomate, true, skuProducts(products, flowSKU)...)
+		waitlistOn(t, s, p.ID)
+		wantOutcome(t, mustClaim(t, s, claimRequest("apwait", "holder", powerAutomate, cloudFlow)), license.Claimed, "", products[flowSKU])
+		wantQueued(t, mustClaim(t, s, claimRequest("apwait", "lee", powerAutomate, cloudFlow)), 1)
+		approvalOn(t, s, p.ID, true)
+		if got := waitlist(t, s, p.ID); len(got) != 0 {
+			t.Fatalf("waitlist %v after approval turned on; want it empty", got)
+		}
+		if _, err := s.SetLicenseQuantity(ctx, products[flowSKU], 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "apwait", "lee"); len(got) != 0 {
+			t.Fatalf("lee holds %v unapproved", got)
+		}
+		wantPending(t, mustClaim(t, s, claimRequest("apwait", "lee", powerAutomate, cloudFlow)))
+		page, err := s.AuditLog(ctx, "apwait", license.AuditQuery{First: 1, Action: "updateAutoClaimPolicy"})
+		if err != nil || len(page.Entries) != 1 {
+			t.Fatalf("audit = %+v, %v", page, err)
+		}
+		found := false
+		for _, c := range page.Entries[0].Changes {
+			found = found || (c.Field == "waitlistedUsers" && *c.Before == "1" && *c.After == "0")
+		}
+		if !found {
+			t.Fatalf("audit changes %+v; want waitlistedUsers 1 > 0", page.Entries[0].Changes)
+		}
+	})
+}

@@ -278,7 +278,9 @@ type UpdateAutoClaimPolicySettingsInput struct {
 	// True: a license claimed gives back the user's licenses through this policy of products it supersedes (see AutoClaimPolicy.releaseSupersededLicenses); false: it does not. Left out, unchanged.
 	ReleaseSupersededLicenses *bool `json:"releaseSupersededLicenses,omitempty"`
 	// True: claims that would get a license under the policy make license
-	// requests for an admin to approve (PENDING_APPROVAL). False: claims get
+	// requests for an admin to approve (PENDING_APPROVAL), and the users waiting
+	// on the policy's waitlist leave it (none was approved: their next claim
+	// asks for approval). False: claims get
 	// licenses at once again; requests still pending stay for an admin to decide,
 	// or expire.
 	ApprovalRequired *bool `json:"approvalRequired,omitempty"`

@@ -1,5 +1,6 @@
 -- Writes a policy's name, status, products and settings if nobody changed it
--- since it was read. Its waitlist turned off empties it; the licenses
+-- since it was read. Its waitlist turned off empties it, and so does
+-- approval turned on (no one waiting unapproved gets a license); the licenses
 -- available to its waitlist (the policy turned on, a product added or
 -- moved up) go to it.
 -- KEYS[1] policy hash   KEYS[2] event stream   KEYS[3] audit stream
@@ -35,9 +36,20 @@ if bad then
   return bad
 end
 local had_waitlist = redis.call('HGET', policy_key, 'waitlist') == '1'
+local had_approval = redis.call('HGET', policy_key, 'approval') == '1'
 redis.call('HSET', policy_key, 'name', name, 'enabled', enabled, 'updated', now, 'products', encoded,
   'waitlist', waitlist, 'reclaim', reclaim, 'supersede', supersede, 'approval', approval)
 local version = redis.call('HINCRBY', policy_key, 'version', 1)
+if waitlist == '1' and approval == '1' and not had_approval then
+  -- Approval turned on: the users waiting never were approved; their next
+  -- claim asks for approval.
+  local dropped = redis.call('ZCARD', waitlist_key)
+  redis.call('DEL', waitlist_key)
+  redis.call('ZREM', work_key, work_encode('f', policy))
+  if dropped > 0 then
+    audit_change(entry, 'waitlistedUsers', string.format('%d', dropped), '0')
+  end
+end
 if waitlist == '1' then
   redis.call('ZADD', work_key, '+inf', work_encode('w', policy))
 elseif had_waitlist then
