@@ -46,22 +46,29 @@ type PolicySettings struct {
 	ExpectedVersion *int64
 }
 
-// ApplySettings applies a settings change to the policy. Returns ECONFLICT
-// when ExpectedVersion is not the policy's version and EINVALID for a
-// reclaim period out of bounds; the policy is left as it was then.
+// ApplySettings applies a settings change to the policy. Returns, each
+// about its field and all at once, EINVALID for a reclaim period out of
+// bounds or an expected version that no policy has (below 1), and
+// ECONFLICT when ExpectedVersion is not the policy's version; the policy
+// is left as it was then.
 func (p *Policy) ApplySettings(s PolicySettings) error {
-	if s.ExpectedVersion != nil && *s.ExpectedVersion != p.Version {
-		return OnField("expectedVersion", Errorf(ECONFLICT, "Policy %q is at version %d, not %d: someone changed it since you read it. Read it again and retry.", p.Name, p.Version, *s.ExpectedVersion))
+	var problems Problems
+	switch v := s.ExpectedVersion; {
+	case v != nil && *v < 1:
+		problems.Add("expectedVersion", Errorf(EINVALID, "A policy's version is 1 or more; got %d.", *v))
+	case v != nil && *v != p.Version:
+		problems.Add("expectedVersion", Errorf(ECONFLICT, "Policy %q is at version %d, not %d: someone changed it since you read it. Read it again and retry.", p.Name, p.Version, *v))
 	}
 	days := p.ReclaimInactiveAfterDays
 	if s.ReclaimInactiveAfterDays.Set {
 		days = 0
 		if v := s.ReclaimInactiveAfterDays.Value; v != nil {
-			if err := ValidateReclaimDays(*v); err != nil {
-				return OnField("reclaimInactiveAfterDays", err)
-			}
+			problems.Add("reclaimInactiveAfterDays", ValidateReclaimDays(*v))
 			days = *v
 		}
+	}
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	if s.WaitlistEnabled.Set {
 		p.WaitlistEnabled = s.WaitlistEnabled.Value

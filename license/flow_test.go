@@ -1,6 +1,7 @@
 package license_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -106,9 +107,21 @@ func TestPolicyApplySettings(t *testing.T) {
 			license.Policy{WaitlistEnabled: true}, []string{"approvalRequired:true>false"}},
 		{"ApprovalAsItIs", license.Policy{ApprovalRequired: true}, license.PolicySettings{ApprovalRequired: on}, "",
 			license.Policy{ApprovalRequired: true}, nil},
+		{"ErrVersionBelowOne", license.Policy{Version: 4}, license.PolicySettings{WaitlistEnabled: on, ExpectedVersion: version(-5)}, license.EINVALID,
+			license.Policy{Version: 4}, nil},
+		{"ErrReleaseSupersededOnAStaleVersion", license.Policy{Version: 4}, license.PolicySettings{ReleaseSupersededLicenses: on, ExpectedVersion: version(3)}, license.ECONFLICT,
+			license.Policy{Version: 4}, nil},
 		{"ErrApprovalOnAStaleVersion", license.Policy{Version: 4}, license.PolicySettings{ApprovalRequired: on, ExpectedVersion: version(3)}, license.ECONFLICT,
 			license.Policy{Version: 4}, nil},
 	}
+	t.Run("ErrEveryBadSettingAtOnce", func(t *testing.T) {
+		p := license.Policy{Version: 4}
+		err := p.ApplySettings(license.PolicySettings{ExpectedVersion: version(-5), ReclaimInactiveAfterDays: license.Update[*int]{Set: true, Value: days(3)}})
+		var problems license.Problems
+		if !errors.As(err, &problems) || len(problems) != 2 || problems[0].Field != "expectedVersion" || problems[1].Field != "reclaimInactiveAfterDays" {
+			t.Fatalf("ApplySettings = %v; want one problem for each field", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.before
