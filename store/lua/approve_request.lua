@@ -119,17 +119,8 @@ if outcome ~= 'ALREADY_LICENSED' then
       outcome, product, license = 'CLAIMED', products[i].product, claimed
       if #released > 0 then
         superseded = {sup = sup, released = released}
-        local due = string.format('%d', clock + tonumber(ARGV[13]))
-        for _, rl in ipairs(released) do
-          redis.call('ZADD', work_key, due, work_encode('p', rl.product))
-          local own = false
-          for _, q in ipairs(products) do
-            own = own or q.product == rl.product
-          end
-          if own and waitlist_on and redis.call('EXISTS', waitlist_key) == 1 then
-            redis.call('ZADD', work_key, due, work_encode('f', r.policy))
-          end
-        end
+        mark_released({work_key = work_key, due = string.format('%d', clock + tonumber(ARGV[13])),
+          products = products, policy = r.policy, waitlist_on = waitlist_on, waitlist_key = waitlist_key}, released)
       end
     elseif claimed == 'NO_LICENSES_AVAILABLE' and waitlist_on then
       outcome = 'QUEUED'

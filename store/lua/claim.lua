@@ -236,17 +236,8 @@ else
         answer.released = licenses_encode(released)
         -- The licenses given back are the waiting users': the caller fills
         -- the waitlists they feed, or a worker does after the grace.
-        local due = string.format('%d', tonumber(ARGV[14]) + tonumber(ARGV[18]))
-        for _, r in ipairs(released) do
-          redis.call('ZADD', work_key, due, work_encode('p', r.product))
-          local own = false
-          for _, q in ipairs(products) do
-            own = own or q.product == r.product
-          end
-          if own and waitlist_on and redis.call('EXISTS', waitlist_key) == 1 then
-            redis.call('ZADD', work_key, due, work_encode('f', policy)) -- a claim meanwhile waits its turn
-          end
-        end
+        mark_released({work_key = work_key, due = string.format('%d', tonumber(ARGV[14]) + tonumber(ARGV[18])),
+          products = products, policy = policy, waitlist_on = waitlist_on, waitlist_key = waitlist_key}, released)
       end
     else
       answer.reason = claimed

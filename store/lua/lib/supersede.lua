@@ -46,6 +46,25 @@ local function release_superseded(s)
   return released
 end
 
+-- mark_released(m, released) marks in the tenant's work (m.work_key) the
+-- products of the licenses released, due at m.due (ms, a string): the
+-- caller feeds the waitlists they feed, or a worker does then; and, for a
+-- product of the policy m.policy (its products m.products) whose waitlist is
+-- on (m.waitlist_on) and not empty (m.waitlist_key), the policy's fill, so
+-- that claims meanwhile wait their turn.
+local function mark_released(m, released)
+  for _, r in ipairs(released) do
+    redis.call('ZADD', m.work_key, m.due, work_encode('p', r.product))
+    local own = false
+    for _, q in ipairs(m.products) do
+      own = own or q.product == r.product
+    end
+    if own and m.waitlist_on and redis.call('EXISTS', m.waitlist_key) == 1 then
+      redis.call('ZADD', m.work_key, m.due, work_encode('f', m.policy))
+    end
+  end
+end
+
 -- emit_released(s, released) emits a LICENSE_SUPERSEDED policy event for
 -- each license release_superseded(s) released, to s.events (kept s.window
 -- ms) at s.now: after the claim event of the license that superseded them.
