@@ -27,7 +27,7 @@ export const POLICIES = `query Policies($t: ID!) {
 
 // POLICY_SETTINGS are the settings updateAutoClaimPolicySettings changes: a
 // new one is one more name here and one more entry in policy-settings.js.
-const POLICY_SETTINGS = `waitlistEnabled reclaimInactiveAfterDays`;
+const POLICY_SETTINGS = `waitlistEnabled approvalRequired releaseSupersededLicenses reclaimInactiveAfterDays`;
 
 const POLICY = `id name status enabled autoCreated version ${POLICY_SETTINGS} availableLicenses claimedLicenses createdAt updatedAt
   app { id displayName }
