@@ -30,6 +30,23 @@ export const reasonNames = {
   NO_LICENSES_AVAILABLE: "Out of licenses",
 };
 
+// approvalOutcome says what an approved license request led to:
+// "Claimed Power Automate per user plan", "Denied: Out of licenses"…
+export function approvalOutcome(r) {
+  const product = r.license ? r.license.product.displayName : "a license";
+  switch (r.outcome) {
+    case "CLAIMED":
+      return `Claimed ${product}`;
+    case "ALREADY_LICENSED":
+      return `Already licensed: ${product}`;
+    case "QUEUED":
+      return "Waitlisted: no license was free, the user waits for the next one";
+    case "DENIED":
+      return `Denied: ${label(reasonNames, r.reason)}`;
+  }
+  return "";
+}
+
 export const roleNames = {
   OPERATOR: "Operator",
   GLOBAL_ADMIN: "Global admin",

@@ -130,7 +130,7 @@ export const CLAIMED_USERS = `query ClaimedUsers($t: ID!, $days: Int!, $first: I
 
 export const CLAIM_EVENTS = `subscription Live($t: ID!, $after: String) {
   claimEvents(tenantId: $t, after: $after) {
-    id at outcome reason trigger availableAfter userId
+    id at outcome reason trigger availableAfter userId requestId
     user { displayName userPrincipalName }
     app { displayName }
     product { displayName }
@@ -144,6 +144,7 @@ export const POLICY_EVENTS = `subscription Changes($t: ID!, $after: String) {
     policy { name }
     product { displayName }
     actor { subject roles }
+    request { outcome reason message user { displayName } license { product { displayName } } }
   }
 }`;
 
@@ -165,6 +166,12 @@ export const CREATE_USER = `mutation CreateUser($in: CreateUserInput!) { createU
 
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
 export const SET_THRESHOLD = `mutation Threshold($x: ID!, $n: Int!) { setLowLicenseThreshold(productId: $x, threshold: $n) { ${PRODUCT} } }`;
+
+// HOLDINGS are a user's licenses, as the live feed reads them to name the
+// license that superseded another.
+export const HOLDINGS = `query Holdings($t: ID!, $u: ID!) {
+  tenant(id: $t) { id user(id: $u) { id displayName licenses { source assignedAt product { id displayName } policy { id } } } }
+}`;
 
 const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;
 
