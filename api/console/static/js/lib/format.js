@@ -22,6 +22,13 @@ export const outcomeNames = {
   PENDING_APPROVAL: "Waiting for approval",
 };
 
+export const requestStatusNames = {
+  PENDING: "Pending",
+  APPROVED: "Approved",
+  DENIED: "Denied",
+  EXPIRED: "Expired",
+};
+
 export const reasonNames = {
   AUTO_CLAIM_DISABLED: "Auto-claim is turned off",
   NO_POLICY: "No policy for the app",
