@@ -80,6 +80,15 @@ export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 // formatAgo says how many whole days ago a time was: "today", "yesterday", "10 days ago".
 export const formatAgo = (iso) => relative.format(-Math.floor((Date.now() - new Date(iso).getTime()) / 86400000), "day");
+// formatRelative says how far a time is from now, rounded in its largest
+// unit: "5 minutes ago", "yesterday", "in 30 days"; "just now" within a minute.
+export function formatRelative(iso, now = Date.now()) {
+  const s = (new Date(iso).getTime() - now) / 1000;
+  for (const [unit, n] of [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (Math.abs(s) >= n) return relative.format(Math.round(s / n), unit);
+  }
+  return "just now";
+}
 // formatDay formats a report's YYYY-MM-DD (a UTC day).
 export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));
 

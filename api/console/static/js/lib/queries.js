@@ -86,6 +86,33 @@ export const INACTIVE = `query Inactive($t: ID!, $p: ID!, $days: Int!, $first: I
 
 export const RECLAIM = `mutation Reclaim($p: ID!, $days: Int!) { reclaimInactiveLicenses(policyId: $p, days: $days) }`;
 
+// REQUEST is a license request as the Requests screen shows it: who asked,
+// for what, when, and how it was decided.
+const REQUEST = `id userId trigger requestedAt status decidedAt message outcome reason
+  user { displayName userPrincipalName }
+  app { id displayName }
+  policy { id name }
+  decidedBy { subject roles }
+  license { product { id displayName } }`;
+
+// LICENSE_REQUESTS is a page of the tenant's license requests, oldest first;
+// $s null for every status.
+export const LICENSE_REQUESTS = `query Requests($t: ID!, $s: LicenseRequestStatus, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    licenseRequests(status: $s, first: $first, after: $after) {
+      totalCount
+      nodes { ${REQUEST} }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
+export const LICENSE_REQUEST = `query Request($t: ID!, $r: ID!) { tenant(id: $t) { id licenseRequest(id: $r) { ${REQUEST} } } }`;
+export const PENDING_COUNT = `query Pending($t: ID!) { tenant(id: $t) { id licenseRequests(status: PENDING, first: 0) { totalCount } } }`;
+export const APPROVE_REQUEST = `mutation Approve($r: ID!) { approveLicenseRequest(requestId: $r) { ${REQUEST} } }`;
+export const DENY_REQUEST = `mutation Deny($r: ID!, $m: String) { denyLicenseRequest(requestId: $r, message: $m) { ${REQUEST} } }`;
+
 // CLAIM_ROW is one claim of a report: who, when, which product, on which trigger.
 const CLAIM_ROW = `userId claimedAt productId trigger product { displayName } user { displayName userPrincipalName }`;
 
