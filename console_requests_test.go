@@ -260,12 +260,18 @@ func TestConsoleRequests(t *testing.T) {
 		if len(controls) > 0 {
 			t.Errorf("a Reports reader sees controls on the requests: %v", controls)
 		}
+		rt.choose(`[data-filters] select`, "EXPIRED")
+		rt.waitJS(`document.querySelector('[data-requests-total="0"]') && document.querySelector(".empty")`)
+		if got := text(rt, `.empty`); !strings.Contains(got, "No expired requests") {
+			t.Errorf("no expired request reads %q; want it said", got)
+		}
+		rt.shot("requests-08-reader-none-expired")
 		rt.choose(`[data-filters] select`, "ALL")
 		rt.waitJS(`document.querySelectorAll("[data-requests] tbody tr[data-request-id]").length === 4`)
 		if n := eval[int](rt, `document.querySelectorAll("[data-approve], [data-deny], [data-form=deny]").length`); n != 0 {
 			t.Errorf("a Reports reader sees %d approve or deny controls", n)
 		}
-		rt.shot("requests-08-reader")
+		rt.shot("requests-09-reader")
 	})
 
 	t.Run("Phone", func(t *testing.T) {
@@ -273,17 +279,18 @@ func TestConsoleRequests(t *testing.T) {
 		tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 		tb.route("#/requests", row("diego")+`[data-status=PENDING] [data-approve]`)
 		tb.noHorizontalScroll("the pending requests")
-		tb.shot("requests-09-phone-pending")
+		tb.shot("requests-10-phone-pending")
 		tb.click(row("diego") + ` [data-deny]`)
 		tb.waitJS(`document.activeElement.matches("[data-form=deny] input[type=text]")`)
 		tb.noHorizontalScroll("the denial's form")
-		tb.shot("requests-10-phone-deny")
-		tb.click(`[data-form=deny] button[type=button]`)
+		tb.shot("requests-11-phone-deny")
+		// Escape closes the form; focus goes back to its button.
+		tb.do(chromedp.KeyEvent("\x1b"))
 		tb.waitJS(`!document.querySelector("[data-form=deny]") && document.activeElement.hasAttribute("data-deny")`)
 		tb.route("#/requests?status=ALL", `[data-requests-total="4"]`)
 		tb.waitJS(`document.querySelectorAll("[data-requests] tbody tr[data-request-id]").length === 4`)
 		tb.noHorizontalScroll("all requests")
-		tb.shot("requests-11-phone-all")
+		tb.shot("requests-12-phone-all")
 		tb.do(chromedp.EmulateViewport(1280, 800))
 	})
 
@@ -297,7 +304,7 @@ func TestConsoleRequests(t *testing.T) {
 		if got := text(tb, `[data-live-feed] [data-user="alex"][data-outcome="CLAIMED"] .feed-title`); !strings.Contains(got, "after an admin approved the request") {
 			t.Errorf("Alex's approved claim reads %q; want it marked as approved", got)
 		}
-		tb.shot("requests-12-live-claims")
+		tb.shot("requests-13-live-claims")
 
 		tb = changesFeed.at(t)
 		decisions := `[...document.querySelectorAll('[data-changes-feed] [data-kind^="LICENSE_REQUEST_"] .feed-title')].map(e => e.textContent.trim().split(/\s+/).join(" "))`
@@ -330,7 +337,7 @@ func TestConsoleRequests(t *testing.T) {
 		if got := text(tb, given+` .feed-sub`); strings.Contains(got, "not recorded") {
 			t.Errorf("who gave it back reads %q; want the policy named", got)
 		}
-		tb.shot("requests-13-live-given-back")
+		tb.shot("requests-14-live-given-back")
 	})
 	t.Run("Audit", func(t *testing.T) {
 		tb := tb.at(t)
@@ -341,7 +348,7 @@ func TestConsoleRequests(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("the approval's audit entry reads %q; want %q", got, want)
 		}
-		tb.shot("requests-14-audit")
+		tb.shot("requests-15-audit")
 	})
 
 	t.Run("LoadMore", func(t *testing.T) {

@@ -146,7 +146,7 @@ function Queue({ filter, choose }) {
         </button>
       </div>
     </div>
-    <p class="hint">Oldest first: the first has waited longest.${canDecide ? " Approving runs the claim now: the user gets a license if one is free." : ""}</p>
+    ${nodes.length > 0 && html`<p class="hint">Oldest first: the first has waited longest.${canDecide ? " Approving runs the claim now: the user gets a license if one is free." : ""}</p>`}
     ${error && html`<${ErrorNotice} error=${error} retry=${() => load()} />`}
     ${!list && !error && html`<${Loading} />`}
     ${list && nodes.length === 0 && html`<${Empty} title=${filter.status === "PENDING" ? "No requests are waiting" : filter.status ? `No ${filter.label.toLowerCase()} requests` : "No requests yet"}>
@@ -317,7 +317,7 @@ function messageProblem(text) {
   return "";
 }
 
-// DenyForm asks for the optional message of a denial.
+// DenyForm asks for the optional message of a denial; Escape cancels it.
 function DenyForm({ r, deny, onConflict, onCancel }) {
   const [message, setMessage] = useState("");
   const inputRef = useFocusWhen(true);
@@ -337,7 +337,13 @@ function DenyForm({ r, deny, onConflict, onCancel }) {
     fieldFor: denyField,
   });
   const left = MAX_MESSAGE - [...message.trim()].length;
-  return html`<form class="deny-form" onSubmit=${form.submit} novalidate data-form="deny">
+  const onKeyDown = (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      onCancel();
+    }
+  };
+  return html`<form class="deny-form" onSubmit=${form.submit} onKeyDown=${onKeyDown} novalidate data-form="deny">
     <${Field} name="message" label=${`Message to ${nameOf(r)} (optional)`} error=${form.errors.fields.message}
       hint=${`Why you deny it: the user reads it with the denial. At most ${MAX_MESSAGE} characters, on one line.`}>
       ${(id, d, invalid) => html`<input id=${id} type="text" value=${message} ref=${inputRef} autocomplete="off"
