@@ -24,7 +24,8 @@ const (
 	denyMutation    = `mutation($r: ID!, $m: String) { denyLicenseRequest(requestId: $r, message: $m) { ` + requestFields + ` } }`
 	tenantRequests  = `query($t: ID!, $s: LicenseRequestStatus, $first: Int, $after: String) { tenant(id: $t) { licenseRequests(status: $s, first: $first, after: $after) {
 		totalCount nodes { ` + requestFields + ` user { id } policy { id } } edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }`
-	myRequests = `query($s: LicenseRequestStatus) { me { licenseRequests(status: $s) { totalCount nodes { id userId status message } } } }`
+	tenantRequest = `query($t: ID!, $r: ID!) { tenant(id: $t) { licenseRequest(id: $r) { ` + requestFields + ` user { id } } } }`
+	myRequests    = `query($s: LicenseRequestStatus) { me { licenseRequests(status: $s) { totalCount nodes { id userId status message } } } }`
 )
 
 // licenseRequest is what the tests read of a LicenseRequest.
@@ -570,6 +571,40 @@ func TestLicenseRequestRoles(t *testing.T) {
 		if got := ta.listRequests(f.admin, f.tenantID, "PENDING", 10, nil); got.TotalCount != 2 {
 			t.Fatalf("refused decisions changed the queue: %+v", got)
 		}
+	})
+}
+
+// TestLicenseRequestByID: Tenant.licenseRequest reads one request as it
+// stands now, for the roles that read the queue; another tenant's request,
+// an id of something else and a number never given are NOT_FOUND.
+func TestLicenseRequestByID(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		sf := newSubscriptionFixture(t, b, "one-request")
+		ta, f := sf.ta, sf.f
+		otherRequest := ta.mustRequest(ta.newFixture("one-request-other"), "stranger")
+		ta.setSettings(f.admin, map[string]any{"policyId": sf.policy, "approvalRequired": true})
+		pending := ta.mustPending(sf.app, f.tenantID, "u1", "TRIGGER_PREMIUM_FLOW")
+		read := func(token, id string) licenseRequest {
+			t.Helper()
+			var out struct {
+				Tenant struct{ LicenseRequest licenseRequest }
+			}
+			ta.mustDo(token, tenantRequest, map[string]any{"t": f.tenantID, "r": id}, &out)
+			return out.Tenant.LicenseRequest
+		}
+		if got := read(sf.reader, pending.ID); got.ID != pending.ID || got.Status != "PENDING" || got.User == nil || got.User.ID != "u1" ||
+			!got.RequestedAt.Equal(pending.RequestedAt) || got.DecidedAt != nil {
+			t.Fatalf("the pending request, read by a Reports reader: %+v; want it as the claim made it", got)
+		}
+		ta.decide(f.admin, pending.ID, true, "Not this quarter.")
+		if got := read(ta.token("lena", f.tenantID, auth.LicenseAdmin), pending.ID); got.Status != "DENIED" || deref(got.Message) != "Not this quarter." ||
+			got.DecidedBy == nil || got.DecidedBy.Subject != f.adminID {
+			t.Fatalf("the denied request, read again: %+v; want DENIED by the admin, with its message", got)
+		}
+		for _, id := range []string{otherRequest, f.tenantID + ":request:99", sf.policy, "nonsense"} {
+			checkError(t, ta.do(f.admin, tenantRequest, map[string]any{"t": f.tenantID, "r": id}), license.ENOTFOUND, "not found")
+		}
+		checkError(t, ta.do(sf.app, tenantRequest, map[string]any{"t": f.tenantID, "r": pending.ID}), license.EFORBIDDEN)
 	})
 }
 

@@ -403,6 +403,7 @@ type ComplexityRoot struct {
 		AutoClaimReport    func(childComplexity int, days *int) int
 		CreatedAt          func(childComplexity int) int
 		ID                 func(childComplexity int) int
+		LicenseRequest     func(childComplexity int, id string) int
 		LicenseRequests    func(childComplexity int, status *license.RequestStatus, first *int, after *string) int
 		Name               func(childComplexity int) int
 		Policies           func(childComplexity int) int
@@ -611,6 +612,7 @@ type TenantResolver interface {
 	AutoClaimReport(ctx context.Context, obj *license.Tenant, days *int) (*license.Report, error)
 	AuditLog(ctx context.Context, obj *license.Tenant, first *int, after *string, since *time.Time, action *string) (*model.AuditEntryConnection, error)
 	LicenseRequests(ctx context.Context, obj *license.Tenant, status *license.RequestStatus, first *int, after *string) (*model.LicenseRequestConnection, error)
+	LicenseRequest(ctx context.Context, obj *license.Tenant, id string) (*license.LicenseRequest, error)
 }
 type UserResolver interface {
 	Licenses(ctx context.Context, obj *license.User) ([]*license.License, error)
@@ -2226,6 +2228,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.ID(childComplexity), true
+	case "Tenant.licenseRequest":
+		if e.ComplexityRoot.Tenant.LicenseRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_licenseRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.LicenseRequest(childComplexity, args["id"].(string)), true
 	case "Tenant.licenseRequests":
 		if e.ComplexityRoot.Tenant.LicenseRequests == nil {
 			break
@@ -2849,6 +2862,15 @@ type Tenant {
     "The endCursor of the previous page; null for the oldest requests."
     after: String
   ): LicenseRequestConnection! @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
+  """
+  One of the tenant's license requests, as it stands now (a pending
+  request 30 days old is EXPIRED). NOT_FOUND if the tenant has no request
+  with this id, or it was dropped (90 days after it was decided or expired).
+  """
+  licenseRequest(
+    "The request's id (LicenseRequest.id)."
+    id: ID!
+  ): LicenseRequest @hasRole(roles: [OPERATOR, GLOBAL_ADMIN, LICENSE_ADMIN, REPORTS_READER])
 }
 
 "Who made a change: the bearer token's subject and roles."
@@ -4558,6 +4580,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_auditLog(ctx, field)
 	case "licenseRequests":
 		return ec.fieldContext_Tenant_licenseRequests(ctx, field)
+	case "licenseRequest":
+		return ec.fieldContext_Tenant_licenseRequest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -6245,6 +6269,20 @@ func (ec *executionContext) field_Tenant_autoClaimReport_args(ctx context.Contex
 		return nil, err
 	}
 	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_licenseRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -14381,6 +14419,68 @@ func (ec *executionContext) fieldContext_Tenant_licenseRequests(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Tenant_licenseRequest(ctx context.Context, field graphql.CollectedField, obj *license.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_licenseRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Tenant().LicenseRequest(ctx, obj, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋautoclaimᚋautoclaimᚋauthᚐRoleᚄ(ctx, []any{"OPERATOR", "GLOBAL_ADMIN", "LICENSE_ADMIN", "REPORTS_READER"})
+				if err != nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *license.LicenseRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *license.LicenseRequest) graphql.Marshaler {
+			return ec.marshalOLicenseRequest2ᚖgithubᚗcomᚋautoclaimᚋautoclaimᚋlicenseᚐLicenseRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_licenseRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_licenseRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *license.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19058,6 +19158,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_licenseRequests(ctx, field, obj)
+				})
+		case "licenseRequest":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_licenseRequest(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

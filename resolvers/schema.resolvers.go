@@ -637,6 +637,13 @@ func (r *tenantResolver) LicenseRequests(ctx context.Context, obj *license.Tenan
 	return r.licenseRequests(ctx, obj.ID, license.RequestQuery{Status: deref(status), First: pageSize(first), After: deref(after)})
 }
 
+func (r *tenantResolver) LicenseRequest(ctx context.Context, obj *license.Tenant, id string) (*license.LicenseRequest, error) {
+	if err := auth.CheckOwned(obj.ID, "License request", id); err != nil {
+		return nil, err
+	}
+	return r.Service.LicenseRequest(ctx, id)
+}
+
 func (r *userResolver) Licenses(ctx context.Context, obj *license.User) ([]*license.License, error) {
 	return r.Service.Licenses(ctx, obj.TenantID, obj.ID)
 }

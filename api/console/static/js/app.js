@@ -5,7 +5,7 @@ import { gql } from "./lib/api.js";
 import { ME, TENANT } from "./lib/queries.js";
 import { token, onSessionChange, signOut, signOutReason, openedTenant, openTenant } from "./lib/session.js";
 import { useRoute, href } from "./lib/router.js";
-import { Session, readerRoles, editorRoles } from "./lib/session-context.js";
+import { Session, readerRoles, editorRoles, deciderRoles } from "./lib/session-context.js";
 import { label, roleNames } from "./lib/format.js";
 import { Toasts, Loading, ErrorNotice, dismissToast } from "./components/ui.js";
 import { SignIn } from "./screens/signin.js";
@@ -81,6 +81,7 @@ function InTenant({ tenantId, me, catalog }) {
     tenant: state.tenant,
     catalog,
     canEdit: me.tenantId === tenantId && me.roles.some((r) => editorRoles.includes(r)),
+    canDecide: me.tenantId === tenantId && me.roles.some((r) => deciderRoles.includes(r)),
     isOperator,
   };
   return html`<${Session.Provider} value=${session}><${Shell} session=${session} /><//>`;
@@ -130,7 +131,7 @@ function Shell({ session }) {
           <ul>
             ${visible.map(
               (s) => html`<li><a href=${href(s.id)} class=${s.id === screen.id ? "active" : ""}
-                aria-current=${s.id === screen.id ? "page" : undefined}>${s.label}</a></li>`
+                aria-current=${s.id === screen.id ? "page" : undefined} data-nav=${s.id}>${s.label}${s.badge && html`<${s.badge} screen=${screen.id} />`}</a></li>`
             )}
           </ul>
         </nav>

@@ -22,6 +22,13 @@ export const outcomeNames = {
   PENDING_APPROVAL: "Waiting for approval",
 };
 
+export const requestStatusNames = {
+  PENDING: "Pending",
+  APPROVED: "Approved",
+  DENIED: "Denied",
+  EXPIRED: "Expired",
+};
+
 export const reasonNames = {
   AUTO_CLAIM_DISABLED: "Auto-claim is turned off",
   NO_POLICY: "No policy for the app",
@@ -29,6 +36,23 @@ export const reasonNames = {
   TRIGGER_NOT_ELIGIBLE: "No product covers the action",
   NO_LICENSES_AVAILABLE: "Out of licenses",
 };
+
+// approvalOutcome says what an approved license request led to:
+// "Claimed Power Automate per user plan", "Denied: Out of licenses"…
+export function approvalOutcome(r) {
+  const product = r.license ? r.license.product.displayName : "a license";
+  switch (r.outcome) {
+    case "CLAIMED":
+      return `Claimed ${product}`;
+    case "ALREADY_LICENSED":
+      return `Already licensed: ${product}`;
+    case "QUEUED":
+      return "Waitlisted: no license was free, the user waits for the next one";
+    case "DENIED":
+      return `Denied: ${label(reasonNames, r.reason)}`;
+  }
+  return "";
+}
 
 export const roleNames = {
   OPERATOR: "Operator",
@@ -56,6 +80,15 @@ export const formatTime = (iso) => (iso ? time.format(new Date(iso)) : "");
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 // formatAgo says how many whole days ago a time was: "today", "yesterday", "10 days ago".
 export const formatAgo = (iso) => relative.format(-Math.floor((Date.now() - new Date(iso).getTime()) / 86400000), "day");
+// formatRelative says how far a time is from now, rounded in its largest
+// unit: "5 minutes ago", "yesterday", "in 30 days"; "just now" within a minute.
+export function formatRelative(iso, now = Date.now()) {
+  const s = (new Date(iso).getTime() - now) / 1000;
+  for (const [unit, n] of [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (Math.abs(s) >= n) return relative.format(Math.round(s / n), unit);
+  }
+  return "just now";
+}
 // formatDay formats a report's YYYY-MM-DD (a UTC day).
 export const formatDay = (ymd, long = false) => (long ? longDay : day).format(new Date(ymd + "T00:00:00Z"));
 
@@ -104,6 +137,12 @@ export const changeFieldNames = {
   adminDisplayName: "Global admin's name",
   waitlistEnabled: "Waitlist",
   reclaimInactiveAfterDays: "Reclaim after (days unused)",
+  approvalRequired: "Require approval",
+  releaseSupersededLicenses: "Give back superseded licenses",
+  status: "Status",
+  outcome: "What it led to",
+  reason: "Why",
+  message: "Message",
   lowLicenseThreshold: "Low-license alert at",
   waitlistPosition: "Place on the waitlist",
 };
@@ -119,6 +158,7 @@ export const changeKindNames = {
   POLICY_UPDATED: "Policy changed",
   POLICY_DELETED: "Policy deleted",
   LICENSE_RECLAIMED: "License reclaimed",
+  LICENSE_SUPERSEDED: "License given back",
   LOW_LICENSES: "Running low",
   LOW_LICENSE_THRESHOLD_CHANGED: "Low-license threshold",
   WAITLIST_ENTRY_REMOVED: "Taken off the waitlist",

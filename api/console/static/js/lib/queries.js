@@ -27,7 +27,7 @@ export const POLICIES = `query Policies($t: ID!) {
 
 // POLICY_SETTINGS are the settings updateAutoClaimPolicySettings changes: a
 // new one is one more name here and one more entry in policy-settings.js.
-const POLICY_SETTINGS = `waitlistEnabled reclaimInactiveAfterDays`;
+const POLICY_SETTINGS = `waitlistEnabled approvalRequired releaseSupersededLicenses reclaimInactiveAfterDays`;
 
 const POLICY = `id name status enabled autoCreated version ${POLICY_SETTINGS} availableLicenses claimedLicenses createdAt updatedAt
   app { id displayName }
@@ -86,6 +86,33 @@ export const INACTIVE = `query Inactive($t: ID!, $p: ID!, $days: Int!, $first: I
 
 export const RECLAIM = `mutation Reclaim($p: ID!, $days: Int!) { reclaimInactiveLicenses(policyId: $p, days: $days) }`;
 
+// REQUEST is a license request as the Requests screen shows it: who asked,
+// for what, when, and how it was decided.
+const REQUEST = `id userId trigger requestedAt status decidedAt message outcome reason
+  user { displayName userPrincipalName }
+  app { id displayName }
+  policy { id name }
+  decidedBy { subject roles }
+  license { product { id displayName } }`;
+
+// LICENSE_REQUESTS is a page of the tenant's license requests, oldest first;
+// $s null for every status.
+export const LICENSE_REQUESTS = `query Requests($t: ID!, $s: LicenseRequestStatus, $first: Int!, $after: String) {
+  tenant(id: $t) {
+    id
+    licenseRequests(status: $s, first: $first, after: $after) {
+      totalCount
+      nodes { ${REQUEST} }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
+export const LICENSE_REQUEST = `query Request($t: ID!, $r: ID!) { tenant(id: $t) { id licenseRequest(id: $r) { ${REQUEST} } } }`;
+export const PENDING_COUNT = `query Pending($t: ID!) { tenant(id: $t) { id licenseRequests(status: PENDING, first: 0) { totalCount } } }`;
+export const APPROVE_REQUEST = `mutation Approve($r: ID!) { approveLicenseRequest(requestId: $r) { ${REQUEST} } }`;
+export const DENY_REQUEST = `mutation Deny($r: ID!, $m: String) { denyLicenseRequest(requestId: $r, message: $m) { ${REQUEST} } }`;
+
 // CLAIM_ROW is one claim of a report: who, when, which product, on which trigger.
 const CLAIM_ROW = `userId claimedAt productId trigger product { displayName } user { displayName userPrincipalName }`;
 
@@ -130,7 +157,7 @@ export const CLAIMED_USERS = `query ClaimedUsers($t: ID!, $days: Int!, $first: I
 
 export const CLAIM_EVENTS = `subscription Live($t: ID!, $after: String) {
   claimEvents(tenantId: $t, after: $after) {
-    id at outcome reason trigger availableAfter userId
+    id at outcome reason trigger availableAfter userId requestId
     user { displayName userPrincipalName }
     app { displayName }
     product { displayName }
@@ -144,6 +171,7 @@ export const POLICY_EVENTS = `subscription Changes($t: ID!, $after: String) {
     policy { name }
     product { displayName }
     actor { subject roles }
+    request { outcome reason message user { displayName } license { product { displayName } } }
   }
 }`;
 
@@ -165,6 +193,12 @@ export const CREATE_USER = `mutation CreateUser($in: CreateUserInput!) { createU
 
 export const SET_QUANTITY = `mutation Quantity($x: ID!, $n: Int!) { setLicenseQuantity(productId: $x, quantity: $n) { ${PRODUCT} } }`;
 export const SET_THRESHOLD = `mutation Threshold($x: ID!, $n: Int!) { setLowLicenseThreshold(productId: $x, threshold: $n) { ${PRODUCT} } }`;
+
+// HOLDINGS are a user's licenses, as the live feed reads them to name the
+// license that superseded another.
+export const HOLDINGS = `query Holdings($t: ID!, $u: ID!) {
+  tenant(id: $t) { id user(id: $u) { id displayName licenses { source assignedAt product { id displayName } policy { id } } } }
+}`;
 
 const USER = `id displayName userPrincipalName licenses { source assignedAt product { id displayName } policy { id name } }`;
 

@@ -8,7 +8,7 @@ import { AUDIT_LOG } from "../lib/queries.js";
 import { useQuery } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { href } from "../lib/router.js";
-import { actionNames, changeFieldNames, roleNames, label, count, formatDateTime } from "../lib/format.js";
+import { actionNames, changeFieldNames, roleNames, requestStatusNames, outcomeNames, reasonNames, label, count, formatDateTime } from "../lib/format.js";
 import { Loading, ErrorNotice, Empty, Field, Icon } from "../components/ui.js";
 
 const PAGE = 20;
@@ -146,7 +146,8 @@ function Target({ id, names }) {
 }
 
 // fieldLabel names a change's field: disabledServicePlans[<product id>] is
-// the plans a policy leaves off that product.
+// the plans a policy leaves off that product, license[<user id>] the license
+// an approval gave that user.
 function fieldLabel(field, names) {
   const m = /^(\w+)\[(.+)\]$/.exec(field);
   if (m) return html`${label(changeFieldNames, m[1])} <span class="cell-sub">${names.of(m[2])}</span>`;
@@ -155,10 +156,15 @@ function fieldLabel(field, names) {
 
 const none = html`<span class="audit-none" aria-label="none">—</span>`;
 
-// value shows a change's value as the admin knows it: on/off, names for ids.
+// value shows a change's value as the admin knows it: on/off, names for ids
+// and words for a license request's status and what its approval led to.
 function value(field, v, names) {
   if (v === null || v === undefined) return none;
   if (v === "true" || v === "false") return v === "true" ? "On" : "Off";
+  if (field === "status") return label(requestStatusNames, v);
+  if (field === "outcome") return label(outcomeNames, v);
+  if (field === "reason") return label(reasonNames, v);
+  if (field.startsWith("license[")) return names.of(v);
   const list = (sep) => (v === "" ? "None" : v.split(",").map(names.of).join(sep));
   if (field === "products") return list(", then ");
   if (field.startsWith("disabledServicePlans")) return list(", ");

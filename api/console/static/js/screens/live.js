@@ -6,10 +6,11 @@
 // nothing repeats.
 import { html, useState, useEffect } from "../lib/preact.js";
 import { subscribe } from "../lib/ws.js";
-import { CLAIM_EVENTS, POLICY_EVENTS } from "../lib/queries.js";
+import { CLAIM_EVENTS, POLICY_EVENTS, HOLDINGS } from "../lib/queries.js";
+import { useQuery } from "../lib/hooks.js";
 import { useSession } from "../lib/session-context.js";
 import { href } from "../lib/router.js";
-import { label, outcomeNames, reasonNames, triggerNames, changeKindNames, roleNames, formatTime, count, plural } from "../lib/format.js";
+import { label, outcomeNames, reasonNames, triggerNames, changeKindNames, roleNames, approvalOutcome, formatTime, count, plural } from "../lib/format.js";
 import { Badge, Empty } from "../components/ui.js";
 
 const KEEP = 200;
@@ -98,11 +99,13 @@ function Claims({ events, since }) {
   const claimed = of("CLAIMED");
   const queued = of("QUEUED");
   const denied = of("DENIED");
+  const asked = of("PENDING_APPROVAL");
   return html`<section class="card" aria-labelledby="feed-h">
     <div class="toolbar">
       <h2 class="card-title" id="feed-h">Claim events</h2>
-      <p class="hint">${count(claimed)} claimed${fills > 0 ? ` (${count(fills)} from the waitlist)` : ""} · ${queued > 0 ? `${count(queued)} waitlisted · ` : ""}${count(denied)} denied · ${
-        count(events.length - claimed - queued - denied)} already licensed, since ${formatTime(since.toISOString())}</p>
+      <p class="hint">${count(claimed)} claimed${fills > 0 ? ` (${count(fills)} from the waitlist)` : ""} · ${queued > 0 ? `${count(queued)} waitlisted · ` : ""}${
+        asked > 0 ? `${count(asked)} asked for approval · ` : ""}${count(denied)} denied · ${
+        count(events.length - claimed - queued - denied - asked)} already licensed, since ${formatTime(since.toISOString())}</p>
     </div>
     ${events.length === 0
       ? html`<${Empty} title="Waiting for claims">
@@ -113,7 +116,11 @@ function Claims({ events, since }) {
   </section>`;
 }
 
-const tones = { CLAIMED: "success", DENIED: "danger", QUEUED: "warning" };
+const tones = { CLAIMED: "success", DENIED: "danger", QUEUED: "warning", PENDING_APPROVAL: "info" };
+
+// The feed's words for an outcome: a claim that made a license request
+// asked for approval.
+const claimOutcomeNames = { ...outcomeNames, PENDING_APPROVAL: "Asked for approval" };
 
 function ClaimRow({ e }) {
   const fill = isFill(e);
@@ -123,9 +130,12 @@ function ClaimRow({ e }) {
   return html`<li class="feed-item" data-event-id=${e.id} data-user=${e.userId} data-outcome=${e.outcome} data-fill=${fill ? "true" : undefined}>
     <time class="feed-time" datetime=${e.at}>${formatTime(e.at)}</time>
     <div class="feed-main">
-      <p class="feed-title"><strong>${who}</strong> <${Badge} tone=${tones[e.outcome] || "muted"}>${fill ? "Filled from the waitlist" : label(outcomeNames, e.outcome)}<//>
+      <p class="feed-title"><strong>${who}</strong> <${Badge} tone=${tones[e.outcome] || "muted"}>${fill ? "Filled from the waitlist" : label(claimOutcomeNames, e.outcome)}<//>
         ${e.reason && html` <span class="feed-reason">${label(reasonNames, e.reason)}</span>`}
-        ${e.outcome === "QUEUED" && html` <span class="feed-note">No license free: waiting for the next one</span>`}</p>
+        ${e.outcome === "QUEUED" && html` <span class="feed-note">No license free: waiting for the next one</span>`}
+        ${e.outcome === "PENDING_APPROVAL"
+          ? html` <a class="feed-link" href=${href("requests")}>See the request</a>`
+          : e.requestId && html` <span class="feed-note feed-note--info">after an admin approved the request</span>`}</p>
       <p class="feed-sub">${what}${e.product ? html` · ${e.product.displayName}` : ""}${
         e.policy ? html` · ${e.policy.name}` : ""
       } · ${count(e.availableAfter)} left</p>
@@ -176,13 +186,44 @@ function what(e) {
       return `${product} runs low at ${count(e.lowLicenseThreshold)} available`;
     case "WAITLIST_ENTRY_REMOVED":
       return `${e.userId} taken off the waitlist of ${policy}`;
+    case "LICENSE_SUPERSEDED":
+      return html`<${Superseded} e=${e} product=${product} />`;
     case "LICENSE_REQUEST_APPROVED":
+      return `${requester(e)}'s license request under ${policy}${e.request && e.request.outcome ? `: ${approvalOutcome(e.request)}` : ""}`;
     case "LICENSE_REQUEST_DENIED":
+      return html`${requester(e)}'s license request under ${policy}${e.request && e.request.message
+        ? html`: <q class="feed-quote">${e.request.message}</q>` : ""}`;
     case "LICENSE_REQUEST_EXPIRED":
-      return `${e.userId}'s license request under ${policy}`;
+      return `${requester(e)}'s license request under ${policy}: no one decided it within 30 days`;
   }
   return "";
 }
+
+// requester names the user of a license request event.
+const requester = (e) => (e.request && e.request.user && e.request.user.displayName) || e.userId;
+
+// Superseded says which license went back and which one of the user's
+// superseded it: the latest the user claimed under the same policy by then
+// (the event names only the one given back).
+function Superseded({ e, product }) {
+  const { tenant } = useSession();
+  const q = useQuery(HOLDINGS, { t: tenant.id, u: e.userId });
+  const user = q.data && q.data.tenant.user;
+  const at = new Date(e.at).getTime();
+  const by = user && user.licenses
+    .filter((l) => l.source === "AUTO_CLAIM" && l.policy && l.policy.id === e.policyId && l.product.id !== e.productId && new Date(l.assignedAt).getTime() <= at)
+    .sort((a, b) => new Date(b.assignedAt) - new Date(a.assignedAt))[0];
+  const who = (user && user.displayName) || e.userId;
+  return html`Gave back ${who}'s ${product}: superseded by <span data-superseded-by=${by ? by.product.id : ""}>${
+    by ? by.product.displayName : q.loading ? "…" : "a license they claimed since"}</span>`;
+}
+
+// noActor says why an event that no one made happened.
+const noActor = {
+  LOW_LICENSES: "An alert: the product's available licenses fell to its threshold",
+  LICENSE_REQUEST_EXPIRED: "no one decided it",
+  LICENSE_SUPERSEDED: "given back by the policy (Give back superseded licenses) when the user claimed the license that covers it",
+};
 
 function ChangeRow({ e }) {
   const tone = e.kind === "LOW_LICENSES" ? "danger" : ["POLICY_DELETED", "LICENSE_REMOVED", "LICENSE_RECLAIMED"].includes(e.kind) ? "warning" : "info";
@@ -194,7 +235,7 @@ function ChangeRow({ e }) {
         ? e.actor.roles.length === 0 && e.kind === "LICENSE_RECLAIMED"
           ? html`by <strong>${e.actor.subject}</strong>'s hourly sweep of licenses unused for the policy's period`
           : html`by <strong>${e.actor.subject}</strong>${e.actor.roles.length > 0 && ` (${e.actor.roles.map((r) => label(roleNames, r)).join(", ")})`}`
-        : e.kind === "LOW_LICENSES" ? "An alert: the product's available licenses fell to its threshold" : e.kind === "LICENSE_REQUEST_EXPIRED" ? "no one decided it" : "by someone not recorded"}</p>
+        : noActor[e.kind] || "by someone not recorded"}</p>
     </div>
   </li>`;
 }

@@ -1,5 +1,5 @@
-// The Settings section of a policy's details pane: how licenses flow back to
-// the users who need them. Each setting is one entry of SETTINGS, shown as a
+// The Settings section of a policy's details pane: how licenses reach the
+// users who need them, and flow back. Each setting is one entry of SETTINGS, shown as a
 // switch or as a number of days. Save sends the settings changed, in one
 // updateAutoClaimPolicySettings, with the version of the policy the page
 // read: if someone changed the policy since, the server answers CONFLICT,
@@ -27,6 +27,22 @@ export const SETTINGS = [
     label: "Waitlist",
     hint: "When no license is free, users wait in line for one instead of being turned away, and get the next one that becomes free, first come first served. Turning it off empties the waitlist.",
     shown: (on) => (on ? "On: users wait for a license when none is free." : "Off: claims that find no license are turned away."),
+  },
+  {
+    key: "approvalRequired",
+    kind: "switch",
+    name: "Require approval",
+    label: "Require approval",
+    hint: "Each claim waits on the Requests page for a Global admin or License admin to approve it, even when a license is free.",
+    shown: (on) => (on ? "On: an admin approves each license first, on the Requests page." : "Off: users get a license as soon as they need one."),
+  },
+  {
+    key: "releaseSupersededLicenses",
+    kind: "switch",
+    name: "Give back superseded licenses",
+    label: "Give back superseded licenses",
+    hint: "When a user claims a product that covers all a license they got through this policy covers (Power Automate Premium over the per user plan), that license goes back to its pool.",
+    shown: (on) => (on ? "On: a license the user's new one covers goes back to its pool." : "Off: users keep both licenses."),
   },
   {
     key: "reclaimInactiveAfterDays",
