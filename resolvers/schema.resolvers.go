@@ -426,14 +426,18 @@ func (r *mutationResolver) ClaimLicense(ctx context.Context, input model.ClaimLi
 			return nil, err
 		}
 	}
-	key, err := optional("idempotencyKey", input.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return r.Service.Claim(ctx, license.ClaimRequest{
+	key, keyErr := optional("idempotencyKey", input.IdempotencyKey)
+	req := license.ClaimRequest{
 		TenantID: input.TenantID, UserID: input.UserID, AppID: input.AppID, Trigger: input.Trigger, Caller: c.Subject,
 		IdempotencyKey: key, UserPrincipalName: deref(input.UserPrincipalName), DisplayName: deref(input.DisplayName),
-	})
+	}
+	if keyErr != nil { // with the claim's other bad arguments, all at once
+		var problems license.Problems
+		problems.Add("", keyErr)
+		problems.Add("", req.Validate(r.Service.Catalog()))
+		return nil, problems.Err()
+	}
+	return r.Service.Claim(ctx, req)
 }
 
 func (r *policyEventResolver) PolicyID(ctx context.Context, obj *license.ChangeEvent) (*string, error) {

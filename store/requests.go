@@ -311,14 +311,19 @@ func (s *Store) ApproveRequest(ctx context.Context, id string) (*license.License
 // DenyRequest implements license.RequestService. The message is kept
 // without its leading and trailing spaces.
 func (s *Store) DenyRequest(ctx context.Context, id, message string) (*license.LicenseRequest, error) {
+	var problems license.Problems
 	if message != "" && strings.TrimSpace(message) == "" {
-		return nil, license.OnField("message", license.Errorf(license.EINVALID, "The message is blank; leave it out (null) instead."))
+		problems.Add("message", license.Errorf(license.EINVALID, "The message is blank; leave it out (null) instead."))
 	}
 	message = strings.TrimSpace(message)
-	if err := license.ValidateRequestMessage(message); err != nil {
-		return nil, license.OnField("message", err)
-	}
+	problems.Add("message", license.ValidateRequestMessage(message))
 	lr, err := s.pendingRequest(ctx, id)
+	if err != nil && len(problems) > 0 {
+		problems.Add("requestId", err) // both at once
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
