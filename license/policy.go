@@ -53,9 +53,6 @@ func (c *Catalog) CheckProducts(app string, products []PolicyProduct, skuOf SKUL
 			problems.Add(at+".productId", err)
 			continue
 		}
-		if c.App(app) == nil {
-			continue // whether it serves the app can't be told
-		}
 		plans, err := checkDisabledPlans(c.App(app), sku, pp.ProductID, pp.DisabledServicePlanIDs, false)
 		if err != nil {
 			problems.Add(at, err)
@@ -69,17 +66,20 @@ func (c *Catalog) CheckProducts(app string, products []PolicyProduct, skuOf SKUL
 	return out, nil
 }
 
-// checkDisabledPlans validates plan ids against sku for app. With lenient set,
-// ids the product does not have are dropped instead of refused (used when one
-// list is applied to every product of a policy). A product that can't serve
-// the app is a problem on "productId", a plan on
-// "disabledServicePlanIds[j]"; every problem is returned.
+// checkDisabledPlans validates plan ids against sku for app (nil: an app
+// the catalog lacks, whose needs can't be told: only the product's plans are
+// checked). With lenient set, ids the product does not have are dropped
+// instead of refused (used when one list is applied to every product of a
+// policy). A product that can't serve the app is a problem on "productId",
+// a plan on "disabledServicePlanIds[j]"; every problem is returned.
 func checkDisabledPlans(app *App, sku *SKU, productID string, ids []string, lenient bool) ([]string, error) {
-	cov := sku.Coverage(app.ID)
-	if cov == nil {
-		return nil, OnField("productId", Errorf(EINVALID, "Product %s (%s) can't serve %s; choose a product that includes it.", productID, sku.DisplayName, app.DisplayName))
-	}
 	var problems Problems
+	var cov *Coverage
+	if app != nil {
+		if cov = sku.Coverage(app.ID); cov == nil {
+			problems.Add("productId", Errorf(EINVALID, "Product %s (%s) can't serve %s; choose a product that includes it.", productID, sku.DisplayName, app.DisplayName))
+		}
+	}
 	out := make([]string, 0, len(ids))
 	for j, id := range ids {
 		at := fmt.Sprintf("disabledServicePlanIds[%d]", j)
@@ -90,7 +90,7 @@ func checkDisabledPlans(app *App, sku *SKU, productID string, ids []string, leni
 			}
 			continue
 		}
-		if plan.ID == cov.RequiredPlan {
+		if cov != nil && plan.ID == cov.RequiredPlan {
 			problems.Add(at, Errorf(EINVALID, "Service plan %s (%s) can't be turned off: %s needs it, and the license would be useless without it.", plan.Name, plan.ID, app.DisplayName))
 			continue
 		}
