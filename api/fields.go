@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -24,12 +26,42 @@ func argumentErrors(ctx context.Context, next graphql.Resolver) (any, error) {
 		if errors.As(err, &e) && e.Field != "" {
 			return res, onInput(ctx, e)
 		}
+		if errors.As(err, &e) && e.Code == license.ENOTFOUND {
+			if name := namedID(ctx, e.Message); name != "" {
+				return res, license.OnField(name, e)
+			}
+		}
 		return res, err
 	}
 	for _, p := range problems[:len(problems)-1] {
 		graphql.AddError(ctx, onInput(ctx, p))
 	}
 	return res, onInput(ctx, problems[len(problems)-1])
+}
+
+// namedID returns the name of the root field's ID argument whose value a
+// NOT_FOUND error's message names ("Policy \"contoso:policy:9\" was not
+// found."), when exactly one does: the argument the error is about.
+func namedID(ctx context.Context, message string) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || (fc.Object != "Mutation" && fc.Object != "Query") || fc.Field.Definition == nil {
+		return ""
+	}
+	name := ""
+	for _, arg := range fc.Field.Definition.Arguments {
+		if arg.Type.Name() != "ID" {
+			continue
+		}
+		v, _ := fc.Args[arg.Name].(string)
+		if v == "" || !strings.Contains(message, strconv.Quote(v)) {
+			continue
+		}
+		if name != "" {
+			return "" // two arguments it could be about
+		}
+		name = arg.Name
+	}
+	return name
 }
 
 // onInput prefixes the field of an error of a root field that takes an

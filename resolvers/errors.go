@@ -52,7 +52,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gerr.Extensions["code"] = le.Code
 		if field := le.Field; field != "" {
 			gerr.Extensions["field"] = field
-		} else if field := argumentPath(ctx, gerr.Path); field != "" && le.Code == license.EINVALID {
+		} else if field := argumentPath(ctx, gerr.Path); field != "" && (le.Code == license.EINVALID || le.Code == license.ENOTFOUND) {
 			gerr.Extensions["field"] = field
 		}
 		if le.RetryAfter > 0 {
