@@ -39,29 +39,40 @@ func argumentErrors(ctx context.Context, next graphql.Resolver) (any, error) {
 	return res, onInput(ctx, problems[len(problems)-1])
 }
 
-// namedID returns the name of the root field's ID argument whose value a
+// namedID returns the path of the root field's id argument whose value a
 // NOT_FOUND error's message names ("Policy \"contoso:policy:9\" was not
-// found."), when exactly one does: the argument the error is about.
+// found."), when exactly one does: an ID argument ("policyId"), or an id
+// of its input object ("input.policyId").
 func namedID(ctx context.Context, message string) string {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || (fc.Object != "Mutation" && fc.Object != "Query") || fc.Field.Definition == nil {
 		return ""
 	}
-	name := ""
-	for _, arg := range fc.Field.Definition.Arguments {
-		if arg.Type.Name() != "ID" {
-			continue
-		}
-		v, _ := fc.Args[arg.Name].(string)
-		if v == "" || !strings.Contains(message, strconv.Quote(v)) {
-			continue
-		}
-		if name != "" {
-			return "" // two arguments it could be about
-		}
-		name = arg.Name
+	var vars map[string]any
+	if graphql.HasOperationContext(ctx) {
+		vars = graphql.GetOperationContext(ctx).Variables
 	}
-	return name
+	var found []string
+	named := func(path string, v any) {
+		if s, ok := v.(string); ok && s != "" && strings.Contains(message, strconv.Quote(s)) {
+			found = append(found, path)
+		}
+	}
+	for name, v := range fc.Field.ArgumentMap(vars) {
+		if in, ok := v.(map[string]any); ok && name == "input" {
+			for k, iv := range in {
+				if strings.HasSuffix(k, "Id") {
+					named("input."+k, iv)
+				}
+			}
+		} else if arg := fc.Field.Definition.Arguments.ForName(name); arg != nil && arg.Type.Name() == "ID" {
+			named(name, v)
+		}
+	}
+	if len(found) != 1 {
+		return "" // none, or two it could be about
+	}
+	return found[0]
 }
 
 // onInput prefixes the field of an error of a root field that takes an
