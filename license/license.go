@@ -319,7 +319,8 @@ func TenantOf(id string) (tenantID string, ok bool) {
 }
 
 // KindOf names the kind of object an id denotes, for messages: "Product",
-// "Policy", "License request", or "Tenant" for anything else.
+// "Policy", "License request", "Tenant" for an id without parts, or
+// "Object" for anything else.
 func KindOf(id string) string {
 	switch parts := strings.Split(id, ":"); {
 	case len(parts) == 3 && parts[1] == kindProduct:
@@ -328,8 +329,10 @@ func KindOf(id string) string {
 		return "Policy"
 	case len(parts) == 3 && parts[1] == kindRequest:
 		return "License request"
+	case len(parts) == 1 && id != "":
+		return "Tenant"
 	}
-	return "Tenant"
+	return "Object" // the id of nothing autoclaim has
 }
 
 // String returns a short description used in messages.

@@ -362,10 +362,11 @@ func TestKindOf(t *testing.T) {
 		{"contoso:product:1", "Product"},
 		{"contoso:policy:3", "Policy"},
 		{"contoso", "Tenant"},
-		{"", "Tenant"},
-		{"contoso:user:1", "Tenant"},
-		{"contoso:product", "Tenant"},
-		{"contoso:product:1:2", "Tenant"},
+		{"contoso:request:2", "License request"},
+		{"", "Object"},
+		{"contoso:user:1", "Object"},
+		{"contoso:product", "Object"},
+		{"contoso:product:1:2", "Object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
