@@ -142,6 +142,16 @@ func TestWebsocketOtherTenantAndFilter(t *testing.T) {
 		}
 		c.MustRead("complete")
 
+		// A policy the tenant never had is NOT_FOUND, at its argument.
+		n := gqltest.DialWS(t, sf.srv.URL+"/graphql", "graphql-transport-ws")
+		n.Init(sf.reader)
+		n.Subscribe("1", claimEventsSub, map[string]any{"t": sf.f.tenantID, "p": sf.f.tenantID + ":policy:99"})
+		m, err = n.Read()
+		if err != nil || !strings.Contains(string(m.Payload), `"code":"NOT_FOUND"`) || !strings.Contains(string(m.Payload), `"field":"policyId"`) {
+			t.Fatalf("a policy the tenant never had: %s %s, %v; want NOT_FOUND on policyId", m.Type, m.Payload, err)
+		}
+		n.MustRead("complete")
+
 		// policyId filter: a Power Apps policy's claims don't reach a Power Automate subscriber.
 		var apps struct{ CreateAutoClaimPolicy struct{ ID string } }
 		sf.ta.mustDo(sf.ta.token("op", "", "OPERATOR"), `mutation($t: ID!) { setTenantPolicyLimit(tenantId: $t, limit: 2) { id } }`, map[string]any{"t": sf.f.tenantID}, nil)

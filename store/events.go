@@ -29,6 +29,24 @@ func (s *Store) LiveSubscriptions() int { return s.hub.Live() }
 
 // SubscribeClaims implements license.EventService.
 func (s *Store) SubscribeClaims(ctx context.Context, tenantID, policyID, after string) (license.Subscription[*license.ClaimEvent], error) {
+	if policyID != "" {
+		// Any policy the tenant ever had (a deleted one's claims are in the
+		// stream too); one it never had is NOT_FOUND.
+		t, n, err := license.ParsePolicyID(policyID)
+		if err != nil {
+			return nil, license.OnField("policyId", err)
+		}
+		if t != tenantID {
+			return nil, license.OnField("policyId", license.Errorf(license.ENOTFOUND, "Policy %q was not found.", policyID))
+		}
+		next, err := s.nextNumber(ctx, s.keys(tenantID), "seq_policy", tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if n >= next {
+			return nil, license.OnField("policyId", license.Errorf(license.ENOTFOUND, "Policy %q was not found.", policyID))
+		}
+	}
 	return subscribe(ctx, s, tenantID, after, func(ev license.Event) (*license.ClaimEvent, bool) {
 		return ev.Claim, ev.Claim != nil && (policyID == "" || ev.Claim.PolicyID == policyID)
 	})
