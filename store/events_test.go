@@ -390,3 +390,29 @@ func storeGoroutines() int {
 	}
 	return n
 }
+
+// TestSubscribeClaimsOfAPolicy: a policy the tenant has, or had (deleted),
+// may be followed; one it never had, or another tenant's, is NOT_FOUND.
+func TestSubscribeClaimsOfAPolicy(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		products := claimTenant(t, s, "follow", map[string]int{flowSKU: 1})
+		gone := mustCreatePolicy(t, s, "follow", powerAutomate, true, skuProducts(products, flowSKU)...)
+		if err := s.DeletePolicy(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct{ policy, code string }{
+			{gone.ID, ""}, {"follow:policy:2", license.ENOTFOUND}, {"other:policy:1", license.ENOTFOUND}, {"follow:policy:x", license.ENOTFOUND},
+		} {
+			sub, err := s.SubscribeClaims(ctx, "follow", tt.policy, "0-0")
+			if license.ErrorCode(err) != tt.code {
+				t.Fatalf("SubscribeClaims(%s) = %v; want code %q", tt.policy, err, tt.code)
+			}
+			if sub != nil {
+				sub.Close()
+			}
+		}
+	})
+}
