@@ -48,6 +48,12 @@ func (k keys) deleted() string { return k.p + "deleted" }
 // trigger (codec_flow.go).
 func (k keys) waitlist(n int64) string { return k.p + "wl:" + itoa(n) }
 
+// approvedWaiters are the users of a policy's waitlist an approval queued:
+// hash of user id -> the score it queued them with (their waitlist entry
+// then; a later entry of the same user is not approved). Turning approval
+// on keeps them, and only them, waiting.
+func (k keys) approvedWaiters(n int64) string { return k.p + "wlok:" + itoa(n) }
+
 // held is a policy's index of the licenses claimed under it that their
 // holders still have: zset of "<product number>:<user id>" scored by a time
 // (ms) at or before the license's last use: when it was claimed, put

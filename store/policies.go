@@ -161,7 +161,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id string, edit func(*license.
 		entry, retention := s.audited(ctx, "updateAutoClaimPolicy", []string{id}, changes...)
 		var version int64
 		_, err = s.runFeeding(ctx, updatePolicyScript, subject{policyID: id}, tenantID, fed,
-			append([]string{k.policy(n), k.events(), k.audit(), k.waitlist(n), k.work()}, productKeys(k, p.Products)...),
+			append([]string{k.policy(n), k.events(), k.audit(), k.waitlist(n), k.work(), k.approvedWaiters(n)}, productKeys(k, p.Products)...),
 			func(name, v string) {
 				if name == "version" {
 					version = number(v)
@@ -200,7 +200,7 @@ func (s *Store) DeletePolicy(ctx context.Context, id string) error {
 	entry, retention := s.audited(ctx, "deleteAutoClaimPolicy", []string{id})
 	reply, err := s.runScript(ctx, deletePolicyScript, subject{policyID: id},
 		[]string{k.policy(n), k.policies(), k.appPolicies(), k.report(n), k.claims(n), k.events(), k.audit(), k.deleted(),
-			k.waitlist(n), k.held(n), k.work()}, n, eventWindow, entry, retention, tenantID, license.ReportWindow.Milliseconds())
+			k.waitlist(n), k.held(n), k.work(), k.approvedWaiters(n)}, n, eventWindow, entry, retention, tenantID, license.ReportWindow.Milliseconds())
 	if err != nil {
 		return err
 	}

@@ -277,7 +277,7 @@ func (s *Store) ApproveRequest(ctx context.Context, id string) (*license.License
 		}
 		keys := append([]string{k.tenant(), k.policy(pn), k.requests(), k.requestIndex(license.RequestPending),
 			k.requestIndex(license.RequestApproved), k.requestsDue(), k.licenseBucket(userBucket(lr.UserID)), k.events(), k.audit(),
-			k.report(pn), k.claims(pn), k.held(pn), k.waitlist(pn), k.work()}, rt.productKeys...)
+			k.report(pn), k.claims(pn), k.held(pn), k.waitlist(pn), k.work(), k.approvedWaiters(pn)}, rt.productKeys...)
 		now := s.Now()
 		args := append([]any{n, s.covering(lr.AppID, lr.Trigger), ms(now), requestExpiryMS, ms(now.Add(-license.WaitlistExpiry)),
 			slices.Index(license.AllTriggers, lr.Trigger), eventWindow, entry, retention, requestRetentionMS, tenantID,

@@ -379,3 +379,37 @@ func TestApprovalOnEmptiesTheWaitlist(t *testing.T) {
 		}
 	})
 }
+
+// TestApprovalOnKeepsApprovedWaiters: a user an approval queued was
+// approved: turning approval off and on again keeps it waiting (and gives
+// it the next license), while a user who queued unapproved meanwhile leaves.
+func TestApprovalOnKeepsApprovedWaiters(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b *redistest.Backend) {
+		s := mustOpen(t, b)
+		ctx := context.Background()
+		products := claimTenant(t, s, "apkeep", map[string]int{})
+		p := mustCreatePolicy(t, s, "apkeep", powerAutomate, true, skuProducts(products, flowSKU)...)
+		approvalOn(t, s, p.ID, true)
+		req := wantPending(t, mustClaim(t, s, claimRequest("apkeep", "lee", powerAutomate, cloudFlow)))
+		if got, err := s.ApproveRequest(withActor("boss", "GLOBAL_ADMIN"), req.ID); err != nil || got.Outcome != license.Queued {
+			t.Fatalf("approve = %+v, %v; want QUEUED", got, err)
+		}
+		editPolicy(t, s, p.ID, func(p *license.Policy, _ license.SKULookup) error {
+			return p.ApplySettings(license.PolicySettings{ApprovalRequired: license.Update[bool]{Set: true, Value: false}})
+		})
+		wantQueued(t, mustClaim(t, s, claimRequest("apkeep", "megan", powerAutomate, cloudFlow)), 2)
+		approvalOn(t, s, p.ID, true)
+		if got := waitlist(t, s, p.ID); !slices.Equal(got, []string{"lee"}) {
+			t.Fatalf("waitlist %v after approval turned on again; want [lee], whom an approval queued", got)
+		}
+		if _, err := s.SetLicenseQuantity(ctx, products[flowSKU], 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := heldProducts(t, s, "apkeep", "lee"); !slices.Equal(got, []string{products[flowSKU]}) {
+			t.Fatalf("lee holds %v; want the license", got)
+		}
+		if got := heldProducts(t, s, "apkeep", "megan"); len(got) != 0 {
+			t.Fatalf("megan holds %v unapproved", got)
+		}
+	})
+}

@@ -279,7 +279,7 @@ type UpdateAutoClaimPolicySettingsInput struct {
 	ReleaseSupersededLicenses *bool `json:"releaseSupersededLicenses,omitempty"`
 	// True: claims that would get a license under the policy make license
 	// requests for an admin to approve (PENDING_APPROVAL), and the users waiting
-	// on the policy's waitlist leave it (none was approved: their next claim
+	// on the policy's waitlist whom no approval queued leave it (their next claim
 	// asks for approval). False: claims get
 	// licenses at once again; requests still pending stay for an admin to decide,
 	// or expire.

@@ -20,8 +20,8 @@
 -- KEYS[7] the user's license bucket hash   KEYS[8] event stream   KEYS[9] audit stream
 -- KEYS[10] policy report hash   KEYS[11] the policy's claims stream
 -- KEYS[12] policy claimed-licenses index zset   KEYS[13] policy waitlist zset
--- KEYS[14] the tenant's work zset
--- KEYS[15..] hashes of the tenant's products that serve the app, as the caller read them
+-- KEYS[14] the tenant's work zset   KEYS[15] the policy's approved waiters hash
+-- KEYS[16..] hashes of the tenant's products that serve the app, as the caller read them
 -- ARGV[1] request number   ARGV[2] SKUs covering the app and trigger (see covering_encode)
 -- ARGV[3] the store's clock (ms)   ARGV[4] how long a request waits for a decision (ms)
 -- ARGV[5] the time (ms, the store's clock) before which a user queued has waited too long
@@ -30,7 +30,7 @@
 -- ARGV[10] how long a decided request is kept (ms)   ARGV[11] the tenant's id (to name products in the entry)
 -- ARGV[12] the products that serve the app with those each supersedes (see supersedes_encode)
 -- ARGV[13] how long (ms) a fill this leaves is its caller's before a worker's
--- ARGV[14..] product numbers matching KEYS[15..]
+-- ARGV[14..] product numbers matching KEYS[16..]
 -- Reply: a JSON object of strings: kind ('OK', or 'STALE' when the policy
 -- holds a product the keys lack: nothing changed), outcome, released (the
 -- licenses given back, see licenses_encode; absent when none); or an error
@@ -44,8 +44,8 @@ local tenant_key, policy_key = KEYS[1], KEYS[2]
 local request_keys = {requests = KEYS[3], pending = KEYS[4], due = KEYS[6]}
 local approved_key, licenses_key, events_key, audit_key = KEYS[5], KEYS[7], KEYS[8], KEYS[9]
 local report_key, claims_key, held_key, waitlist_key = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local work_key = KEYS[14]
-local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 15, 14
+local work_key, approved_waiters_key = KEYS[14], KEYS[15]
+local FIRST_PRODUCT, FIRST_PRODUCT_ARG = 16, 14
 
 local n, clock, expiry = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 local waited_too_long, trigger_index, window = waiter_seq(tonumber(ARGV[5])), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -107,6 +107,7 @@ if outcome ~= 'ALREADY_LICENSED' then
     reason = 'POLICY_DISABLED'
   elseif waitlist_on and waitlist_place(waitlist_key, r.user, waited_too_long) then
     outcome = 'QUEUED'
+    redis.call('HSET', approved_waiters_key, r.user, redis.call('ZSCORE', waitlist_key, r.user)) -- approved now
   else
     local sup = {on = state[5], list = ARGV[12], key = function(k) return product_keys[k] end}
     local filling = waitlist_on and redis.call('ZSCORE', work_key, work_encode('f', r.policy))
@@ -125,6 +126,7 @@ if outcome ~= 'ALREADY_LICENSED' then
     elseif claimed == 'NO_LICENSES_AVAILABLE' and waitlist_on then
       outcome = 'QUEUED'
       waitlist_join(waitlist_key, r.user, waiter_seq(clock), waited_too_long, trigger_index)
+      redis.call('HSET', approved_waiters_key, r.user, redis.call('ZSCORE', waitlist_key, r.user))
     else
       reason = claimed
     end

@@ -4,7 +4,7 @@
 -- KEYS[4] policy report hash   KEYS[5] the policy's claims stream   KEYS[6] event stream
 -- KEYS[7] audit stream   KEYS[8] the tenant's deleted policies zset
 -- KEYS[9] policy waitlist zset   KEYS[10] policy claimed-licenses index zset
--- KEYS[11] the tenant's work zset
+-- KEYS[11] the tenant's work zset   KEYS[12] the policy's approved waiters hash
 -- ARGV[1] policy number  ARGV[2] event window (ms)  ARGV[3] audit entry (see audit_arg)
 -- ARGV[4] audit retention (ms)  ARGV[5] the tenant's id (to name products in the entry)
 -- ARGV[6] report window (ms)
@@ -47,7 +47,7 @@ redis.call('ZREMRANGEBYSCORE', deleted_key, '-inf', '(' .. string.format('%d', n
 for _, key in ipairs({policy_key, report_key, claims_key}) do
   redis.call('PEXPIRE', key, report_window + DAY_MS)
 end
-redis.call('DEL', waitlist_key, held_key)
+redis.call('DEL', waitlist_key, held_key, KEYS[12])
 redis.call('ZREM', work_key, work_encode('f', policy), work_encode('s', policy), work_encode('w', policy),
   work_encode('a', policy))
 audit(audit_key, retention, entry)

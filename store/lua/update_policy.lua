@@ -1,11 +1,13 @@
 -- Writes a policy's name, status, products and settings if nobody changed it
--- since it was read. Its waitlist turned off empties it, and so does
--- approval turned on (no one waiting unapproved gets a license); the licenses
+-- since it was read. Its waitlist turned off empties it, and approval
+-- turned on takes off it the users no approval queued (no one waiting
+-- unapproved gets a license); the licenses
 -- available to its waitlist (the policy turned on, a product added or
 -- moved up) go to it.
 -- KEYS[1] policy hash   KEYS[2] event stream   KEYS[3] audit stream
 -- KEYS[4] the policy's waitlist zset   KEYS[5] the tenant's work zset
--- KEYS[6..5+ARGV[12]] product hashes of the new list, in order; then those the fill plan names
+-- KEYS[6] the policy's approved waiters hash
+-- KEYS[7..6+ARGV[12]] product hashes of the new list, in order; then those the fill plan names
 -- ARGV[1] version read  ARGV[2] name  ARGV[3] enabled (0/1)  ARGV[4] now (unix ms, the store's clock)
 -- ARGV[5] encoded products  ARGV[6] policy number  ARGV[7] event window (ms)
 -- ARGV[8] audit entry (see audit_arg; its changes are from the version read)  ARGV[9] audit retention (ms)
@@ -19,7 +21,8 @@
 --@include lib/policy.lua
 --@include lib/fill.lua
 local policy_key, events_key, audit_key, waitlist_key, work_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local product_keys = {unpack(KEYS, 6, 5 + tonumber(ARGV[12]))}
+local approved_waiters_key = KEYS[6]
+local product_keys = {unpack(KEYS, 7, 6 + tonumber(ARGV[12]))}
 local version_read, name, enabled, now, encoded, policy, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local entry, retention = audit_arg(ARGV[8]), ARGV[9]
 local waitlist, reclaim, plan = ARGV[10], ARGV[11], cjson.decode(ARGV[15])
@@ -41,11 +44,16 @@ redis.call('HSET', policy_key, 'name', name, 'enabled', enabled, 'updated', now,
   'waitlist', waitlist, 'reclaim', reclaim, 'supersede', supersede, 'approval', approval)
 local version = redis.call('HINCRBY', policy_key, 'version', 1)
 if waitlist == '1' and approval == '1' and not had_approval then
-  -- Approval turned on: the users waiting never were approved; their next
-  -- claim asks for approval.
-  local dropped = redis.call('ZCARD', waitlist_key)
-  redis.call('DEL', waitlist_key)
-  redis.call('ZREM', work_key, work_encode('f', policy))
+  -- Approval turned on: the users waiting that no approval queued leave the
+  -- waitlist; their next claim asks for approval.
+  local dropped = 0
+  local entries = redis.call('ZRANGE', waitlist_key, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    if redis.call('HGET', approved_waiters_key, entries[i]) ~= entries[i + 1] then
+      redis.call('ZREM', waitlist_key, entries[i])
+      dropped = dropped + 1
+    end
+  end
   if dropped > 0 then
     audit_change(entry, 'waitlistedUsers', string.format('%d', dropped), '0')
   end
@@ -55,7 +63,7 @@ if waitlist == '1' then
 elseif had_waitlist then
   -- Off, the waitlist empties: its users are no longer waiting.
   local dropped = redis.call('ZCARD', waitlist_key)
-  redis.call('DEL', waitlist_key)
+  redis.call('DEL', waitlist_key, approved_waiters_key)
   redis.call('ZREM', work_key, work_encode('w', policy), work_encode('f', policy))
   if dropped > 0 then
     audit_change(entry, 'waitlistedUsers', string.format('%d', dropped), '0')

@@ -33,7 +33,7 @@ export const SETTINGS = [
     kind: "switch",
     name: "Require approval",
     label: "Require approval",
-    hint: "Each claim waits on the Requests page for a Global admin or License admin to approve it, even when a license is free. Turning it on empties the waitlist: those users ask again.",
+    hint: "Each claim waits on the Requests page for a Global admin or License admin to approve it, even when a license is free. Turning it on takes off the waitlist the users no approval queued: they ask again.",
     shown: (on) => (on ? "On: an admin approves each license first, on the Requests page." : "Off: users get a license as soon as they need one."),
   },
   {
