@@ -309,9 +309,18 @@ func (r *mutationResolver) CreateAutoClaimPolicy(ctx context.Context, input mode
 }
 
 func (r *mutationResolver) RenameAutoClaimPolicy(ctx context.Context, policyID string, name string) (*license.Policy, error) {
-	return r.Service.UpdatePolicy(ctx, policyID, func(p *license.Policy, _ license.SKULookup) error {
+	p, err := r.Service.UpdatePolicy(ctx, policyID, func(p *license.Policy, _ license.SKULookup) error {
 		return p.Rename(name)
 	})
+	if license.ErrorCode(err) == license.ENOTFOUND {
+		if bad := (&license.Policy{}).Rename(name); bad != nil { // the name too, at once
+			var problems license.Problems
+			problems.Add("policyId", err)
+			problems.Add("", bad)
+			return nil, problems.Err()
+		}
+	}
+	return p, err
 }
 
 func (r *mutationResolver) SetAutoClaimPolicyEnabled(ctx context.Context, policyID string, enabled bool) (*license.Policy, error) {

@@ -69,12 +69,12 @@ func (s *Store) nextNumber(ctx context.Context, k keys, field, tenantID string) 
 
 // SetLicenseQuantity sets a product's total number of licenses.
 func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quantity int) (*license.Product, error) {
+	if err := license.ValidateQuantity(quantity); err != nil {
+		return nil, s.withMissing(ctx, license.OnField("quantity", err), "productId", productID)
+	}
 	tenantID, n, err := license.ParseProductID(productID)
 	if err != nil {
 		return nil, err
-	}
-	if err := license.ValidateQuantity(quantity); err != nil {
-		return nil, license.OnField("quantity", err)
 	}
 	k := s.keys(tenantID)
 	fed, err := s.waitlistsFed(ctx, tenantID, func(id string) bool { return id == productID })
@@ -92,12 +92,12 @@ func (s *Store) SetLicenseQuantity(ctx context.Context, productID string, quanti
 // SetLowLicenseThreshold sets the available count at or below which a
 // product is running low (0: off).
 func (s *Store) SetLowLicenseThreshold(ctx context.Context, productID string, threshold int) (*license.Product, error) {
+	if err := license.ValidateThreshold(threshold); err != nil {
+		return nil, s.withMissing(ctx, license.OnField("threshold", err), "productId", productID)
+	}
 	tenantID, n, err := license.ParseProductID(productID)
 	if err != nil {
 		return nil, err
-	}
-	if err := license.ValidateThreshold(threshold); err != nil {
-		return nil, license.OnField("threshold", err)
 	}
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "setLowLicenseThreshold", []string{productID})
@@ -106,6 +106,37 @@ func (s *Store) SetLowLicenseThreshold(ctx context.Context, productID string, th
 		return nil, err
 	}
 	return s.Product(ctx, productID)
+}
+
+// withMissing returns err, a refusal of an argument, with a NOT_FOUND on
+// field when id names no product, policy or license request of its tenant:
+// a request with a bad argument beside an id of nothing hears of both. A
+// failure to read is left to the caller's own read.
+func (s *Store) withMissing(ctx context.Context, err error, field, id string) error {
+	var missing error
+	switch {
+	case isID(license.ParseProductID, id):
+		_, missing = s.Product(ctx, id)
+	case isID(license.ParsePolicyID, id):
+		_, missing = s.Policy(ctx, id)
+	case isID(license.ParseRequestID, id):
+		_, missing = s.LicenseRequest(ctx, id)
+	default:
+		missing = license.Errorf(license.ENOTFOUND, "%s %q was not found.", license.KindOf(id), id)
+	}
+	if license.ErrorCode(missing) != license.ENOTFOUND {
+		return err
+	}
+	var problems license.Problems
+	problems.Add("", err)
+	problems.Add(field, missing)
+	return problems.Err()
+}
+
+// isID says whether parse reads id.
+func isID(parse func(string) (string, int64, error), id string) bool {
+	_, _, err := parse(id)
+	return err == nil
 }
 
 // Product returns a product.

@@ -168,7 +168,7 @@ func (s *Store) InactiveLicenses(ctx context.Context, policyID string, days, fir
 // the waitlists in the same script.
 func (s *Store) ReclaimInactiveLicenses(ctx context.Context, policyID string, days int) (int, error) {
 	if err := license.ValidateReclaimDays(days); err != nil {
-		return 0, license.OnField("days", err)
+		return 0, s.withMissing(ctx, license.OnField("days", err), "policyId", policyID)
 	}
 	if _, err := s.Policy(ctx, policyID); err != nil {
 		return 0, err

@@ -81,14 +81,15 @@ func (s *Store) Waitlist(ctx context.Context, policyID string, first int, after 
 
 // RemoveFromWaitlist implements license.FlowService.
 func (s *Store) RemoveFromWaitlist(ctx context.Context, policyID, userID string) error {
+	if err := license.ValidateCallerID("user id", userID); err != nil {
+		// No id a claim would take can be waiting.
+		return s.withMissing(ctx, license.OnField("userId", err), "policyId", policyID)
+	}
 	tenantID, n, err := license.ParsePolicyID(policyID)
 	if err != nil {
 		return err
 	}
 	on := subject{policyID: policyID, userID: userID}
-	if err := license.ValidateCallerID("user id", userID); err != nil {
-		return license.OnField("userId", err) // no id a claim would take can be waiting
-	}
 	k := s.keys(tenantID)
 	entry, retention := s.audited(ctx, "removeFromWaitlist", []string{policyID, userID})
 	_, err = s.runScript(ctx, removeWaiterScript, on, []string{k.policy(n), k.waitlist(n), k.events(), k.audit()},
