@@ -60,11 +60,11 @@ var scriptFailures = map[string]func(on subject, arg string) error{
 		return license.Errorf(license.ECONFLICT, "All %s licenses of product %q are assigned; buy more or remove some first.", total, on.productID)
 	},
 	"NO_LICENSE": func(on subject, _ string) error {
-		return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", on.userID, on.productID)
+		return license.OnField("productId", license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", on.userID, on.productID))
 	},
 	"NO_POLICY": func(on subject, _ string) error { return notFoundPolicy(on.policyID) },
 	"NOT_WAITING": func(on subject, _ string) error {
-		return license.Errorf(license.ENOTFOUND, "User %q is not on the waitlist of policy %q.", on.userID, on.policyID)
+		return license.OnField("userId", license.Errorf(license.ENOTFOUND, "User %q is not on the waitlist of policy %q.", on.userID, on.policyID))
 	},
 	"POLICY_LIMIT": func(_ subject, limit string) error {
 		return license.Errorf(license.ECONFLICT, "The tenant may hold at most %s auto-claim policies and has reached that limit; delete a policy or ask an operator to raise the limit.", limit)

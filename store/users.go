@@ -285,7 +285,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 		return err
 	}
 	if license.ValidateCallerID("user id", userID) != nil {
-		return notFoundUser(userID)
+		return license.OnField("userId", notFoundUser(userID))
 	}
 	k := s.keys(tenantID)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -294,7 +294,7 @@ func (s *Store) RemoveLicense(ctx context.Context, userID, productID string) err
 			return err
 		}
 		if rec == "" {
-			return license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID)
+			return license.OnField("productId", license.Errorf(license.ENOTFOUND, "User %q holds no license of product %q.", userID, productID))
 		}
 		l, err := decodeLicense(s.catalog, tenantID, userID, n, rec)
 		if err != nil {
