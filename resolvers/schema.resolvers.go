@@ -373,9 +373,24 @@ func (r *mutationResolver) UpdateAutoClaimPolicySettings(ctx context.Context, in
 		v := int64(*input.ExpectedVersion)
 		settings.ExpectedVersion = &v
 	}
-	return r.Service.UpdatePolicy(ctx, input.PolicyID, func(p *license.Policy, _ license.SKULookup) error {
+	p, err := r.Service.UpdatePolicy(ctx, input.PolicyID, func(p *license.Policy, _ license.SKULookup) error {
 		return p.ApplySettings(settings)
 	})
+	if license.ErrorCode(err) == license.ENOTFOUND {
+		// The settings' own problems too, at once (but a version, which only
+		// the missing policy could be at).
+		dry := settings
+		if v := dry.ExpectedVersion; v != nil && *v >= 1 {
+			dry.ExpectedVersion = nil
+		}
+		if bad := (&license.Policy{}).ApplySettings(dry); bad != nil {
+			var problems license.Problems
+			problems.Add("policyId", err)
+			problems.Add("", bad)
+			return nil, problems.Err()
+		}
+	}
+	return p, err
 }
 
 func (r *mutationResolver) ApproveLicenseRequest(ctx context.Context, requestID string) (*license.LicenseRequest, error) {
