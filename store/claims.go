@@ -170,7 +170,7 @@ func (s *Store) Claim(ctx context.Context, r license.ClaimRequest) (*license.Cla
 		}
 		res, err := s.claimResult(r, reply)
 		if err == nil && !res.Replayed && len(res.Released) > 0 {
-			s.feedReleased(context.WithoutCancel(ctx), r.TenantID, res.Released)
+			s.feedReleased(context.WithoutCancel(ctx), r.TenantID, r.UserID, reply.Released)
 		}
 		return res, err
 	}

@@ -320,37 +320,25 @@ func (s *Store) fillRest(ctx context.Context, tenantID, next string) ([]string, 
 	return given, nil
 }
 
-// feedReleased gives the licenses a claim released (superseded by the one
-// it assigned) to the waitlists they feed. The claim's script marked them
-// in the tenant's work ("p:<product>"); a failure here is logged, and a
-// worker does it after the grace.
-func (s *Store) feedReleased(ctx context.Context, tenantID string, released []*license.License) {
-	err := s.registerFlow(ctx, tenantID)
-	for _, l := range released {
+// feedReleased gives the licenses a claim or an approval gave back
+// (superseded by the one it assigned; released, as the script's reply
+// lists them, see encodeLicenses) to the waitlists they feed. The script
+// marked them in the tenant's work ("p:<product>"); a failure here is
+// logged, and a worker does it after the grace.
+func (s *Store) feedReleased(ctx context.Context, tenantID, userID, released string) {
+	held, err := decodeLicenses(userID, released)
+	if err == nil {
+		err = s.registerFlow(ctx, tenantID)
+	}
+	for _, h := range held {
 		if err != nil {
 			break
 		}
-		_, n, _ := license.ParseProductID(l.ProductID)
-		err = s.finishRelease(ctx, tenantID, n)
+		err = s.finishRelease(ctx, tenantID, h.product)
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the workers", "tenant", tenantID, "err", err)
 	}
-}
-
-// feedReleasedRecords is feedReleased of the licenses a script gave back,
-// as its reply lists them (see encodeLicenses).
-func (s *Store) feedReleasedRecords(ctx context.Context, tenantID, userID, released string) {
-	held, err := decodeLicenses(userID, released)
-	if err != nil {
-		s.log.WarnContext(ctx, "the waitlists a released license feeds are left to the workers", "tenant", tenantID, "err", err)
-		return
-	}
-	ls := make([]*license.License, len(held))
-	for i, h := range held {
-		ls[i] = &license.License{ProductID: license.ProductID(tenantID, h.product)}
-	}
-	s.feedReleased(ctx, tenantID, ls)
 }
 
 // finishRelease fills, from the head of each, the waitlists that licenses

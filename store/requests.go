@@ -301,7 +301,7 @@ func (s *Store) ApproveRequest(ctx context.Context, id string) (*license.License
 			continue
 		}
 		if released != "" {
-			s.feedReleasedRecords(context.WithoutCancel(ctx), tenantID, lr.UserID, released)
+			s.feedReleased(context.WithoutCancel(ctx), tenantID, lr.UserID, released)
 		}
 		return s.LicenseRequest(ctx, id)
 	}

@@ -109,7 +109,7 @@ if outcome ~= 'ALREADY_LICENSED' then
     outcome = 'QUEUED'
     redis.call('HSET', approved_waiters_key, r.user, redis.call('ZSCORE', waitlist_key, r.user)) -- approved now
   else
-    local sup = {on = state[5], list = ARGV[12], key = function(k) return product_keys[k] end}
+    local sup = state[5] == '1' and {on = '1', list = ARGV[12], key = function(k) return product_keys[k] end} or nil
     local filling = waitlist_on and redis.call('ZSCORE', work_key, work_encode('f', r.policy))
     local i, claimed, released
     i, claimed, released, low = walk_claim({products = products, pool = pool, needs = needs, held = held, user = r.user,

@@ -220,7 +220,7 @@ else
       trigger = trigger, requested = ARGV[14], decided = '', outcome = '', reason = '', product = '0', roles = '',
       license = '', actor = '', message = ''}, string.format('%d', tonumber(ARGV[14]) + request_expiry))
   else
-    local sup = {on = state[4], list = ARGV[17], key = function(n) return product_keys[n] end}
+    local sup = state[4] == '1' and {on = '1', list = ARGV[17], key = function(n) return product_keys[n] end} or nil
     local i, claimed, released
     i, claimed, released, low = walk_claim({products = products, pool = pool, needs = needs, held = held, user = user,
       policy = policy, trigger = trigger, now = now, window = window, licenses_key = licenses_key,

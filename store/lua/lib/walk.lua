@@ -48,7 +48,8 @@ end
 -- (a fill hands the licenses out to the users waiting: none is given): the
 -- license is recorded among held and in the user's bucket, counted under
 -- the policy and in its report, indexed among its claimed licenses, and,
--- with supersede = {on, list, key} (see release_superseded), the licenses
+-- with supersede = {on, list, key} (see release_superseded; nil when the
+-- policy's setting is off), the licenses
 -- it supersedes go back. Returns the product's index, the license record,
 -- the licenses released (see release_superseded) and the low-license
 -- alert to give (see low_alert) once the claim's event is out; or nil and
